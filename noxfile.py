@@ -1,0 +1,40 @@
+"""Developer sessions: ``nox -s lint typecheck tests`` (and ``bench``)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+SOURCES = ["thalovant", "tests", "benchmarks", "examples", "noxfile.py"]
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and format check."""
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", *SOURCES)
+    session.run("ruff", "format", "--check", *SOURCES)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package."""
+    session.install("-e", ".[dev]")
+    session.run("mypy", "--strict", "thalovant")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite (no interop)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "not interop", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Micro-benchmarks and end-to-end figures; prints a table."""
+    session.install("-e", ".[test]")
+    for script in sorted(p for p in __import__("pathlib").Path("benchmarks").glob("bench_*.py")):
+        session.run("python", str(script))

@@ -1,0 +1,327 @@
+"""The exception tree. Every error the SDK raises is a :class:`ThalovantError`.
+
+::
+
+    ThalovantError
+    ├── ThalovantIdentityError              identity / config / env problems
+    ├── ThalovantConnectionError            cannot reach, open, authenticate or keep a link
+    │   ├── ThalovantProtocolError          malformed frame, bad handshake, decrypt failure
+    │   ├── ThalovantHubRefusedError        credentials refused (close code, 401/403, bad password)
+    │   │   └── ThalovantClientKeyRejectedError   hub pinned another client key
+    │   ├── ThalovantHubKeyChangedError     hub static key differs from the pin
+    │   ├── ThalovantAdmissionFailedError   a new client was not admitted
+    │   ├── ThalovantAdmissionTimeoutError  (also a ThalovantTimeoutError)
+    │   └── ThalovantAPIUnreachableError    (also a ThalovantAPIError)
+    ├── ThalovantTimeoutError               (also the builtin TimeoutError)
+    ├── ThalovantRuntimeError               hub-reported failure, misuse, overflow
+    │   ├── ThalovantPolicyDeniedError      ``hive.policy.denied``
+    │   └── ThalovantUnansweredError        no skill matched
+    ├── ThalovantUnsupportedProtocolError   no usable endpoint/credentials for a protocol
+    └── ThalovantAPIError                   control-plane failure
+        ├── ThalovantAuthError              401, 423, 403 "Insufficient scopes"
+        ├── ThalovantPlanError              402, 403 ``plan_limit``
+        ├── ThalovantAlreadyLinkedError     409 ``home_assistant_already_linked``
+        ├── ThalovantUnsupportedConnectionTypeError
+        ├── ThalovantDeviceLoginPending / Expired / Denied
+        └── ThalovantAPIUnreachableError
+
+Messages are scrubbed on construction: URL queries (which carry the access key on the data
+plane) and URL userinfo never reach ``str(error)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._redact import scrub_text
+
+__all__ = [
+    "ThalovantAPIError",
+    "ThalovantAPIUnreachableError",
+    "ThalovantAdmissionFailedError",
+    "ThalovantAdmissionTimeoutError",
+    "ThalovantAlreadyLinkedError",
+    "ThalovantAuthError",
+    "ThalovantClientKeyRejectedError",
+    "ThalovantConnectionError",
+    "ThalovantDeviceLoginDenied",
+    "ThalovantDeviceLoginExpired",
+    "ThalovantDeviceLoginPending",
+    "ThalovantError",
+    "ThalovantHubKeyChangedError",
+    "ThalovantHubRefusedError",
+    "ThalovantIdentityError",
+    "ThalovantPlanError",
+    "ThalovantPolicyDeniedError",
+    "ThalovantProtocolError",
+    "ThalovantQuota",
+    "ThalovantRuntimeError",
+    "ThalovantTimeoutError",
+    "ThalovantUnansweredError",
+    "ThalovantUnsupportedConnectionTypeError",
+    "ThalovantUnsupportedProtocolError",
+]
+
+_MAX_SAFE_INT = 2**53 - 1
+
+
+class ThalovantError(Exception):
+    """Base class of every error raised by the SDK."""
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(scrub_text(str(message)), *args)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ThalovantIdentityError(ThalovantError):
+    """An identity, config file or environment is missing a field or is invalid."""
+
+
+class ThalovantConnectionError(ThalovantError):
+    """The hub could not be reached, the link could not be opened, or it was lost."""
+
+
+class ThalovantProtocolError(ThalovantConnectionError):
+    """The peer sent something the HiveMind v3 protocol does not allow; the link is dead."""
+
+
+class ThalovantHubRefusedError(ThalovantConnectionError):
+    """The hub refused this client's credentials (access key or password)."""
+
+
+class ThalovantClientKeyRejectedError(ThalovantHubRefusedError):
+    """The hub has pinned a different client static key for this access key."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        key_folder: str | None = None,
+        other_key_folder: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.key_folder = key_folder
+        self.other_key_folder = other_key_folder
+
+
+class ThalovantHubKeyChangedError(ThalovantConnectionError):
+    """The hub's static key differs from the pinned one. Pins are never replaced silently."""
+
+
+class ThalovantTimeoutError(ThalovantError, TimeoutError):
+    """Something did not happen within its deadline."""
+
+
+class ThalovantRuntimeError(ThalovantError):
+    """The hub reported a failure, or the SDK was used in a way it does not support."""
+
+
+class ThalovantUnsupportedProtocolError(ThalovantError):
+    """The identity or hub offers no usable endpoint or credentials for the protocol."""
+
+
+class ThalovantQuota:
+    """Quota details of an ``intent_quota_exceeded`` policy denial."""
+
+    __slots__ = ("limit", "period", "reset_after", "used")
+
+    def __init__(
+        self,
+        period: str | None = None,
+        limit: int | None = None,
+        used: int | None = None,
+        reset_after: int | None = None,
+    ) -> None:
+        self.period = period
+        self.limit = _clamp_count(limit)
+        self.used = _clamp_count(used)
+        self.reset_after = _clamp_count(reset_after)
+
+    def __repr__(self) -> str:
+        return (
+            f"ThalovantQuota(period={self.period!r}, limit={self.limit!r}, "
+            f"used={self.used!r}, reset_after={self.reset_after!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ThalovantQuota):
+            return NotImplemented
+        return (self.period, self.limit, self.used, self.reset_after) == (
+            other.period,
+            other.limit,
+            other.used,
+            other.reset_after,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.period, self.limit, self.used, self.reset_after))
+
+
+def _clamp_count(value: object) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        value = int(value)
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, int):
+        return None
+    return max(0, min(value, _MAX_SAFE_INT))
+
+
+class ThalovantPolicyDeniedError(ThalovantRuntimeError):
+    """The hub's policy refused a message (``hive.policy.denied``)."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        denied_type: str | None = None,
+        code: str | None = None,
+        reason: str | None = None,
+        allowed: Sequence[str] = (),
+        quota: ThalovantQuota | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.denied_type = denied_type
+        self.code = code
+        self.reason = reason
+        self.allowed = tuple(allowed)
+        self.quota = quota
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> ThalovantPolicyDeniedError:
+        """Build the error from a ``hive.policy.denied`` event's ``data``."""
+        denied_type = _opt_str(data.get("denied_type") or data.get("msg_type"))
+        code = _opt_str(data.get("code"))
+        reason = _opt_str(data.get("reason") or data.get("error"))
+        nested = data.get("data") if isinstance(data.get("data"), Mapping) else data
+        assert isinstance(nested, Mapping)
+        raw_allowed = nested.get("allowed", data.get("allowed"))
+        allowed = (
+            tuple(str(a) for a in raw_allowed) if isinstance(raw_allowed, (list, tuple)) else ()
+        )
+        quota = None
+        if code == "intent_quota_exceeded" or "period" in nested:
+            quota = ThalovantQuota(
+                period=_opt_str(nested.get("period")),
+                limit=_clamp_count(nested.get("limit")),
+                used=_clamp_count(nested.get("used")),
+                reset_after=_clamp_count(nested.get("reset_after")),
+            )
+        what = denied_type or "message"
+        message = f"Hub policy denied {what}"
+        if code:
+            message += f" ({code})"
+        if reason:
+            message += f": {reason[:200]}"
+        return cls(
+            message, denied_type=denied_type, code=code, reason=reason, allowed=allowed, quota=quota
+        )
+
+
+def _opt_str(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+class ThalovantUnansweredError(ThalovantRuntimeError):
+    """No skill on the hub matched the utterance."""
+
+    def __init__(self, message: str = "", *, said: str | None = None) -> None:
+        super().__init__(message)
+        self.said = said
+
+
+class ThalovantAPIError(ThalovantError):
+    """A control-plane request failed."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+        problem: Mapping[str, Any] | None = None,
+        retry_after_seconds: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.detail = detail
+        self.problem = dict(problem) if problem is not None else None
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ThalovantAuthError(ThalovantAPIError):
+    """The control plane refused the token (401, 423, or 403 ``Insufficient scopes``)."""
+
+
+class ThalovantPlanError(ThalovantAPIError):
+    """The workspace's plan does not allow this (402, or 403 ``plan_limit``)."""
+
+
+class ThalovantAlreadyLinkedError(ThalovantAPIError):
+    """The hub already has a Home Assistant connection (409)."""
+
+    def __init__(self, message: str = "", *, client_id: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.client_id = client_id
+
+
+class ThalovantUnsupportedConnectionTypeError(ThalovantAPIError):
+    """The control plane does not support the requested ``connection_type``."""
+
+
+class ThalovantDeviceLoginPending(ThalovantAPIError):
+    """The device login is not approved yet; poll again after ``interval`` seconds."""
+
+    def __init__(self, message: str = "", *, interval: float = 5.0, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.interval = interval
+
+
+class ThalovantDeviceLoginExpired(ThalovantAPIError):
+    """The device code expired before it was approved."""
+
+
+class ThalovantDeviceLoginDenied(ThalovantAPIError):
+    """The user denied the device login."""
+
+
+class ThalovantAPIUnreachableError(ThalovantAPIError, ThalovantConnectionError):
+    """The control plane did not answer (DNS, TCP, TLS, proxy, timeout)."""
+
+
+class ThalovantAdmissionFailedError(ThalovantConnectionError):
+    """A newly created client was not admitted by its hub."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        error_code: str | None = None,
+        status_code: int | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+        problem: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.error_code = error_code
+        self.status_code = status_code
+        self.code = code
+        self.detail = detail
+        self.problem = dict(problem) if problem is not None else None
+
+
+class ThalovantAdmissionTimeoutError(ThalovantConnectionError, ThalovantTimeoutError):
+    """A newly created client was not admitted before the deadline."""
