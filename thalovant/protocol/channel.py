@@ -1,0 +1,105 @@
+"""The encrypted channel after the handshake, the same for both roles.
+
+A :class:`SecureChannel` turns one outgoing message into the Noise transport messages a
+carrier sends (one per carrier frame), and each received Noise message back into a message
+once its chunks are complete. Any decrypt or marker error is fatal for the link: the channel refuses
+to be used again rather than skipping a frame. A message that decrypts but does not decode is
+reported as :class:`MalformedMessageError` and the channel stays usable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from thalovant.errors import ThalovantProtocolError
+
+from .binary import BinaryFrame, decode_binary_frame, encode_binary_frame
+from .envelope import HiveMessage, decode_message, encode_message
+from .framing import Reassembler, frame_plaintexts
+from .noise import CipherState
+
+__all__ = ["MalformedMessageError", "SecureChannel", "client_hello"]
+
+
+class MalformedMessageError(ThalovantProtocolError):
+    """A message decrypted and reassembled fine but is not a valid HiveMind message.
+
+    The channel stays usable (the cipher state is intact); the link logs and drops it.
+    """
+
+
+def client_hello(session_id: str, site_id: str) -> HiveMessage:
+    """The encrypted HELLO a client sends as its first transport message (wire.md §2.2)."""
+    return HiveMessage(
+        msg_type="hello",
+        payload={"pubkey": "", "session": {"session_id": session_id}, "site_id": site_id},
+    )
+
+
+class SecureChannel:
+    """Encrypts outgoing and decrypts incoming HiveMind messages on one link.
+
+    Not thread-safe by design: the link serialises senders (nonces must go out in order) and
+    has one reader.
+    """
+
+    __slots__ = ("_broken", "_reassembler", "_recv", "_send")
+
+    def __init__(self, send_cipher: CipherState, recv_cipher: CipherState) -> None:
+        self._send = send_cipher
+        self._recv = recv_cipher
+        self._reassembler = Reassembler()
+        self._broken: ThalovantProtocolError | None = None
+
+    def encrypt_message(self, message: HiveMessage) -> list[bytes]:
+        """The Noise messages carrying ``message`` as JSON (one per carrier frame)."""
+        return self._encrypt(encode_message(message), binary=False)
+
+    def encrypt_binary(
+        self,
+        msg_type: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        payload: dict[str, Any] | None = None,
+        binary_kind: str | int | None = None,
+        data: bytes | None = None,
+        compress: bool = False,
+    ) -> list[bytes]:
+        """The Noise messages carrying a WIRE-1 binary frame (audio, files, ...)."""
+        try:
+            body = encode_binary_frame(
+                msg_type,
+                metadata=metadata,
+                payload=payload,
+                binary_kind=binary_kind,
+                data=data,
+                compress=compress,
+            )
+        except ValueError as exc:
+            raise ThalovantProtocolError(f"cannot encode binary frame: {exc}") from None
+        return self._encrypt(body, binary=True)
+
+    def _encrypt(self, body: bytes, *, binary: bool) -> list[bytes]:
+        self._check()
+        encrypt = self._send.encrypt
+        return [encrypt(plaintext) for plaintext in frame_plaintexts(body, binary=binary)]
+
+    def decrypt(self, frame: bytes) -> HiveMessage | BinaryFrame | None:
+        """Feed one received Noise message; returns a message when one is complete."""
+        self._check()
+        try:
+            complete = self._reassembler.feed(self._recv.decrypt(frame))
+        except ThalovantProtocolError as exc:
+            self._broken = exc
+            raise
+        if complete is None:
+            return None
+        is_binary, body = complete
+        try:
+            return decode_binary_frame(body) if is_binary else decode_message(body)
+        except ThalovantProtocolError as exc:
+            raise MalformedMessageError(str(exc)) from None
+
+    def _check(self) -> None:
+        if self._broken is not None:
+            raise ThalovantProtocolError(f"channel is broken: {self._broken}")

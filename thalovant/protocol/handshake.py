@@ -1,0 +1,528 @@
+"""The HiveMind v3 handshake (wire.md §2.2-2.3) as sans-I/O state machines for both roles.
+
+Feed cleartext frames in, get cleartext frames out; a carrier moves them. The client (Noise
+initiator) runs::
+
+    hub HELLO  ->  hub offer  ->  [needs_psk: provide_psk()] -> message 1
+    hub message 2  ->  (XXpsk2 only) message 3  ->  complete
+
+and the hub (responder) sends HELLO and offer from :meth:`HubHandshake.initial_frames`, then
+answers message 1 with message 2 and, for XXpsk2, reads message 3. After completion each side's
+``result`` holds its transport ciphers (:class:`~thalovant.protocol.noise.CipherState`).
+
+Every frame a peer can send is checked; anything out of order or malformed raises a
+:class:`~thalovant.errors.ThalovantProtocolError` (or a subclass) and leaves the machine failed.
+Message 2 failing to authenticate on the client raises :class:`ThalovantHubRefusedError` (wrong
+password or tampering; after a KK attempt the caller may retry once with XX). Calling the API
+in the wrong state raises :class:`~thalovant.errors.ThalovantRuntimeError`; bad constructor
+arguments raise ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from thalovant.errors import (
+    ThalovantError,
+    ThalovantHubKeyChangedError,
+    ThalovantHubRefusedError,
+    ThalovantProtocolError,
+    ThalovantRuntimeError,
+)
+from thalovant.protocol.canonical import canonical_json, parse_cleartext
+from thalovant.protocol.noise import (
+    MAX_MESSAGE_LEN,
+    PATTERN_KK,
+    PATTERN_XX,
+    PATTERNS,
+    SUITES,
+    CipherState,
+    HandshakeState,
+    NoiseDecryptError,
+    generate_private_key,
+    protocol_name,
+    public_key,
+)
+
+__all__ = [
+    "HANDSHAKE_MSG_TYPES",
+    "MAX_CLEARTEXT_FRAME_CHARS",
+    "MAX_NOISE_HEX_CHARS",
+    "MESSAGE1_PAYLOAD",
+    "ClientHandshake",
+    "HandshakeResult",
+    "HubHandshake",
+    "generate_static_private",
+    "x25519_public",
+]
+
+HANDSHAKE_MSG_TYPES = frozenset({"shake", "handshake"})
+"""``msg_type`` values of handshake frames (``shake`` is HiveMind's wire value)."""
+MESSAGE1_PAYLOAD = b'{"binarize":false,"encodings":[]}'
+"""The client's message-1 payload, byte for byte."""
+MAX_NOISE_HEX_CHARS = 2 * MAX_MESSAGE_LEN
+"""Longest ``noise.msg`` accepted: 131070 hex chars = one maximal Noise message."""
+MAX_CLEARTEXT_FRAME_CHARS = 256 * 1024
+"""Longest cleartext handshake frame accepted (the SDK's WebSocket frame limit)."""
+
+_AWAIT_HELLO = "awaiting hub HELLO"
+_AWAIT_OFFER = "awaiting handshake offer"
+_NEED_PSK = "waiting for the PSK"
+_AWAIT_MSG1 = "awaiting Noise message 1"
+_AWAIT_MSG2 = "awaiting Noise message 2"
+_AWAIT_MSG3 = "awaiting Noise message 3"
+_COMPLETE = "complete"
+_FAILED = "failed"
+
+
+def generate_static_private() -> bytes:
+    """A fresh X25519 static private key (32 raw bytes)."""
+    return generate_private_key()
+
+
+def x25519_public(private: bytes) -> bytes:
+    """The X25519 public key (32 raw bytes) of a private key."""
+    return public_key(private)
+
+
+@dataclass(frozen=True, eq=False)
+class HandshakeResult:
+    """What a completed handshake hands to the link.
+
+    ``send_cipher`` encrypts what this side sends (client→hub on the client), ``recv_cipher``
+    decrypts what it receives. ``remote_static`` is the peer's static public key: the hub key
+    for the client to pin, the client key for the hub to pin. ``node_id`` and
+    ``hello_payload`` are the hub's.
+    """
+
+    send_cipher: CipherState
+    recv_cipher: CipherState
+    remote_static: bytes
+    pattern: str
+    suite: str
+    node_id: str
+    hello_payload: dict[str, Any]
+    handshake_hash: bytes
+
+    @property
+    def remote_static_hex(self) -> str:
+        """``remote_static`` as 64 lowercase hex chars (the pin file format)."""
+        return self.remote_static.hex()
+
+
+class _Machine:
+    """State shared by both roles: the state name, failure latching, frame plumbing."""
+
+    _noise: HandshakeState | None
+
+    def __init__(self, state: str) -> None:
+        self._state = state
+        self._noise = None
+        self._result: HandshakeResult | None = None
+        self._prologue: bytes | None = None
+
+    @property
+    def complete(self) -> bool:
+        """The handshake finished; :attr:`result` is available."""
+        return self._state == _COMPLETE
+
+    @property
+    def failed(self) -> bool:
+        """A frame was rejected; this machine is dead and the link must close."""
+        return self._state == _FAILED
+
+    @property
+    def prologue(self) -> bytes | None:
+        """The Noise prologue, once it is known."""
+        return self._prologue
+
+    @property
+    def result(self) -> HandshakeResult:
+        """The outcome; only after :attr:`complete`."""
+        if self._result is None:
+            raise ThalovantRuntimeError(f"the handshake is not complete ({self._state})")
+        return self._result
+
+    def receive(self, frame: str | bytes) -> list[str]:
+        """Process one frame from the peer; return the frames to send back, in order.
+
+        ``bytes`` means a binary carrier frame, which is never valid before the session.
+        """
+        if self._state == _FAILED:
+            raise ThalovantProtocolError("the handshake already failed")
+        try:
+            if self._state == _COMPLETE:
+                raise ThalovantProtocolError("cleartext frame after the Noise session exists")
+            if not isinstance(frame, str):
+                raise ThalovantProtocolError("binary frame before the Noise session exists")
+            if len(frame) > MAX_CLEARTEXT_FRAME_CHARS:
+                raise ThalovantProtocolError("cleartext handshake frame is too large")
+            message = parse_cleartext(frame)
+            msg_type = message.get("msg_type")
+            if not isinstance(msg_type, str):
+                raise ThalovantProtocolError("handshake frame has no string msg_type")
+            return self._on_frame(msg_type, message)
+        except ThalovantError:
+            self._state = _FAILED
+            raise
+
+    def _on_frame(self, msg_type: str, message: dict[str, Any]) -> list[str]:
+        raise NotImplementedError
+
+    def _unexpected(self, msg_type: str) -> ThalovantProtocolError:
+        return ThalovantProtocolError(
+            f"unexpected {msg_type[:40]!r} frame while {self._state} in the handshake"
+        )
+
+    def _finish(self, node_id: str, hello_payload: dict[str, Any]) -> None:
+        noise = self._noise
+        assert noise is not None
+        assert noise.remote_static is not None
+        self._result = HandshakeResult(
+            send_cipher=noise.send_cipher,
+            recv_cipher=noise.recv_cipher,
+            remote_static=noise.remote_static,
+            pattern=noise.pattern,
+            suite=noise.suite,
+            node_id=node_id,
+            hello_payload=hello_payload,
+            handshake_hash=noise.handshake_hash,
+        )
+        self._state = _COMPLETE
+
+
+class ClientHandshake(_Machine):
+    """The client (Noise initiator) side of the handshake.
+
+    ``pinned_hub_key`` (32 bytes or 64 hex chars) is the hub key pinned for this pin id: it
+    enables ``KKpsk0`` (unless ``allow_kk`` is false, e.g. on the retry after a failed KK) and
+    an XX handshake must present it too, else :class:`ThalovantHubKeyChangedError`. ``suites``
+    is the client's preference order.
+    """
+
+    def __init__(
+        self,
+        static_private: bytes,
+        *,
+        pinned_hub_key: bytes | str | None = None,
+        allow_kk: bool = True,
+        suites: Sequence[str] = SUITES,
+    ) -> None:
+        super().__init__(_AWAIT_HELLO)
+        x25519_public(static_private)  # validates the key now, not at message 1
+        unknown = [s for s in suites if s not in SUITES]
+        if unknown or not suites:
+            raise ValueError(f"suites must be a non-empty subset of {SUITES}, got {suites!r}")
+        self._static = bytes(static_private)
+        self._pin = _key_bytes(pinned_hub_key, "pinned_hub_key")
+        self._allow_kk = allow_kk
+        self._suites = tuple(suites)
+        self.node_id: str | None = None
+        """The hub's node id (from HELLO); the PSK salt."""
+        self.hello_payload: dict[str, Any] | None = None
+        self.offer_payload: dict[str, Any] | None = None
+        self.pattern: str | None = None
+        """The chosen pattern; after a refusal, tells whether it was a KK attempt."""
+        self.suite: str | None = None
+        self._hello_bytes = b""
+
+    @property
+    def needs_psk(self) -> bool:
+        """The offer is in; call :meth:`provide_psk` (derive it off the event loop)."""
+        return self._state == _NEED_PSK
+
+    def provide_psk(self, psk: bytes) -> list[str]:
+        """Give the 32-byte PSK; returns Noise message 1 to send."""
+        if self._state != _NEED_PSK:
+            raise ThalovantRuntimeError(f"provide_psk() called while {self._state}")
+        if len(psk) != 32:
+            raise ValueError("the PSK is 32 bytes")
+        assert self.pattern is not None
+        assert self.suite is not None
+        assert self._prologue is not None
+        kk = self.pattern == PATTERN_KK
+        self._noise = HandshakeState(
+            self.pattern,
+            self.suite,
+            initiator=True,
+            static_private=self._static,
+            psk=psk,
+            prologue=self._prologue,
+            remote_static=self._pin if kk else None,
+        )
+        msg1 = self._noise.write_message(MESSAGE1_PAYLOAD)
+        self._state = _AWAIT_MSG2
+        noise = {"pattern": self.pattern, "suite": self.suite, "msg": msg1.hex()}
+        return [_frame("shake", {"noise": noise})]
+
+    def _on_frame(self, msg_type: str, message: dict[str, Any]) -> list[str]:
+        if msg_type == "hello":
+            if self._state != _AWAIT_HELLO:
+                raise ThalovantProtocolError("second cleartext HELLO from the hub")
+            return self._on_hello(_payload(message, "HELLO"))
+        if msg_type in HANDSHAKE_MSG_TYPES:
+            if self._state == _AWAIT_HELLO:
+                raise ThalovantProtocolError("handshake offer before the hub's HELLO")
+            if self._state == _AWAIT_OFFER:
+                return self._on_offer(_payload(message, "offer"))
+            if self._state == _AWAIT_MSG2:
+                return self._on_message2(_payload(message, "message 2"))
+        raise self._unexpected(msg_type)
+
+    def _on_hello(self, payload: dict[str, Any]) -> list[str]:
+        node_id = payload.get("node_id")
+        if not isinstance(node_id, str) or not node_id:
+            raise ThalovantProtocolError("hub HELLO has no node_id")
+        self._hello_bytes = canonical_json(payload)  # fails now if it has no canonical form
+        self.node_id = node_id
+        self.hello_payload = payload
+        self._state = _AWAIT_OFFER
+        return []
+
+    def _on_offer(self, payload: dict[str, Any]) -> list[str]:
+        noise = _noise_block(payload, "offer")
+        if "msg" in noise:
+            raise ThalovantProtocolError("Noise message before the hub's handshake offer")
+        patterns = _str_list(noise, "patterns")
+        offered_suites = _str_list(noise, "suites")
+        suite = next((s for s in self._suites if s in offered_suites), None)
+        if suite is None:
+            raise ThalovantProtocolError(
+                f"no common Noise suite: hub offers {offered_suites[:8]!r}, "
+                f"client supports {list(self._suites)!r}"
+            )
+        if self._pin is not None and self._allow_kk and PATTERN_KK in patterns:
+            pattern = PATTERN_KK
+        elif PATTERN_XX in patterns:
+            pattern = PATTERN_XX
+        else:
+            raise ThalovantProtocolError(
+                f"no acceptable Noise pattern: hub offers {patterns[:8]!r}"
+                + ("" if self._pin is not None else " (KKpsk0 needs a pinned hub key)")
+            )
+        name = protocol_name(pattern, suite).encode("ascii")
+        self._prologue = self._hello_bytes + canonical_json(payload) + name
+        self.offer_payload = payload
+        self.pattern, self.suite = pattern, suite
+        self._state = _NEED_PSK
+        return []
+
+    def _on_message2(self, payload: dict[str, Any]) -> list[str]:
+        data = _noise_msg(_noise_block(payload, "message 2"))
+        noise = self._noise
+        assert noise is not None
+        assert self.node_id is not None
+        assert self.hello_payload is not None
+        try:
+            noise.read_message(data)  # the hub's payload is ignored
+        except NoiseDecryptError:
+            raise ThalovantHubRefusedError(
+                f"Noise message 2 failed to authenticate ({self.pattern}): wrong password, "
+                "or the handshake was tampered with"
+                + (
+                    "; a failed KKpsk0 attempt may be retried once with XXpsk2"
+                    if self.pattern == PATTERN_KK
+                    else ""
+                )
+            ) from None
+        hub_key = noise.remote_static
+        assert hub_key is not None
+        if self._pin is not None and not hmac.compare_digest(hub_key, self._pin):
+            # Checked before message 3, so our static key is never sent to the wrong hub.
+            raise ThalovantHubKeyChangedError(
+                f"hub static key changed: pinned {self._pin.hex()}, hub presented "
+                f"{hub_key.hex()}; the pin is never replaced automatically"
+            )
+        out: list[str] = []
+        if not noise.is_complete:
+            out.append(_frame("shake", {"noise": {"msg": noise.write_message(b"").hex()}}))
+        self._finish(self.node_id, self.hello_payload)
+        return out
+
+
+class HubHandshake(_Machine):
+    """The hub (Noise responder) side of the handshake.
+
+    ``psk`` is the client's PSK (the hub knows its password). ``hello_extra`` and
+    ``offer_extra`` add keys to the HELLO and offer payloads (e.g. ``pubkey``/``peer``).
+    ``known_client_key`` is the client static key pinned for this client; without it a
+    ``KKpsk0`` request is refused. A decrypt failure of message 1 or 3 raises
+    :class:`~thalovant.protocol.noise.NoiseDecryptError`: treat it as a credential refusal.
+    """
+
+    def __init__(
+        self,
+        static_private: bytes,
+        *,
+        node_id: str,
+        psk: bytes,
+        hello_extra: dict[str, Any] | None = None,
+        patterns: Sequence[str] = PATTERNS,
+        suites: Sequence[str] = SUITES,
+        known_client_key: bytes | str | None = None,
+        offer_extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(_AWAIT_MSG1)
+        x25519_public(static_private)
+        if not isinstance(node_id, str) or not node_id:
+            raise ValueError("node_id must be a non-empty string")
+        if len(psk) != 32:
+            raise ValueError("the PSK is 32 bytes")
+        if not patterns or any(p not in PATTERNS for p in patterns):
+            raise ValueError(f"patterns must be a non-empty subset of {PATTERNS}")
+        if not suites or any(s not in SUITES for s in suites):
+            raise ValueError(f"suites must be a non-empty subset of {SUITES}")
+        hello_extra = dict(hello_extra or {})
+        offer_extra = dict(offer_extra or {})
+        if "node_id" in hello_extra or "noise" in offer_extra:
+            raise ValueError("hello_extra/offer_extra may not override node_id/noise")
+        self._static = bytes(static_private)
+        self._psk = bytes(psk)
+        self._patterns = tuple(patterns)
+        self._suites = tuple(suites)
+        self._client_key = _key_bytes(known_client_key, "known_client_key")
+        self.node_id = node_id
+        # Round-trip through JSON so we hash exactly what the client will parse (tuples become
+        # lists, non-string keys become strings, floats keep their repr).
+        noise = {"patterns": list(self._patterns), "suites": list(self._suites)}
+        self.hello_payload: dict[str, Any] = _json_roundtrip({"node_id": node_id, **hello_extra})
+        self.offer_payload: dict[str, Any] = _json_roundtrip({"noise": noise, **offer_extra})
+        self._hello_bytes = canonical_json(self.hello_payload)
+        self._offer_bytes = canonical_json(self.offer_payload)
+        self.client_options: dict[str, Any] = {}
+        """The client's message-1 payload, parsed leniently (``{}`` if not a JSON object)."""
+        self.client_hello: dict[str, Any] | None = None
+        """Payload of a cleartext client HELLO (MQTT sends one before message 1)."""
+        self.pattern: str | None = None
+        self.suite: str | None = None
+
+    def initial_frames(self) -> list[str]:
+        """HELLO then the offer, to send as soon as the carrier is open."""
+        return [_frame("hello", self.hello_payload), _frame("shake", self.offer_payload)]
+
+    def _on_frame(self, msg_type: str, message: dict[str, Any]) -> list[str]:
+        if msg_type == "hello" and self._state == _AWAIT_MSG1 and self.client_hello is None:
+            self.client_hello = _payload(message, "client HELLO")
+            return []
+        if msg_type in HANDSHAKE_MSG_TYPES:
+            if self._state == _AWAIT_MSG1:
+                return self._on_message1(_payload(message, "message 1"))
+            if self._state == _AWAIT_MSG3:
+                return self._on_message3(_payload(message, "message 3"))
+        raise self._unexpected(msg_type)
+
+    def _on_message1(self, payload: dict[str, Any]) -> list[str]:
+        block = _noise_block(payload, "message 1")
+        pattern, suite = block.get("pattern"), block.get("suite")
+        if not isinstance(pattern, str) or pattern not in self._patterns:
+            raise ThalovantProtocolError(
+                f"client chose a pattern that was not offered: {pattern!r:.60}"
+            )
+        if not isinstance(suite, str) or suite not in self._suites:
+            raise ThalovantProtocolError(
+                f"client chose a suite that was not offered: {suite!r:.60}"
+            )
+        data = _noise_msg(block)
+        if pattern == PATTERN_KK and self._client_key is None:
+            raise ThalovantHubRefusedError("client asked for KKpsk0 but its static key is unknown")
+        self.pattern, self.suite = pattern, suite
+        self._prologue = (
+            self._hello_bytes + self._offer_bytes + protocol_name(pattern, suite).encode("ascii")
+        )
+        self._noise = noise = HandshakeState(
+            pattern,
+            suite,
+            initiator=False,
+            static_private=self._static,
+            psk=self._psk,
+            prologue=self._prologue,
+            remote_static=self._client_key if pattern == PATTERN_KK else None,
+        )
+        self.client_options = _lenient_object(noise.read_message(data))
+        msg2 = noise.write_message(b"")
+        if noise.is_complete:
+            self._finish(self.node_id, self.hello_payload)
+        else:
+            self._state = _AWAIT_MSG3
+        return [_frame("shake", {"noise": {"msg": msg2.hex()}})]
+
+    def _on_message3(self, payload: dict[str, Any]) -> list[str]:
+        data = _noise_msg(_noise_block(payload, "message 3"))
+        assert self._noise is not None
+        self._noise.read_message(data)
+        self._finish(self.node_id, self.hello_payload)
+        return []
+
+
+# -- frame helpers --------------------------------------------------------------------------
+
+
+def _frame(msg_type: str, payload: dict[str, Any]) -> str:
+    return json.dumps(
+        {"msg_type": msg_type, "payload": payload, "metadata": {}, "route": []},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def _payload(message: dict[str, Any], what: str) -> dict[str, Any]:
+    payload = message.get("payload")
+    if not isinstance(payload, dict):
+        raise ThalovantProtocolError(f"{what} frame has no payload object")
+    return payload
+
+
+def _noise_block(payload: dict[str, Any], what: str) -> dict[str, Any]:
+    noise = payload.get("noise")
+    if not isinstance(noise, dict):
+        raise ThalovantProtocolError(f"{what} has no payload.noise object")
+    return noise
+
+
+def _str_list(noise: dict[str, Any], key: str) -> list[str]:
+    value = noise.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ThalovantProtocolError(f"offer payload.noise.{key} must be a list of strings")
+    return value
+
+
+def _noise_msg(noise: dict[str, Any]) -> bytes:
+    value = noise.get("msg")
+    if not isinstance(value, str):
+        raise ThalovantProtocolError("handshake frame has no payload.noise.msg hex string")
+    if len(value) > MAX_NOISE_HEX_CHARS:
+        raise ThalovantProtocolError(
+            f"payload.noise.msg is {len(value)} hex chars; the limit is {MAX_NOISE_HEX_CHARS}"
+        )
+    try:
+        # unhexlify, unlike bytes.fromhex, rejects whitespace; non-ASCII raises ValueError.
+        return binascii.unhexlify(value)
+    except ValueError:
+        raise ThalovantProtocolError("payload.noise.msg is not valid hex") from None
+
+
+def _key_bytes(key: bytes | str | None, what: str) -> bytes | None:
+    if key is None:
+        return None
+    raw = bytes.fromhex(key) if isinstance(key, str) else bytes(key)
+    if len(raw) != 32:
+        raise ValueError(f"{what} must be 32 bytes (or 64 hex chars)")
+    return raw
+
+
+def _json_roundtrip(value: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(json.dumps(value, ensure_ascii=False))
+    return result
+
+
+def _lenient_object(data: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
