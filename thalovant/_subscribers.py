@@ -1,0 +1,264 @@
+"""Subscribers of the event bus: :class:`EventStream` (async iterator) and
+:class:`Subscription` (callback in its own task). Re-exported by :mod:`thalovant.bus`."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from .errors import ThalovantRuntimeError
+from .models import ThalovantEvent
+
+if TYPE_CHECKING:
+    from .bus import EventBus
+
+__all__ = ["EventStream", "Handler", "Overflow", "Predicate", "Subscription"]
+
+logger = logging.getLogger("thalovant.bus")
+
+Overflow = Literal["raise", "drop_oldest", "drop_newest"]
+Predicate = Callable[[ThalovantEvent], bool]
+#: A sync or async callable; an awaitable result is awaited.
+Handler = Callable[[ThalovantEvent], object]
+
+
+class _Filter:
+    """Shared by streams and callback subscriptions: name + context filter + predicate."""
+
+    name: str
+    _send: MemoryObjectSendStream[ThalovantEvent]
+    _recv: MemoryObjectReceiveStream[ThalovantEvent]
+
+    def _setup(
+        self,
+        bus: EventBus,
+        name: str,
+        session_id: str | None,
+        request_id: str | None,
+        predicate: Predicate | None,
+    ) -> None:
+        self._bus = bus
+        self.name = name
+        self.session_id = session_id
+        self.request_id = request_id
+        self._predicate = predicate
+        self.dropped = 0
+        self._burst = False
+
+    def _accepts(self, event: ThalovantEvent) -> bool:
+        if not event.matches_context(self.session_id, self.request_id):
+            return False
+        if self._predicate is None:
+            return True
+        try:
+            return bool(self._predicate(event))
+        except Exception:
+            logger.exception("predicate of a %r subscriber raised; event skipped", self.name)
+            return False
+
+    def _note_drop(self) -> None:
+        self.dropped += 1
+        if not self._burst:
+            self._burst = True
+            logger.warning(
+                "subscriber of %r is too slow; dropping events (%d dropped so far)",
+                self.name,
+                self.dropped,
+            )
+
+    def _offer(self, event: ThalovantEvent) -> None:
+        raise NotImplementedError
+
+    def __del__(self) -> None:
+        # Dropped without close(): close the memory streams so anyio warns about nothing.
+        for end in (getattr(self, "_send", None), getattr(self, "_recv", None)):
+            if end is not None:
+                end.close()
+
+
+def _check_buffer(max_buffered: int) -> None:
+    if isinstance(max_buffered, bool) or not isinstance(max_buffered, int) or max_buffered < 1:
+        raise ThalovantRuntimeError("max_buffered must be a positive integer")
+
+
+class EventStream(_Filter):
+    """An async iterator over one subscription's events (also an async context manager).
+
+    On overflow with ``overflow="raise"`` the next iteration raises
+    :class:`ThalovantRuntimeError` and the stream is retired; the drop policies count
+    ``dropped`` and log one warning per burst. Closing the bus ends the iteration after the
+    buffered events.
+    """
+
+    def __init__(
+        self,
+        bus: EventBus,
+        name: str,
+        *,
+        max_buffered: int,
+        overflow: Overflow,
+        session_id: str | None,
+        request_id: str | None,
+        predicate: Predicate | None,
+    ) -> None:
+        self._setup(bus, name, session_id, request_id, predicate)
+        self.overflow = overflow
+        self.closed = False
+        self._error: ThalovantRuntimeError | None = None
+        self._send, self._recv = anyio.create_memory_object_stream[ThalovantEvent](max_buffered)
+
+    def _offer(self, event: ThalovantEvent) -> None:
+        if not self._accepts(event):
+            return
+        try:
+            self._send.send_nowait(event)
+            self._burst = False
+            return
+        except anyio.WouldBlock:
+            pass
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._detach()
+            return
+        if self.overflow == "raise":
+            self._error = ThalovantRuntimeError(
+                f"listener for {self.name!r} overflowed its buffer of "
+                f"{self._send.statistics().max_buffer_size:.0f} events; subscription retired"
+            )
+            logger.warning("%s", self._error)
+            self._detach()
+            return
+        if self.overflow == "drop_oldest":
+            self._recv.receive_nowait()
+            self._send.send_nowait(event)
+        self._note_drop()
+
+    def _detach(self) -> None:
+        self.closed = True
+        self._bus._remove(self)
+        self._send.close()
+
+    def close(self) -> None:
+        """Unsubscribe and end the iteration now (buffered events are discarded)."""
+        self._detach()
+        self._recv.close()
+
+    async def aclose(self) -> None:
+        """Async spelling of :meth:`close`."""
+        self.close()
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> ThalovantEvent:
+        if self._error is not None:
+            error, self._error = self._error, None
+            self.close()
+            raise error
+        try:
+            return await self._recv.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            self.close()
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> EventStream:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class Subscription(_Filter):
+    """A callback subscription (``bus.on``). Sync handlers run on the event loop (so they must
+    not block; offload with ``anyio.to_thread``), async ones are awaited; either runs in this
+    subscription's own task. A raising handler is logged (logger
+    ``thalovant.bus``) and counted in ``errors``; nothing else is affected. Overflow of the
+    handler queue drops the oldest event (``dropped``, one warning per burst)."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        name: str,
+        handler: Handler,
+        *,
+        max_buffered: int,
+        session_id: str | None,
+        request_id: str | None,
+        predicate: Predicate | None,
+    ) -> None:
+        self._setup(bus, name, session_id, request_id, predicate)
+        self.handler = handler
+        self.errors = 0
+        self.delivered = 0
+        self.closed = False
+        self._started = False
+        self._scope = anyio.CancelScope()
+        self._send, self._recv = anyio.create_memory_object_stream[ThalovantEvent](max_buffered)
+
+    def _offer(self, event: ThalovantEvent) -> None:
+        if self.closed or not self._accepts(event):
+            return
+        try:
+            self._send.send_nowait(event)
+            self._burst = False
+            return
+        except anyio.WouldBlock:
+            self._recv.receive_nowait()
+            self._send.send_nowait(event)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            # The consumer task is gone (its task group ended): nothing will ever handle this.
+            logger.warning("handler task for %r ended; subscription closed", self.name)
+            self.close()
+            return
+        self._note_drop()
+
+    async def _consume(self) -> None:
+        with self._scope, self._recv:
+            async for event in self._recv:
+                if self.closed:
+                    break
+                try:
+                    result = self.handler(event)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    self.errors += 1
+                    logger.exception("handler for %r raised; subscription kept", self.name)
+                else:
+                    self.delivered += 1
+
+    def _start(self, task_group: TaskGroup) -> None:
+        if not self._started and not self.closed:
+            self._started = True
+            task_group.start_soon(self._consume, name=f"thalovant.bus handler {self.name}")
+
+    def close(self) -> None:
+        """Unsubscribe for good; events still queued are not handled. A handler that is
+        running finishes (this may be called from inside it)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._bus._remove(self)
+        self._send.close()
+        if not self._started:
+            self._recv.close()
+
+    unsubscribe = close
+
+    def _shutdown(self) -> None:
+        self.close()
+        self._scope.cancel()
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,102 @@
+"""WebSocket carrier on ``websockets``: text frames for cleartext JSON, binary for Noise."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from thalovant._redact import redact_url
+from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
+
+from .base import CarrierClosed, authorization_token, authorized_url
+
+__all__ = ["HEARTBEAT_SECONDS", "MAX_FRAME_BYTES", "WSSCarrier", "open_wss"]
+
+#: Keepalive ping interval; the link is dropped if the pong is not back within half of it.
+HEARTBEAT_SECONDS = 20.0
+#: Larger inbound frames are refused (a Noise message is at most 65535 bytes).
+MAX_FRAME_BYTES = 256 * 1024
+
+
+class WSSCarrier:
+    """An open WebSocket to a hub."""
+
+    name = "wss"
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self._ws = connection
+
+    async def send(self, frame: str | bytes) -> None:
+        try:
+            await self._ws.send(frame)
+        except ConnectionClosed as exc:
+            raise _closed(exc) from exc
+
+    async def receive(self) -> str | bytes:
+        try:
+            return await self._ws.recv()
+        except ConnectionClosed as exc:
+            raise _closed(exc) from exc
+
+    async def aclose(self) -> None:
+        await self._ws.close()
+
+
+def _closed(exc: ConnectionClosed) -> CarrierClosed:
+    code = exc.rcvd.code if exc.rcvd is not None else 1006
+    reason = exc.rcvd.reason if exc.rcvd is not None else ""
+    text = f"hub closed the WebSocket (code {code}{': ' + reason[:100] if reason else ''})"
+    return CarrierClosed(text, code=code)
+
+
+async def open_wss(
+    url: str,
+    *,
+    access_key: str,
+    user_agent: str,
+    ssl_context: ssl.SSLContext | None,
+    open_timeout: float,
+    heartbeat: float | None = HEARTBEAT_SECONDS,
+) -> WSSCarrier:
+    """Open the WebSocket at ``url`` with the ``authorization=`` token in its query.
+
+    An HTTP 401/403 answer to the upgrade is a credential refusal.
+    """
+    target = authorized_url(url, authorization_token(user_agent, access_key))
+    shown = redact_url(url)
+    kwargs: dict[str, Any] = {}
+    if target.startswith("wss://"):
+        kwargs["ssl"] = ssl_context
+    try:
+        connection = await connect(
+            target,
+            user_agent_header=user_agent,
+            compression=None,
+            open_timeout=open_timeout,
+            ping_interval=heartbeat,
+            ping_timeout=heartbeat / 2 if heartbeat else None,
+            close_timeout=2.0,
+            max_size=MAX_FRAME_BYTES,
+            max_queue=64,
+            proxy=True,
+            **kwargs,
+        )
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        if status in (401, 403):
+            raise ThalovantHubRefusedError(
+                f"hub refused the credentials at {shown} (HTTP {status})"
+            ) from None
+        raise ThalovantConnectionError(
+            f"WebSocket upgrade to {shown} failed with HTTP {status}"
+        ) from None
+    except InvalidURI:
+        raise ThalovantConnectionError(f"invalid WebSocket URL {shown}") from None
+    except (InvalidHandshake, OSError, TimeoutError, ssl.SSLError) as exc:
+        raise ThalovantConnectionError(
+            f"cannot open WebSocket to {shown}: {type(exc).__name__}: {exc}"
+        ) from None
+    return WSSCarrier(connection)
