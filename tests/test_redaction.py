@@ -281,7 +281,13 @@ def test_protocol_errors_never_show_secrets(debug_logs: pytest.LogCaptureFixture
         | {"default_master": f"https://{USERINFO}hub.example.com?authorization={QUERY}"}
     )
     nothing_usable = ThalovantIdentity.from_mapping(
-        {**MAPPING, "protocols": {"wss": False}, "mqtt": None, "data_plane_endpoints": {}}
+        {
+            **MAPPING,
+            "default_master": "hub.example.com",  # no scheme: no https:// fallback either
+            "protocols": {"wss": False},
+            "mqtt": None,
+            "data_plane_endpoints": {},
+        }
     )
     attempts: list[Callable[[], object]] = [
         lambda: identity.select_protocol("mqtt"),
