@@ -42,6 +42,52 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_hub(args: argparse.Namespace) -> int:
+    import anyio
+
+    from .hub.runner import HubOptions, serve_hub
+
+    options = HubOptions(
+        host=args.host,
+        port=args.port,
+        state_dir=args.state_dir,
+        tls_self_signed=args.tls_self_signed,
+        identity_out=args.identity_out,
+        name=args.name,
+    )
+    anyio.run(serve_hub, options)
+    return 0
+
+
+def _add_hub_parser(sub: Any) -> None:
+    from pathlib import Path
+
+    hub = sub.add_parser("hub", help="run a local hub (loopback) until Ctrl-C")
+    hub.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    hub.add_argument("--port", type=int, default=0, help="WebSocket port (0: any free port)")
+    hub.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="hub key, node id and client registry (default: XDG state folder)",
+    )
+    hub.add_argument(
+        "--tls-self-signed",
+        action="store_true",
+        help="serve wss:// with a development CA kept in the state folder",
+    )
+    hub.add_argument(
+        "--identity-out",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="identity file (0600) for the client (default: <state-dir>/<name>.identity.json)",
+    )
+    hub.add_argument("--name", default="demo", help="client name (and site id)")
+    hub.set_defaults(func=_cmd_hub)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thalovant", description="Talk to Thalovant hubs, or run a local one."
@@ -57,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="run the quickstart against a local hub").set_defaults(
         func=_cmd_demo
     )
+    _add_hub_parser(sub)
     return parser
 
 

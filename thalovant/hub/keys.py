@@ -1,0 +1,113 @@
+"""The hub's node id and static X25519 key, kept on disk so clients' pins survive restarts.
+
+Layout inside the hub's state folder:
+
+- ``hub_noise.key``: 64 hex chars of the raw 32-byte static private key (mode 0600);
+- ``hub.json``: ``{"node_id": ..., "created_at": ...}``. The node id salts every client's PSK
+  (wire.md §2.3), so changing it makes every client re-derive, nothing worse.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+from thalovant.errors import ThalovantRuntimeError
+from thalovant.protocol.handshake import generate_static_private, x25519_public
+
+from ._files import read_json_object, write_private_json, write_private_text
+
+__all__ = ["HUB_KEY_FILE", "HUB_STATE_FILE", "HubKeys", "new_node_id"]
+
+HUB_KEY_FILE = "hub_noise.key"
+"""File name of the hub's static private key (hex)."""
+HUB_STATE_FILE = "hub.json"
+"""File name of the hub's node id record."""
+
+_KEY_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def new_node_id() -> str:
+    """A fresh node id: ``thalovant-local-<16 hex>``."""
+    return f"thalovant-local-{secrets.token_hex(8)}"
+
+
+class HubKeys:
+    """The hub's node id and static key, loaded from (or created in) ``state_dir``.
+
+    Blocking file I/O; it happens once at hub start and on :meth:`set_static_key`. Reading
+    :attr:`static_private` is cheap and thread-safe, so a rotation takes effect for the next
+    connection while running ones keep the key they started with.
+    """
+
+    def __init__(self, state_dir: Path, *, node_id: str | None = None) -> None:
+        self._dir = state_dir
+        self._lock = threading.Lock()
+        self._node_id = self._load_node_id(node_id)
+        self._private = self._load_key()
+
+    @property
+    def node_id(self) -> str:
+        """The hub's node id (the PSK salt)."""
+        return self._node_id
+
+    @property
+    def static_private(self) -> bytes:
+        """The current static private key (32 raw bytes)."""
+        with self._lock:
+            return self._private
+
+    @property
+    def public_key(self) -> bytes:
+        """The current static public key (32 raw bytes); clients pin it."""
+        return x25519_public(self.static_private)
+
+    @property
+    def key_path(self) -> Path:
+        """Where the private key lives."""
+        return self._dir / HUB_KEY_FILE
+
+    def set_static_key(self, private: bytes | None = None) -> bytes:
+        """Replace the static key (a fresh one unless ``private`` is given) on disk and in
+        memory; return the new public key. Pinned clients will see "hub key changed"."""
+        key = generate_static_private() if private is None else bytes(private)
+        public = x25519_public(key)  # validates the key
+        with self._lock:
+            write_private_text(self.key_path, key.hex() + "\n")
+            self._private = key
+        return public
+
+    def _load_node_id(self, wanted: str | None) -> str:
+        if wanted is not None and (not isinstance(wanted, str) or not wanted.strip()):
+            raise ValueError("node_id must be a non-empty string")
+        path = self._dir / HUB_STATE_FILE
+        state = read_json_object(path) or {}
+        stored = state.get("node_id")
+        if wanted is None and isinstance(stored, str) and stored:
+            return stored
+        node_id = wanted.strip() if wanted is not None else new_node_id()
+        if node_id != stored:
+            state["node_id"] = node_id
+            state.setdefault("created_at", datetime.now(timezone.utc).isoformat())
+            write_private_json(path, state)
+        return node_id
+
+    def _load_key(self) -> bytes:
+        path = self.key_path
+        try:
+            text = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            key = generate_static_private()
+            write_private_text(path, key.hex() + "\n")
+            return key
+        except UnicodeDecodeError:
+            text = ""
+        if not _KEY_HEX.fullmatch(text):
+            raise ThalovantRuntimeError(
+                f"{path} must hold 64 hex chars (a raw X25519 private key); refusing to "
+                "replace it, because every client pinned the key it belongs to"
+            )
+        return bytes.fromhex(text)

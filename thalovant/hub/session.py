@@ -1,0 +1,335 @@
+"""One client connection on the hub side, independent of the carrier.
+
+A carrier (WebSocket today; HTTPS polling and MQTT can reuse it) authenticates the access
+key, then drives a :class:`HubSession`::
+
+    session = HubSession(services, client, peer=peer, send=carrier_send, task_group=tg)
+    try:
+        await session.start()                  # sends HELLO and the offer
+        async for frame in carrier:            # str = cleartext JSON, bytes = Noise message
+            await session.receive(frame)
+    except SessionClosed as closed:
+        await carrier.close(closed.code, closed.reason)
+    finally:
+        session.mark_closed()
+
+Close codes (wire.md §2.6): credential refusals during or right after the handshake use
+1008 (wrong password, ``KKpsk0`` without a pinned client key, a client static key other than
+the pinned one, an admin-only kind); malformed or out-of-order frames use 1002.
+
+Replies to a message run as tasks in ``task_group``, at most ``max_in_flight`` at a time per
+session (the reader waits for a slot, so a flood backs up into the carrier instead of memory).
+Writes are serialised by a lock: the Noise nonces must leave in the order they were used.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from thalovant.errors import ThalovantHubRefusedError, ThalovantProtocolError
+from thalovant.protocol.binary import BinaryFrame
+from thalovant.protocol.channel import SecureChannel
+from thalovant.protocol.envelope import HiveMessage
+from thalovant.protocol.handshake import HubHandshake
+from thalovant.protocol.noise import PATTERN_XX, PATTERNS, SUITES, NoiseDecryptError
+from thalovant.protocol.psk import PskDeriver, default_psk_deriver
+
+from .dispatch import Dispatcher, PolicyViolation
+from .keys import HubKeys
+from .registry import ClientRecord, ClientRegistry
+from .skills import DeliveryError
+
+__all__ = [
+    "CLOSE_POLICY",
+    "CLOSE_PROTOCOL",
+    "DEFAULT_OFFER_EXTRA",
+    "HubServices",
+    "HubSession",
+    "SessionClosed",
+]
+
+logger = logging.getLogger("thalovant.hub.session")
+
+CLOSE_PROTOCOL = 1002
+"""Close code for malformed or out-of-order frames."""
+CLOSE_POLICY = 1008
+"""Close code for refused credentials and forbidden message kinds."""
+_CLOSE_SEND_FAILED = 1011
+
+DEFAULT_OFFER_EXTRA: dict[str, Any] = {"max_protocol_version": 3, "binarize": False}
+"""Keys the offer carries besides ``noise`` (all of it enters the prologue)."""
+
+
+class SessionClosed(Exception):
+    """The session is over: the carrier should close with ``code`` and ``reason``."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+@dataclass
+class HubServices:
+    """Hub-wide state a session uses; one instance per hub, shared by every carrier."""
+
+    keys: HubKeys
+    registry: ClientRegistry
+    dispatcher: Dispatcher
+    psk_deriver: PskDeriver = default_psk_deriver
+    patterns: tuple[str, ...] = PATTERNS
+    suites: tuple[str, ...] = SUITES
+    offer_extra: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_OFFER_EXTRA))
+    max_in_flight: int = 16
+    send_timeout: float = 10.0
+    on_ready: Callable[[HubSession], None] = lambda session: None
+    on_closed: Callable[[HubSession], None] = lambda session: None
+
+
+class HubSession:
+    """The responder state machine of one connection: handshake, then encrypted messages."""
+
+    def __init__(
+        self,
+        services: HubServices,
+        client: ClientRecord,
+        *,
+        peer: str,
+        send: Callable[[str | bytes], Awaitable[None]],
+        task_group: TaskGroup,
+        abort: Callable[[int, str], Awaitable[None]] | None = None,
+    ) -> None:
+        self._services = services
+        self._client = client
+        self._peer = peer
+        self._send = send
+        self._abort = abort
+        self._tg = task_group
+        self._handshake: HubHandshake | None = None
+        self._channel: SecureChannel | None = None
+        self._send_lock = anyio.Lock()
+        self._slots = anyio.Semaphore(services.max_in_flight)
+        self._session_id: str | None = None
+        self._site_id: str | None = None
+        self._ready = False
+        self._closed = False
+
+    # ------------------------------------------------------------------------ state
+
+    @property
+    def client(self) -> ClientRecord:
+        """The registry record this connection authenticated as."""
+        return self._client
+
+    @property
+    def peer(self) -> str:
+        """The client's network address, ``host:port``."""
+        return self._peer
+
+    @property
+    def session_id(self) -> str | None:
+        """The session id from the client's encrypted HELLO."""
+        return self._session_id
+
+    @property
+    def site_id(self) -> str | None:
+        """The site id from the client's HELLO, else the registered one."""
+        return self._site_id or self._client.site_id
+
+    @property
+    def ready(self) -> bool:
+        """Handshake done and the client's HELLO received."""
+        return self._ready and not self._closed
+
+    @property
+    def pattern(self) -> str | None:
+        """The Noise pattern the client chose."""
+        return self._handshake.pattern if self._handshake is not None else None
+
+    @property
+    def suite(self) -> str | None:
+        """The Noise suite the client chose."""
+        return self._handshake.suite if self._handshake is not None else None
+
+    # --------------------------------------------------------------------- handshake
+
+    async def start(self) -> None:
+        """Derive the client's PSK (off the event loop, cached) and send HELLO and offer."""
+        services, client = self._services, self._client
+        node_id = services.keys.node_id
+        psk = await anyio.to_thread.run_sync(
+            services.psk_deriver.get,
+            client.access_key,
+            client.password,
+            node_id,
+            abandon_on_cancel=True,
+        )
+        self._handshake = HubHandshake(
+            services.keys.static_private,
+            node_id=node_id,
+            psk=psk,
+            hello_extra={"pubkey": services.keys.public_key.hex(), "peer": self._peer},
+            patterns=services.patterns,
+            suites=services.suites,
+            known_client_key=client.client_key,
+            offer_extra=services.offer_extra,
+        )
+        for frame in self._handshake.initial_frames():
+            await self._send_raw(frame)
+
+    async def receive(self, frame: str | bytes) -> None:
+        """Process one frame from the client; raises :class:`SessionClosed` to end the link."""
+        if self._closed:
+            raise SessionClosed(CLOSE_PROTOCOL, "session closed")
+        handshake = self._handshake
+        if handshake is None:
+            raise RuntimeError("HubSession.start() must run before receive()")
+        if self._channel is None:
+            await self._receive_handshake(handshake, frame)
+            return
+        if isinstance(frame, str):
+            raise self._fail(CLOSE_PROTOCOL, "cleartext frame after the Noise session exists")
+        try:
+            message = self._channel.decrypt(frame)
+        except ThalovantProtocolError as exc:
+            # Decrypt, framing or decode failure: the spec allows no frame skipping.
+            raise self._fail(CLOSE_PROTOCOL, f"bad transport message: {exc}") from None
+        if message is not None:
+            await self._on_message(message)
+
+    async def _receive_handshake(self, handshake: HubHandshake, frame: str | bytes) -> None:
+        try:
+            replies = handshake.receive(frame)
+        except NoiseDecryptError:
+            raise self._fail(CLOSE_POLICY, "handshake failed to authenticate") from None
+        except ThalovantHubRefusedError as exc:
+            raise self._fail(CLOSE_POLICY, str(exc)) from None
+        except ThalovantProtocolError as exc:
+            raise self._fail(CLOSE_PROTOCOL, f"bad handshake frame: {exc}") from None
+        for reply in replies:
+            await self._send_raw(reply)
+        if handshake.complete:
+            await self._handshake_complete(handshake)
+
+    async def _handshake_complete(self, handshake: HubHandshake) -> None:
+        result = handshake.result
+        presented = result.remote_static_hex
+        if result.pattern == PATTERN_XX:
+            pinned = await anyio.to_thread.run_sync(
+                self._services.registry.pin_client_key, self._client.access_key, presented
+            )
+            if pinned is None:
+                raise self._fail(CLOSE_POLICY, "client is no longer registered")
+            if not hmac.compare_digest(pinned, presented):
+                raise self._fail(CLOSE_POLICY, "a different client key is pinned for this client")
+            if self._client.client_key is None:
+                logger.info("pinned the static key of client %s", self._client.name)
+        self._channel = SecureChannel(result.send_cipher, result.recv_cipher)
+        logger.debug(
+            "handshake with %s (%s) done: %s %s",
+            self._client.name,
+            self._peer,
+            result.pattern,
+            result.suite,
+        )
+
+    # ----------------------------------------------------------------------- messages
+
+    async def _on_message(self, message: HiveMessage | BinaryFrame) -> None:
+        if not self._ready:
+            self._take_hello(message)
+            if isinstance(message, HiveMessage) and message.msg_type == "hello":
+                return
+        if isinstance(message, HiveMessage) and message.msg_type in ("hello", "ping"):
+            return
+        try:
+            job = self._services.dispatcher.route(self, message)
+        except PolicyViolation as exc:
+            raise self._fail(CLOSE_POLICY, str(exc)) from None
+        except ThalovantProtocolError as exc:
+            raise self._fail(CLOSE_PROTOCOL, f"malformed message: {exc}") from None
+        if job is not None:
+            try:
+                await self._slots.acquire()
+            except BaseException:
+                job.close()  # cancelled while waiting for a slot: the job never runs
+                raise
+            self._tg.start_soon(self._run, job)
+
+    def _take_hello(self, message: HiveMessage | BinaryFrame) -> None:
+        hello: Any = None
+        if isinstance(message, HiveMessage) and message.msg_type == "hello":
+            hello = message.payload
+        elif self._handshake is not None and self._handshake.client_hello is not None:
+            hello = self._handshake.client_hello  # MQTT: the HELLO came in cleartext
+        if not isinstance(hello, dict):
+            raise self._fail(CLOSE_PROTOCOL, "the first transport message must be a HELLO")
+        session = hello.get("session")
+        session_id = session.get("session_id") if isinstance(session, dict) else None
+        if isinstance(session_id, str) and session_id:
+            self._session_id = session_id
+        site_id = hello.get("site_id")
+        if isinstance(site_id, str) and site_id:
+            self._site_id = site_id
+        self._ready = True
+        logger.info("client %s connected from %s (%s)", self._client.name, self._peer, self.pattern)
+        self._services.on_ready(self)
+
+    async def _run(self, job: Coroutine[Any, Any, None]) -> None:
+        try:
+            await job
+        except DeliveryError:
+            logger.debug("reply to %s not delivered: connection gone", self._peer)
+        except Exception:
+            logger.exception("handling a message from %s failed", self._peer)
+        finally:
+            self._slots.release()
+
+    # -------------------------------------------------------------------------- send
+
+    async def send_message(self, message: HiveMessage) -> None:
+        """Encrypt and send one message; :class:`DeliveryError` if the link is gone."""
+        async with self._send_lock:
+            if self._closed or self._channel is None:
+                raise DeliveryError("the session is closed")
+            frames = self._channel.encrypt_message(message)
+            try:
+                with anyio.fail_after(self._services.send_timeout):
+                    for frame in frames:
+                        await self._send(frame)
+            except Exception as exc:
+                # A half-sent chunk sequence or a timed-out write leaves the peer's nonce
+                # out of step with ours: the session cannot continue.
+                self.mark_closed()
+                if self._abort is not None and isinstance(exc, TimeoutError):
+                    await self._abort(_CLOSE_SEND_FAILED, "send timed out")
+                raise DeliveryError(f"send failed: {type(exc).__name__}") from exc
+
+    async def _send_raw(self, frame: str) -> None:
+        async with self._send_lock:
+            with anyio.fail_after(self._services.send_timeout):
+                await self._send(frame)
+
+    # ------------------------------------------------------------------------- close
+
+    def _fail(self, code: int, reason: str) -> SessionClosed:
+        logger.info(
+            "closing %s (%s) with %d: %s", self._client.name, self._peer, code, reason[:200]
+        )
+        self.mark_closed()
+        # A WebSocket close reason holds at most 123 bytes of UTF-8.
+        return SessionClosed(code, reason.encode("utf-8")[:120].decode("utf-8", "ignore"))
+
+    def mark_closed(self) -> None:
+        """The carrier is gone (or going); idempotent."""
+        if not self._closed:
+            self._closed = True
+            if self._ready:
+                self._services.on_closed(self)
