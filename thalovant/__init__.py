@@ -16,9 +16,12 @@ from .events import *  # noqa: F403
 from .events import __all__ as _event_names
 
 if TYPE_CHECKING:
+    from ._dispatch import ThalovantBinary as ThalovantBinary
+    from .client import AsyncThalovantClient as AsyncThalovantClient
     from .context import build_client_context as build_client_context
     from .context import build_location as build_location
     from .context import request_context as request_context
+    from .conversation import AsyncThalovantConversation as AsyncThalovantConversation
     from .identity import HubDataPlaneEndpoints as HubDataPlaneEndpoints
     from .identity import HubProtocolSettings as HubProtocolSettings
     from .identity import MqttBrokerCredentials as MqttBrokerCredentials
@@ -26,15 +29,22 @@ if TYPE_CHECKING:
     from .identity import ThalovantIdentity as ThalovantIdentity
     from .identity import mqtt_topics_for_identity as mqtt_topics_for_identity
     from .identity import select_data_plane_endpoint as select_data_plane_endpoint
+    from .link import ThalovantConnectTimeoutError as ThalovantConnectTimeoutError
     from .models import ThalovantConnectionInfo as ThalovantConnectionInfo
     from .models import ThalovantDisplayItem as ThalovantDisplayItem
     from .models import ThalovantEvent as ThalovantEvent
     from .models import ThalovantHealth as ThalovantHealth
     from .models import ThalovantReply as ThalovantReply
     from .models import strip_ssml as strip_ssml
+    from .sync import ThalovantClient as ThalovantClient
+    from .sync import ThalovantConversation as ThalovantConversation
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
+    "AsyncThalovantClient": "thalovant.client",
+    "AsyncThalovantConversation": "thalovant.conversation",
+    "ThalovantBinary": "thalovant._dispatch",
+    "ThalovantConnectTimeoutError": "thalovant.link",
     "build_client_context": "thalovant.context",
     "build_location": "thalovant.context",
     "request_context": "thalovant.context",
@@ -51,6 +61,8 @@ _LAZY: dict[str, str] = {
     "ThalovantHealth": "thalovant.models",
     "ThalovantReply": "thalovant.models",
     "strip_ssml": "thalovant.models",
+    "ThalovantClient": "thalovant.sync",
+    "ThalovantConversation": "thalovant.sync",
 }
 
 __all__ = [

@@ -44,6 +44,10 @@ class WSSCarrier:
     async def aclose(self) -> None:
         await self._ws.close()
 
+    def abort(self) -> None:
+        """Drop the connection at once, without a close handshake (bounded shutdown)."""
+        self._ws.transport.abort()
+
 
 def _closed(exc: ConnectionClosed) -> CarrierClosed:
     code = exc.rcvd.code if exc.rcvd is not None else 1006

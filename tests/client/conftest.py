@@ -1,0 +1,84 @@
+"""Client fixtures: a local hub on loopback with trustme TLS, and clients closed after use.
+
+The hub's node id is fixed and credentials are deterministic (``ak-<name>`` / ``pw-<name>``),
+so each Argon2id PSK is derived once per test session (the process-wide PSK cache is shared
+by hub and clients). The XXpsk2 refusal window is shortened: on loopback a refusal close
+arrives within milliseconds, and every first contact would otherwise wait 0.75 s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from thalovant import link
+from thalovant._reconnect import Backoff
+from thalovant.client import AsyncThalovantClient
+from thalovant.hub import LocalHub
+from thalovant.identity import ThalovantIdentity
+from thalovant.testing import HubTLS
+
+NODE_ID = "thalovant-client-test-hub"
+ClientFactory = Callable[..., AsyncThalovantClient]
+
+
+@pytest.fixture(autouse=True)
+def short_refusal_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(link, "REFUSAL_SETTLE_SECONDS", 0.15)
+
+
+def register(hub: LocalHub, name: str = "kiosk", **kwargs: Any) -> ThalovantIdentity:
+    """Register ``name`` with deterministic credentials."""
+    kwargs.setdefault("access_key", f"ak-{name}")
+    kwargs.setdefault("password", f"pw-{name}")
+    return hub.register_client(name, **kwargs)
+
+
+@pytest.fixture
+async def hub(anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path) -> AsyncIterator[LocalHub]:
+    """A running local hub with the demo skills and a fixed node id."""
+    async with LocalHub(
+        tmp_path / "hub", ssl_context=hub_tls.server_context, node_id=NODE_ID
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def identity(hub: LocalHub) -> ThalovantIdentity:
+    """A registered client of ``hub``."""
+    return register(hub)
+
+
+@pytest.fixture
+async def make_client(
+    anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path
+) -> AsyncIterator[ClientFactory]:
+    """Build clients that trust the test CA and keep Noise state in ``tmp_path``.
+
+    Redials wait 10-20 ms instead of 0.5-1 s. Every client built is closed after the test.
+    """
+    made: list[AsyncThalovantClient] = []
+
+    def factory(identity: ThalovantIdentity, **opts: Any) -> AsyncThalovantClient:
+        opts.setdefault("ssl_context", hub_tls.client_context)
+        opts.setdefault("noise_state_dir", tmp_path / "noise")
+        client = AsyncThalovantClient(identity, **opts)
+        client.reconnect_backoff = Backoff(initial=0.02, floor=0.01)
+        made.append(client)
+        return client
+
+    yield factory
+    for client in made:
+        await client.close(timeout=2)
+
+
+@pytest.fixture
+async def client(
+    make_client: ClientFactory, identity: ThalovantIdentity
+) -> AsyncIterator[AsyncThalovantClient]:
+    """A connected client of ``hub`` (closed after the test)."""
+    async with make_client(identity) as connected:
+        yield connected
