@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from .context import build_client_context as build_client_context
     from .context import build_location as build_location
     from .context import request_context as request_context
+    from .control import DEFAULT_CONTROL_API_URL as DEFAULT_CONTROL_API_URL
+    from .control import AsyncThalovantControlPlane as AsyncThalovantControlPlane
+    from .control import BootstrapIdentityResult as BootstrapIdentityResult
     from .conversation import AsyncThalovantConversation as AsyncThalovantConversation
     from .identity import HubDataPlaneEndpoints as HubDataPlaneEndpoints
     from .identity import HubProtocolSettings as HubProtocolSettings
@@ -46,6 +49,9 @@ _LAZY: dict[str, str] = {
     "ThalovantBinary": "thalovant._dispatch",
     "ThalovantConnectTimeoutError": "thalovant.link",
     "build_client_context": "thalovant.context",
+    "DEFAULT_CONTROL_API_URL": "thalovant.control",
+    "AsyncThalovantControlPlane": "thalovant.control",
+    "BootstrapIdentityResult": "thalovant.control",
     "build_location": "thalovant.context",
     "request_context": "thalovant.context",
     "HubDataPlaneEndpoints": "thalovant.identity",
