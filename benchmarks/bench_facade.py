@@ -9,7 +9,9 @@ Prints microseconds per call (median of rounds):
   comparison (the hop :mod:`thalovant._portal` does not use: it makes two round trips);
 * an ``async def`` no-op awaited on a loop vs called through the facade's loop thread;
 * the same no-I/O call from 8 threads at once (wall time per call);
-* ``ask("hello")`` p50 against a local hub in a child process: blocking vs async client.
+* ``ask("hello")`` p50 against a local hub in a child process: blocking vs async client. The
+  difference is the hop plus one wake-up of the blocked caller, whose OS cost is printed as a
+  baseline (large on small VMs: tens of microseconds per wake-up).
 
 Target: facade overhead <= 100 us per call.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import statistics
 import subprocess
@@ -93,9 +96,29 @@ def measure_calls(calls: int) -> dict[str, float]:
         finally:
             loop.shutdown()
         results["threads8"] = threaded(client.connection_info, 8, calls // 4)
+        results["wake"] = wake_latency_us()
     finally:
         client.close()
     return results
+
+
+def wake_latency_us(samples: int = 300) -> float:
+    """OS baseline: p50 from ``set_result`` to the waiter running, for a thread that has
+    been blocked for 1 ms (what every blocking call on I/O pays once, on top of the hop)."""
+    latencies = []
+    for _ in range(samples):
+        future: concurrent.futures.Future[float] = concurrent.futures.Future()
+
+        def setter(future: concurrent.futures.Future[float] = future) -> None:
+            time.sleep(0.001)
+            future.set_result(time.perf_counter())
+
+        thread = threading.Thread(target=setter)
+        thread.start()
+        set_at = future.result()
+        latencies.append(time.perf_counter() - set_at)
+        thread.join()
+    return statistics.median(latencies) * 1e6
 
 
 def threaded(func: Callable[[], object], count: int, calls: int) -> float:
@@ -148,13 +171,38 @@ def measure_asks(state: Path, context: Any, asks: int) -> dict[str, float]:
                 samples.append(time.perf_counter() - started)
             return samples
 
+    def split_asks() -> list[tuple[float, float, float]]:
+        # Where a blocking ask's time goes: waking the loop, the ask itself, waking the caller.
+        with ThalovantClient(identity, ssl_context=context, noise_state_dir=noise) as client:
+
+            async def timed() -> tuple[float, float]:
+                started = time.perf_counter()
+                await client._async.ask("hello")
+                return started, time.perf_counter()
+
+            for _ in range(30):
+                client._loop.call(timed)
+            samples = []
+            for _ in range(asks):
+                submitted = time.perf_counter()
+                started, done = client._loop.call(timed)
+                samples.append((started - submitted, done - started, time.perf_counter() - done))
+            return samples
+
     # interleave so drift (CPU frequency, the hub warming up) hits both alike
     async_samples: list[float] = []
     sync_samples: list[float] = []
     for _ in range(2):
         async_samples += asyncio.run(async_asks())
         sync_samples += sync_asks()
-    return {"ask_async": p50(async_samples), "ask_sync": p50(sync_samples)}
+    split = split_asks()
+    return {
+        "ask_async": p50(async_samples),
+        "ask_sync": p50(sync_samples),
+        "ask_in": p50([s[0] for s in split]),
+        "ask_inner": p50([s[1] for s in split]),
+        "ask_out": p50([s[2] for s in split]),
+    }
 
 
 def run(asks: int, hub: bool) -> None:
@@ -192,6 +240,7 @@ def run(asks: int, hub: bool) -> None:
         ("async no-op, awaited on the loop", f"{results['await_noop']:.2f}", ""),
         ("async no-op through the facade's loop thread", f"{results['facade_noop']:.1f}", ""),
         ("connection_info(), 8 threads at once (wall/call)", f"{results['threads8']:.1f}", ""),
+        ("OS baseline: wake a thread blocked for 1 ms (p50)", f"{results['wake']:.0f}", ""),
     ]
     if hub:
         delta = results["ask_sync"] - results["ask_async"]
@@ -199,6 +248,9 @@ def run(asks: int, hub: bool) -> None:
             (f"ask('hello') p50, async client ({2 * asks})", f"{results['ask_async']:.0f}", ""),
             (f"ask('hello') p50, ThalovantClient ({2 * asks})", f"{results['ask_sync']:.0f}", ""),
             ("  facade overhead on ask", f"{delta:.0f}", "<= 100"),
+            ("  split: caller -> ask task running (p50)", f"{results['ask_in']:.0f}", ""),
+            ("  split: the ask on the loop thread (p50)", f"{results['ask_inner']:.0f}", ""),
+            ("  split: reply -> caller running (p50)", f"{results['ask_out']:.0f}", ""),
         ]
     print(bench_client.table(rows))
 

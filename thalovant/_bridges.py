@@ -1,5 +1,8 @@
 """Bridges of the sync facade between the loop thread and plain threads.
 
+* :class:`Call`, :func:`start_task`, :func:`run_sync`: one blocking call in flight, and the
+  loop callbacks that run it (a task for a coroutine function, the callback itself for a
+  plain function) and complete its concurrent future (see :mod:`thalovant._portal`).
 * :class:`HandlerThread`: one thread per facade (``thalovant-handlers``) that runs the
   handlers registered through the sync ``on``/``on_hive``/``on_binary``, one at a time in
   arrival order, fed by a bounded queue (the oldest item is dropped on overflow, with one
@@ -9,12 +12,14 @@
   loop, in the async subscription's own task, and only enqueues.
 * :class:`SyncSubscription`: what the sync ``on`` returns (``close`` goes through the loop).
 * :class:`SyncIterator`: a plain iterator stepping an async iterator through the loop, one
-  portal call per item; ``close`` (also on ``with`` exit, or when an abandoned iterator is
+  loop hop per item; ``close`` (also on ``with`` exit, or when an abandoned iterator is
   garbage-collected) closes the async iterator.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import inspect
 import logging
 import threading
@@ -25,16 +30,25 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .errors import ThalovantRuntimeError
 
+_sniffio: Any
+try:
+    import sniffio as _sniffio  # type: ignore[import-not-found, no-redef, unused-ignore]
+except ImportError:  # pragma: no cover - depends on the environment
+    _sniffio = None
+
 if TYPE_CHECKING:
     from ._portal import LoopThread
 
 __all__ = [
     "HANDLER_QUEUE_SIZE",
     "HANDLER_THREAD_NAME",
+    "Call",
     "HandlerBridge",
     "HandlerThread",
     "SyncIterator",
     "SyncSubscription",
+    "run_sync",
+    "start_task",
 ]
 
 logger = logging.getLogger("thalovant.sync")
@@ -45,6 +59,101 @@ T = TypeVar("T")
 HANDLER_THREAD_NAME = "thalovant-handlers"
 #: Items waiting for the handler thread before the oldest is dropped.
 HANDLER_QUEUE_SIZE = 1024
+
+
+class Call:
+    """One call in flight: its task, and when it finished (for a Ctrl-C'd caller)."""
+
+    __slots__ = ("cancelled", "done", "finished", "task")
+
+    def __init__(self) -> None:
+        self.finished = False
+        self.cancelled = False
+        self.done: threading.Event | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def mark(self) -> None:
+        # Write ``finished`` before reading ``done``; the waiter writes ``done`` before reading
+        # ``finished``: one of the two always sees the other.
+        self.finished = True
+        done = self.done
+        if done is not None:
+            done.set()
+
+    def cancel_task(self) -> None:
+        # On the loop thread, queued after the call's start callback.
+        self.cancelled = True
+        if self.task is not None:
+            self.task.cancel()  # its finally marks
+        else:
+            self.mark()  # never started, or a plain function that already ran
+
+
+def start_task(
+    call: Call,
+    future: concurrent.futures.Future[Any],
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> None:
+    """Loop callback: start ``fn``'s task, which completes ``future`` itself (what
+    ``asyncio.run_coroutine_threadsafe`` does, minus a loop iteration of result chaining)."""
+    if call.cancelled or future.cancelled():
+        call.mark()
+        return
+    call.task = asyncio.get_running_loop().create_task(run_task(call, future, fn, args, kwargs))
+
+
+async def run_task(
+    call: Call,
+    future: concurrent.futures.Future[Any],
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> None:
+    """The task of one :func:`start_task` call."""
+    try:
+        result = fn(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+    except asyncio.CancelledError:
+        future.cancel()  # Ctrl-C or a shutdown; the caller (if still waiting) is told
+        raise
+    except BaseException as exc:
+        if future.set_running_or_notify_cancel():
+            future.set_exception(exc)
+    else:
+        if future.set_running_or_notify_cancel():
+            future.set_result(result)
+    finally:
+        call.mark()
+
+
+def run_sync(
+    call: Call,
+    future: concurrent.futures.Future[Any],
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> None:
+    """Loop callback: run the plain function ``fn`` here and complete ``future``."""
+    try:
+        if not future.set_running_or_notify_cancel():
+            return
+        if _sniffio is not None:  # anyio asks sniffio, when installed, which loop this is
+            _sniffio.current_async_library_cvar.set("asyncio")
+        try:
+            result = fn(*args, **kwargs)
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise TypeError(f"{fn!r} returned an awaitable; use LoopThread.call")
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+    finally:
+        call.mark()
 
 
 class HandlerThread:

@@ -54,20 +54,13 @@ import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from inspect import isawaitable, iscoroutine
 from typing import Any, ParamSpec, TypeVar
 
 import anyio
 from anyio.from_thread import BlockingPortal
 
-from ._bridges import HandlerThread
+from ._bridges import Call, HandlerThread, run_sync, start_task
 from .errors import ThalovantConnectionError, ThalovantRuntimeError
-
-_sniffio: Any
-try:
-    import sniffio as _sniffio  # type: ignore[import-not-found, no-redef, unused-ignore]
-except ImportError:  # pragma: no cover - depends on the environment
-    _sniffio = None
 
 __all__ = [
     "ATEXIT_TIMEOUT",
@@ -100,73 +93,6 @@ _LIVE: weakref.WeakSet[LoopThread] = weakref.WeakSet()
 _ABANDONED: list[object] = []
 
 
-class _Call:
-    """One call in flight: its task, and when it finished (for a Ctrl-C'd caller)."""
-
-    __slots__ = ("cancelled", "done", "finished", "task")
-
-    def __init__(self) -> None:
-        self.finished = False
-        self.cancelled = False
-        self.done: threading.Event | None = None
-        self.task: asyncio.Task[None] | None = None
-
-    def mark(self) -> None:
-        # Write ``finished`` before reading ``done``; the waiter writes ``done`` before reading
-        # ``finished``: one of the two always sees the other.
-        self.finished = True
-        done = self.done
-        if done is not None:
-            done.set()
-
-    def cancel_task(self) -> None:
-        # On the loop thread, queued after the call's start callback.
-        self.cancelled = True
-        if self.task is not None:
-            self.task.cancel()  # its finally marks
-        else:
-            self.mark()  # never started, or a plain function that already ran
-
-
-def _start_task(
-    call: _Call,
-    future: concurrent.futures.Future[Any],
-    fn: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> None:
-    # A loop callback: start the call's task (what run_coroutine_threadsafe does, minus the
-    # extra loop iteration its done-callback chaining costs).
-    if call.cancelled or future.cancelled():
-        call.mark()
-        return
-    call.task = asyncio.get_running_loop().create_task(_run_task(call, future, fn, args, kwargs))
-
-
-async def _run_task(
-    call: _Call,
-    future: concurrent.futures.Future[Any],
-    fn: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> None:
-    try:
-        result = fn(*args, **kwargs)
-        if isawaitable(result):
-            result = await result
-    except asyncio.CancelledError:
-        future.cancel()  # Ctrl-C or a shutdown; the caller (if still waiting) is told
-        raise
-    except BaseException as exc:
-        if future.set_running_or_notify_cancel():
-            future.set_exception(exc)
-    else:
-        if future.set_running_or_notify_cancel():
-            future.set_result(result)
-    finally:
-        call.mark()
-
-
 def _loop_main(
     ready: concurrent.futures.Future[tuple[BlockingPortal, asyncio.AbstractEventLoop]], owner: str
 ) -> None:
@@ -184,32 +110,6 @@ def _loop_main(
             ready.set_exception(exc)
         else:
             logger.exception("the event loop thread of a %s failed", owner)
-
-
-def _run_sync(
-    call: _Call,
-    future: concurrent.futures.Future[Any],
-    fn: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> None:
-    try:
-        if not future.set_running_or_notify_cancel():
-            return
-        if _sniffio is not None:  # anyio asks sniffio, when installed, which loop this is
-            _sniffio.current_async_library_cvar.set("asyncio")
-        try:
-            result = fn(*args, **kwargs)
-            if isawaitable(result):
-                if iscoroutine(result):
-                    result.close()
-                raise TypeError(f"{fn!r} returned an awaitable; use LoopThread.call")
-        except BaseException as exc:
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
-    finally:
-        call.mark()
 
 
 class LoopThread:
@@ -346,11 +246,11 @@ class LoopThread:
             raise self._deadlock_error()
         if not self._warned_foreign:
             self._check_foreign_loop(fn)
-        call = _Call()
+        call = Call()
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         try:
             loop.call_soon_threadsafe(
-                _start_task if task else _run_sync, call, future, fn, args, kwargs
+                start_task if task else run_sync, call, future, fn, args, kwargs
             )
             self._pending.add(future)
             if self._drained:  # the shutdown already failed the calls it knew about
@@ -385,7 +285,7 @@ class LoopThread:
         return future.result()
 
     @staticmethod
-    def _await_unwind(call: _Call) -> None:
+    def _await_unwind(call: Call) -> None:
         done = threading.Event()
         call.done = done
         if not call.finished:
@@ -416,7 +316,7 @@ class LoopThread:
             return
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         with contextlib.suppress(RuntimeError):  # raced with a shutdown
-            loop.call_soon_threadsafe(_start_task, _Call(), future, fn, args, {})
+            loop.call_soon_threadsafe(start_task, Call(), future, fn, args, {})
 
     # -- stop -----------------------------------------------------------------------------
 
