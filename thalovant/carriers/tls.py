@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import ssl
 from collections.abc import Mapping
 
-__all__ = ["CA_BUNDLE_ENV", "client_ssl_context"]
+__all__ = ["CA_BUNDLE_ENV", "TLS_READ_BUFFER_BYTES", "client_ssl_context", "trim_tls_read_buffer"]
+
+logger = logging.getLogger("thalovant.carriers")
+
+#: Size of the raw read buffer kept per TLS connection (see :func:`trim_tls_read_buffer`).
+TLS_READ_BUFFER_BYTES = 32 * 1024
 
 #: Environment variables naming a CA bundle, first set wins.
 CA_BUNDLE_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
@@ -31,3 +38,30 @@ def client_ssl_context(
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def trim_tls_read_buffer(
+    transport: asyncio.BaseTransport | None, size: int = TLS_READ_BUFFER_BYTES
+) -> bool:
+    """Shrink asyncio's per-connection TLS read buffer to ``size`` bytes; True if done.
+
+    CPython's ``asyncio.sslproto.SSLProtocol`` allocates a fixed 256 KiB receive buffer for
+    every TLS connection and keeps it for the connection's life: about 90% of an idle
+    client's memory. The buffer only stages ciphertext between the socket and OpenSSL, so
+    a smaller one costs at most a few more ``recv`` calls on large bursts (a TLS record is
+    at most ~16 KiB). The protocol object honours a smaller per-instance ``max_size`` in
+    ``get_buffer``; on any other event loop or implementation this does nothing.
+    """
+    protocol = getattr(transport, "_ssl_protocol", None)
+    if protocol is None or not isinstance(getattr(protocol, "max_size", None), int):
+        return False
+    if not isinstance(getattr(protocol, "_ssl_buffer", None), bytearray):
+        return False
+    if len(protocol._ssl_buffer) <= size:
+        return True
+    buffer = bytearray(size)
+    protocol.max_size = size
+    protocol._ssl_buffer = buffer
+    protocol._ssl_buffer_view = memoryview(buffer)
+    logger.debug("TLS read buffer trimmed to %d bytes", size)
+    return True

@@ -12,6 +12,7 @@ from thalovant._redact import redact_url
 from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
 
 from .base import CarrierClosed, authorization_token, authorized_url
+from .tls import trim_tls_read_buffer
 
 __all__ = ["HEARTBEAT_SECONDS", "MAX_FRAME_BYTES", "WSSCarrier", "open_wss"]
 
@@ -103,4 +104,5 @@ async def open_wss(
         raise ThalovantConnectionError(
             f"cannot open WebSocket to {shown}: {type(exc).__name__}: {exc}"
         ) from None
+    trim_tls_read_buffer(connection.transport)
     return WSSCarrier(connection)

@@ -27,6 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from thalovant._redact import scrub_text
+from thalovant.carriers.tls import trim_tls_read_buffer
 
 from .registry import ClientRecord
 from .session import CLOSE_PROTOCOL, HubServices, HubSession, SessionClosed
@@ -186,6 +187,7 @@ class WSSServer:
         return None
 
     async def _handle(self, ws: ServerConnection) -> None:
+        trim_tls_read_buffer(ws.transport)  # 256 KiB -> 32 KiB per connection
         client = self._client_for(ws.request.path) if ws.request is not None else None
         if client is None:  # unregistered between the upgrade and now
             await ws.close(1008, "unknown access key")
