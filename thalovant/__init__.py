@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from .identity import ThalovantIdentity as ThalovantIdentity
     from .identity import mqtt_topics_for_identity as mqtt_topics_for_identity
     from .identity import select_data_plane_endpoint as select_data_plane_endpoint
-    from .link import ThalovantConnectTimeoutError as ThalovantConnectTimeoutError
     from .models import ThalovantConnectionInfo as ThalovantConnectionInfo
     from .models import ThalovantDisplayItem as ThalovantDisplayItem
     from .models import ThalovantEvent as ThalovantEvent
@@ -47,7 +46,6 @@ _LAZY: dict[str, str] = {
     "AsyncThalovantClient": "thalovant.client",
     "AsyncThalovantConversation": "thalovant.conversation",
     "ThalovantBinary": "thalovant._dispatch",
-    "ThalovantConnectTimeoutError": "thalovant.link",
     "build_client_context": "thalovant.context",
     "DEFAULT_CONTROL_API_URL": "thalovant.control",
     "AsyncThalovantControlPlane": "thalovant.control",

@@ -14,15 +14,14 @@ and task (drop-oldest on overflow), and a raising handler is logged, never fatal
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-import anyio
 import msgspec
 from anyio.abc import TaskGroup
 
+from ._subscribers import HandlerQueue
 from .bus import EventBus
 from .collector import QueryCollector
 from .errors import ThalovantRuntimeError
@@ -67,8 +66,8 @@ class ThalovantBinary(msgspec.Struct, frozen=True):
         return value if isinstance(value, str) else None
 
 
-class CallbackSubscription(Generic[T]):
-    """A handler (sync or async) fed through its own bounded queue and task.
+class CallbackSubscription(HandlerQueue[T]):
+    """A hive or binary handler (sync or async) fed through its own bounded queue and task.
 
     ``errors``, ``delivered`` and ``dropped`` count what happened; :meth:`close` unsubscribes.
     """
@@ -81,69 +80,14 @@ class CallbackSubscription(Generic[T]):
         *,
         max_buffered: int = 256,
     ) -> None:
-        self._owner = owner
-        self.key = key
-        self.handler = handler
-        self.errors = 0
-        self.delivered = 0
-        self.dropped = 0
-        self.closed = False
-        self._started = False
-        self._scope = anyio.CancelScope()
-        self._send, self._recv = anyio.create_memory_object_stream[T](max_buffered)
+        super().__init__(owner, key, handler, max_buffered=max_buffered)
 
-    def _offer(self, item: T) -> None:
-        if self.closed:
-            return
-        try:
-            self._send.send_nowait(item)
-        except anyio.WouldBlock:
-            self._recv.receive_nowait()
-            self._send.send_nowait(item)
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 100 == 0:
-                logger.warning("%s handler is too slow; %d dropped", self.key, self.dropped)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            self.close()
+    @property
+    def key(self) -> str:
+        """``hive:<kind>`` or ``bin``."""
+        return self.name
 
-    async def _consume(self) -> None:
-        with self._scope, self._recv:
-            async for item in self._recv:
-                try:
-                    result = self.handler(item)
-                    if inspect.isawaitable(result):
-                        await result
-                except Exception:
-                    self.errors += 1
-                    logger.exception("%s handler raised; subscription kept", self.key)
-                else:
-                    self.delivered += 1
-
-    def _start(self, tg: TaskGroup) -> None:
-        if not self._started and not self.closed:
-            self._started = True
-            tg.start_soon(self._consume, name=f"thalovant {self.key} handler")
-
-    def close(self) -> None:
-        """Unsubscribe for good (idempotent)."""
-        if self.closed:
-            return
-        self.closed = True
-        self._owner._remove(self)
-        self._send.close()
-        if not self._started:
-            self._recv.close()
-
-    unsubscribe = close
-
-    def _shutdown(self) -> None:
-        self.close()
-        self._scope.cancel()
-
-    def __del__(self) -> None:
-        for end in (getattr(self, "_send", None), getattr(self, "_recv", None)):
-            if end is not None:
-                end.close()
+    _offer = HandlerQueue._put
 
 
 class InboundDispatcher:

@@ -30,11 +30,12 @@ import anyio
 
 from .errors import (
     ThalovantConnectionError,
+    ThalovantConnectTimeoutError,
     ThalovantError,
     ThalovantHubKeyChangedError,
     ThalovantHubRefusedError,
 )
-from .link import ConnectionTelemetry, Dispatch, Link, ThalovantConnectTimeoutError
+from .link import ConnectionTelemetry, Dispatch, Link
 
 __all__ = ["Backoff", "State", "Supervisor"]
 

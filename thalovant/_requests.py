@@ -269,7 +269,6 @@ def build_emit(
     msg_type: str,
     data: Mapping[str, Any] | None,
     context: Mapping[str, Any] | None,
-    *,
     connection_session_id: str,
 ) -> HiveMessage:
     """A raw ``bus`` message: identity metadata + runtime stamping, no correlation."""
@@ -284,7 +283,6 @@ def build_reply(
     msg_type: str,
     data: Mapping[str, Any] | None,
     context: Mapping[str, Any] | None,
-    *,
     connection_session_id: str,
 ) -> HiveMessage:
     """``emit`` of a reply to ``event``: its wire context deep-copied with routing swapped
@@ -311,7 +309,6 @@ def build_mesh(
     msg_type: str,
     data: Mapping[str, Any] | None,
     context: Mapping[str, Any] | None,
-    *,
     connection_session_id: str,
 ) -> HiveMessage:
     """A ``propagate``/``escalate``/``broadcast`` envelope nesting a full stamped ``bus``."""

@@ -33,6 +33,7 @@ from .carriers import CarrierOptions, pin_id_for
 from .carriers.tls import client_ssl_context
 from .errors import (
     ThalovantConnectionError,
+    ThalovantConnectTimeoutError,
     ThalovantHubKeyChangedError,
     ThalovantHubRefusedError,
     ThalovantRuntimeError,
@@ -44,7 +45,6 @@ from .link import (
     Link,
     LinkDown,
     LinkSettings,
-    ThalovantConnectTimeoutError,
     dial,
 )
 from .protocol.psk import default_psk_deriver

@@ -1,5 +1,6 @@
-"""Subscribers of the event bus: :class:`EventStream` (async iterator) and
-:class:`Subscription` (callback in its own task). Re-exported by :mod:`thalovant.bus`."""
+"""Bounded subscribers: :class:`HandlerQueue` (a handler in its own task behind a bounded
+queue), and the event bus's :class:`EventStream` (async iterator) and :class:`Subscription`
+(a filtered ``HandlerQueue``). Re-exported by :mod:`thalovant.bus`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
@@ -19,7 +20,7 @@ from .models import ThalovantEvent
 if TYPE_CHECKING:
     from .bus import EventBus
 
-__all__ = ["EventStream", "Handler", "Overflow", "Predicate", "Subscription"]
+__all__ = ["EventStream", "Handler", "HandlerQueue", "Overflow", "Predicate", "Subscription"]
 
 logger = logging.getLogger("thalovant.bus")
 
@@ -27,41 +28,23 @@ Overflow = Literal["raise", "drop_oldest", "drop_newest"]
 Predicate = Callable[[ThalovantEvent], bool]
 #: A sync or async callable; an awaitable result is awaited.
 Handler = Callable[[ThalovantEvent], object]
+T = TypeVar("T")
+_Q = TypeVar("_Q", bound="HandlerQueue[Any]")
 
 
-class _Filter:
-    """Shared by streams and callback subscriptions: name + context filter + predicate."""
+class _Owner(Protocol):
+    def _remove(self, sub: Any, /) -> None: ...
+
+
+class _Bounded:
+    """Counts drops of a bounded subscriber (one warning per burst) and closes its memory
+    streams when dropped without ``close()``, so anyio warns about nothing."""
 
     name: str
-    _send: MemoryObjectSendStream[ThalovantEvent]
-    _recv: MemoryObjectReceiveStream[ThalovantEvent]
-
-    def _setup(
-        self,
-        bus: EventBus,
-        name: str,
-        session_id: str | None,
-        request_id: str | None,
-        predicate: Predicate | None,
-    ) -> None:
-        self._bus = bus
-        self.name = name
-        self.session_id = session_id
-        self.request_id = request_id
-        self._predicate = predicate
-        self.dropped = 0
-        self._burst = False
-
-    def _accepts(self, event: ThalovantEvent) -> bool:
-        if not event.matches_context(self.session_id, self.request_id):
-            return False
-        if self._predicate is None:
-            return True
-        try:
-            return bool(self._predicate(event))
-        except Exception:
-            logger.exception("predicate of a %r subscriber raised; event skipped", self.name)
-            return False
+    _send: MemoryObjectSendStream[Any]
+    _recv: MemoryObjectReceiveStream[Any]
+    dropped: int = 0
+    _burst: bool = False
 
     def _note_drop(self) -> None:
         self.dropped += 1
@@ -73,14 +56,119 @@ class _Filter:
                 self.dropped,
             )
 
-    def _offer(self, event: ThalovantEvent) -> None:
-        raise NotImplementedError
-
     def __del__(self) -> None:
-        # Dropped without close(): close the memory streams so anyio warns about nothing.
         for end in (getattr(self, "_send", None), getattr(self, "_recv", None)):
             if end is not None:
                 end.close()
+
+
+class HandlerQueue(_Bounded, Generic[T]):
+    """A handler (sync or async) fed through its own bounded queue and task.
+
+    Overflow drops the oldest item (``dropped``, one warning per burst); a raising handler is
+    logged and counted in ``errors``; ``delivered`` counts the rest. ``owner._remove(self)``
+    is called once on :meth:`close`.
+    """
+
+    def __init__(
+        self, owner: _Owner, name: str, handler: Callable[[T], object], *, max_buffered: int
+    ) -> None:
+        self._owner = owner
+        self.name = name
+        self.handler = handler
+        self.errors = 0
+        self.delivered = 0
+        self.closed = False
+        self._started = False
+        self._scope = anyio.CancelScope()
+        self._send, self._recv = anyio.create_memory_object_stream[T](max_buffered)
+
+    def _put(self, item: T) -> None:
+        if self.closed:
+            return
+        try:
+            self._send.send_nowait(item)
+            self._burst = False
+            return
+        except anyio.WouldBlock:
+            self._recv.receive_nowait()
+            self._send.send_nowait(item)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            # The consumer task is gone (its task group ended): nothing will handle this.
+            logger.warning("handler task for %r ended; subscription closed", self.name)
+            self.close()
+            return
+        self._note_drop()
+
+    async def _consume(self) -> None:
+        with self._scope, self._recv:
+            async for item in self._recv:
+                if self.closed:
+                    break
+                try:
+                    result = self.handler(item)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    self.errors += 1
+                    logger.exception("handler for %r raised; subscription kept", self.name)
+                else:
+                    self.delivered += 1
+
+    def _start(self, task_group: TaskGroup) -> None:
+        if not self._started and not self.closed:
+            self._started = True
+            task_group.start_soon(self._consume, name=f"thalovant handler {self.name}")
+
+    def close(self) -> None:
+        """Unsubscribe for good; items still queued are not handled. A handler that is
+        running finishes (this may be called from inside it)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._owner._remove(self)
+        self._send.close()
+        if not self._started:
+            self._recv.close()
+
+    unsubscribe = close
+
+    def _shutdown(self) -> None:
+        self.close()
+        self._scope.cancel()
+
+    def __enter__(self: _Q) -> _Q:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Filter(_Bounded):
+    """Shared by streams and callback subscriptions: name + context filter + predicate."""
+
+    def _setup(
+        self,
+        name: str,
+        session_id: str | None,
+        request_id: str | None,
+        predicate: Predicate | None,
+    ) -> None:
+        self.name = name
+        self.session_id = session_id
+        self.request_id = request_id
+        self._predicate = predicate
+
+    def _accepts(self, event: ThalovantEvent) -> bool:
+        if not event.matches_context(self.session_id, self.request_id):
+            return False
+        if self._predicate is None:
+            return True
+        try:
+            return bool(self._predicate(event))
+        except Exception:
+            logger.exception("predicate of a %r subscriber raised; event skipped", self.name)
+            return False
 
 
 def _check_buffer(max_buffered: int) -> None:
@@ -97,6 +185,8 @@ class EventStream(_Filter):
     buffered events.
     """
 
+    _recv: MemoryObjectReceiveStream[ThalovantEvent]
+
     def __init__(
         self,
         bus: EventBus,
@@ -108,7 +198,8 @@ class EventStream(_Filter):
         request_id: str | None,
         predicate: Predicate | None,
     ) -> None:
-        self._setup(bus, name, session_id, request_id, predicate)
+        self._bus = bus
+        self._setup(name, session_id, request_id, predicate)
         self.overflow = overflow
         self.closed = False
         self._error: ThalovantRuntimeError | None = None
@@ -176,7 +267,7 @@ class EventStream(_Filter):
         self.close()
 
 
-class Subscription(_Filter):
+class Subscription(_Filter, HandlerQueue[ThalovantEvent]):
     """A callback subscription (``bus.on``). Sync handlers run on the event loop (so they must
     not block; offload with ``anyio.to_thread``), async ones are awaited; either runs in this
     subscription's own task. A raising handler is logged (logger
@@ -194,71 +285,9 @@ class Subscription(_Filter):
         request_id: str | None,
         predicate: Predicate | None,
     ) -> None:
-        self._setup(bus, name, session_id, request_id, predicate)
-        self.handler = handler
-        self.errors = 0
-        self.delivered = 0
-        self.closed = False
-        self._started = False
-        self._scope = anyio.CancelScope()
-        self._send, self._recv = anyio.create_memory_object_stream[ThalovantEvent](max_buffered)
+        HandlerQueue.__init__(self, bus, name, handler, max_buffered=max_buffered)
+        self._setup(name, session_id, request_id, predicate)
 
     def _offer(self, event: ThalovantEvent) -> None:
-        if self.closed or not self._accepts(event):
-            return
-        try:
-            self._send.send_nowait(event)
-            self._burst = False
-            return
-        except anyio.WouldBlock:
-            self._recv.receive_nowait()
-            self._send.send_nowait(event)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            # The consumer task is gone (its task group ended): nothing will ever handle this.
-            logger.warning("handler task for %r ended; subscription closed", self.name)
-            self.close()
-            return
-        self._note_drop()
-
-    async def _consume(self) -> None:
-        with self._scope, self._recv:
-            async for event in self._recv:
-                if self.closed:
-                    break
-                try:
-                    result = self.handler(event)
-                    if inspect.isawaitable(result):
-                        await result
-                except Exception:
-                    self.errors += 1
-                    logger.exception("handler for %r raised; subscription kept", self.name)
-                else:
-                    self.delivered += 1
-
-    def _start(self, task_group: TaskGroup) -> None:
-        if not self._started and not self.closed:
-            self._started = True
-            task_group.start_soon(self._consume, name=f"thalovant.bus handler {self.name}")
-
-    def close(self) -> None:
-        """Unsubscribe for good; events still queued are not handled. A handler that is
-        running finishes (this may be called from inside it)."""
-        if self.closed:
-            return
-        self.closed = True
-        self._bus._remove(self)
-        self._send.close()
-        if not self._started:
-            self._recv.close()
-
-    unsubscribe = close
-
-    def _shutdown(self) -> None:
-        self.close()
-        self._scope.cancel()
-
-    def __enter__(self) -> Subscription:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        if not self.closed and self._accepts(event):
+            self._put(event)

@@ -36,7 +36,6 @@ from ._subscribers import (
     Predicate,
     Subscription,
     _check_buffer,
-    _Filter,
 )
 from .collector import AskCollector, QueryCollector
 from .errors import ThalovantRuntimeError
@@ -57,6 +56,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger("thalovant.bus")
+
+_Subscriber = EventStream | Subscription
 
 #: A policy denial without request id is not attributed within this long after an untracked
 #: (fire-and-forget) utterance was sent.
@@ -118,7 +119,7 @@ class EventBus:
         self._last_untracked = -math.inf
         self._asks: dict[str, RequestRegistration] = {}
         self._queries: dict[str, RequestRegistration] = {}
-        self._subs: dict[str, dict[_Filter, None]] = {}
+        self._subs: dict[str, dict[_Subscriber, None]] = {}
         self._tg: TaskGroup | None = None
         self._owned_tg: TaskGroup | None = None
         self.closed = False
@@ -267,10 +268,10 @@ class EventBus:
                     except Exception:  # pragma: no cover - defensive: publish never raises
                         logger.exception("subscriber of %r failed to take an event", sub.name)
 
-    def _add(self, sub: _Filter) -> None:
+    def _add(self, sub: _Subscriber) -> None:
         self._subs.setdefault(sub.name, {})[sub] = None
 
-    def _remove(self, sub: _Filter) -> None:
+    def _remove(self, sub: _Subscriber) -> None:
         group = self._subs.get(sub.name)
         if group is not None:
             group.pop(sub, None)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -46,9 +47,13 @@ from ._runtime import ClientOptions, ClientRuntime
 from ._version import DEFAULT_USER_AGENT
 from .bus import EventBus, Handler, Predicate, Subscription
 from .carriers import check_carrier_available
-from .errors import ThalovantConnectionError, ThalovantRuntimeError, ThalovantTimeoutError
+from .errors import (
+    ThalovantConnectionError,
+    ThalovantConnectTimeoutError,
+    ThalovantRuntimeError,
+    ThalovantTimeoutError,
+)
 from .identity import ThalovantIdentity
-from .link import Link, ThalovantConnectTimeoutError
 from .models import ThalovantConnectionInfo, ThalovantEvent, ThalovantHealth, ThalovantReply
 from .protocol.envelope import HiveMessage
 from .protocol.framing import MAX_MESSAGE_BYTES
@@ -412,8 +417,13 @@ class AsyncThalovantClient:
             data_input=True,
         )
 
-    async def _send_built(self, build: Callable[[Link], HiveMessage]) -> None:
-        await self._runtime.publish(self._send_deadline(), lambda link: link.send(build(link)))
+    async def _send_built(self, msg_type: str, build: Callable[[str], HiveMessage]) -> None:
+        """Send ``build(connection_session_id)`` on the current link (built per attempt)."""
+        self._runtime.check_loop()
+        require_text(msg_type, "message type")
+        await self._runtime.publish(
+            self._send_deadline(), lambda link: link.send(build(link.session_id))
+        )
 
     async def emit(
         self,
@@ -422,13 +432,7 @@ class AsyncThalovantClient:
         context: Mapping[str, Any] | None = None,
     ) -> None:
         """Send a raw bus message (identity metadata + runtime stamping, no correlation)."""
-        self._runtime.check_loop()
-        require_text(type, "message type")
-        await self._send_built(
-            lambda link: build_emit(
-                self._stamp, type, data, context, connection_session_id=link.session_id
-            )
-        )
+        await self._send_built(type, partial(build_emit, self._stamp, type, data, context))
 
     async def reply(
         self,
@@ -438,24 +442,15 @@ class AsyncThalovantClient:
         context: Mapping[str, Any] | None = None,
     ) -> None:
         """Answer ``event``: its wire context with source and destination swapped."""
-        self._runtime.check_loop()
-        require_text(msg_type, "message type")
+        stamp = self._stamp
         await self._send_built(
-            lambda link: build_reply(
-                self._stamp, event, msg_type, data, context, connection_session_id=link.session_id
-            )
+            msg_type, partial(build_reply, stamp, event, msg_type, data, context)
         )
 
     async def _mesh(
         self, kind: str, type: str, data: Mapping[str, Any] | None, ctx: Mapping[str, Any] | None
     ) -> None:
-        self._runtime.check_loop()
-        require_text(type, "message type")
-        await self._send_built(
-            lambda link: build_mesh(
-                self._stamp, kind, type, data, ctx, connection_session_id=link.session_id
-            )
-        )
+        await self._send_built(type, partial(build_mesh, self._stamp, kind, type, data, ctx))
 
     async def propagate(
         self,

@@ -44,6 +44,7 @@ __all__ = [
     "ThalovantAlreadyLinkedError",
     "ThalovantAuthError",
     "ThalovantClientKeyRejectedError",
+    "ThalovantConnectTimeoutError",
     "ThalovantConnectionError",
     "ThalovantDeviceLoginDenied",
     "ThalovantDeviceLoginExpired",
@@ -113,6 +114,10 @@ class ThalovantHubKeyChangedError(ThalovantConnectionError):
 
 class ThalovantTimeoutError(ThalovantError, TimeoutError):
     """Something did not happen within its deadline."""
+
+
+class ThalovantConnectTimeoutError(ThalovantConnectionError, ThalovantTimeoutError):
+    """The link was not ready in time (carrier open, handshake, or the caller's deadline)."""
 
 
 class ThalovantRuntimeError(ThalovantError):

@@ -33,11 +33,11 @@ from .carriers import Carrier, CarrierClosed, CarrierOptions, open_carrier
 from .errors import (
     ThalovantClientKeyRejectedError,
     ThalovantConnectionError,
+    ThalovantConnectTimeoutError,
     ThalovantError,
     ThalovantHubRefusedError,
     ThalovantProtocolError,
     ThalovantRuntimeError,
-    ThalovantTimeoutError,
 )
 from .identity import ThalovantIdentity
 from .keystore import NoiseKeyStore
@@ -58,7 +58,6 @@ __all__ = [
     "Link",
     "LinkDown",
     "LinkSettings",
-    "ThalovantConnectTimeoutError",
     "dial",
 ]
 
@@ -74,10 +73,6 @@ _CLOSE_SECONDS = 2.0
 
 #: The reader hands every decrypted message to this callable (synchronously).
 Dispatch = Callable[[HiveMessage | BinaryFrame], None]
-
-
-class ThalovantConnectTimeoutError(ThalovantConnectionError, ThalovantTimeoutError):
-    """The link was not ready in time (carrier open, handshake, or the caller's deadline)."""
 
 
 class LinkDown(ThalovantConnectionError):

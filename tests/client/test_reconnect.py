@@ -12,10 +12,11 @@ import pytest
 from thalovant._reconnect import Backoff, Supervisor
 from thalovant.errors import (
     ThalovantConnectionError,
+    ThalovantConnectTimeoutError,
     ThalovantError,
     ThalovantHubRefusedError,
 )
-from thalovant.link import ConnectionTelemetry, ThalovantConnectTimeoutError
+from thalovant.link import ConnectionTelemetry
 
 pytestmark = pytest.mark.anyio
 
