@@ -21,10 +21,13 @@ import pytest
 from thalovant import EVENT_SPEAK
 from thalovant._bridges import HANDLER_THREAD_NAME
 from thalovant._reconnect import Backoff
+from thalovant.context import build_client_context
 from thalovant.errors import (
+    ThalovantPolicyDeniedError,
     ThalovantRuntimeError,
     ThalovantTimeoutError,
     ThalovantUnansweredError,
+    ThalovantUnsupportedProtocolError,
 )
 from thalovant.hub import LocalHub
 from thalovant.hub.demo import DEMO_JOKES
@@ -280,3 +283,37 @@ async def test_from_identity_file(
             return client.ask("hello").text
 
     assert "Hello" in await in_thread(use)
+
+
+async def test_the_rest_of_the_documented_calls(
+    make_sync: SyncFactory, identity: ThalovantIdentity, local_hub: LocalHub
+) -> None:
+    """Context and ids, send_action, send_code, unsupported protocol and policy denial, sync."""
+    client = make_sync(identity)
+    muted = make_sync(local_hub.register_client("sync-muted", allowed_types=["ovos.intent.list"]))
+
+    def use() -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        context = build_client_context(user_id="u-7", channel="kiosk")
+        reply = client.ask(
+            "what time is it", context=context, session_id="checkout", request_id="req-42"
+        )
+        seen["ids"] = (reply.request_id, reply.session_id, reply.events[0].context["user_id"])
+        speak = client.listen(EVENT_SPEAK, timeout=10, max_events=1)
+        action_id = client.send_action("/choose", payload={"id": "42"}, title="Coffee")
+        seen["action"] = [(e.text, e.request_id == action_id) for e in speak]
+        speak = client.listen(EVENT_SPEAK, timeout=10, max_events=1)
+        client.send_code("SN-1", kind="barcode", label="serial")
+        seen["code"] = [e.text for e in speak]
+        with pytest.raises(ThalovantPolicyDeniedError) as denied:
+            muted.ask("hello")
+        seen["denied"] = denied.value.denied_type
+        return seen
+
+    seen = await in_thread(use)
+    assert seen["ids"] == ("req-42", "checkout", "u-7")
+    assert seen["action"] == [("You chose Coffee.", True)]
+    assert seen["code"] == ["Got barcode serial: SN-1"]
+    assert seen["denied"] == "recognizer_loop:utterance"
+    with pytest.raises(ThalovantUnsupportedProtocolError):
+        ThalovantClient(identity, protocol="carrier-pigeon")
