@@ -327,3 +327,5 @@ def test_every_example_is_run_here() -> None:
     assert scripts, "no examples found"
     missing = [name for name in scripts if f'"{name}"' not in source]
     assert missing == []
+    listed = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    assert [name for name in scripts if f"`{name}`" not in listed] == []
