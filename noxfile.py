@@ -38,3 +38,10 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     for script in sorted(p for p in __import__("pathlib").Path("benchmarks").glob("bench_*.py")):
         session.run("python", str(script))
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Run every script in examples/ against a local hub (tests/examples)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "tests/examples", *session.posargs)
