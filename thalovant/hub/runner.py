@@ -69,7 +69,8 @@ async def serve_hub(options: HubOptions, *, out: TextIO = sys.stdout) -> None:
         written = write_identity_file(identity, path)
         rows = [("node id", hub.node_id), ("WSS URL", hub.wss_url), ("identity", str(written))]
         if certs is not None:
-            rows.append(("TLS CA", f"{certs.ca_file}  (clients: SSL_CERT_FILE={certs.ca_file})"))
+            hint = f"(clients: REQUESTS_CA_BUNDLE={certs.ca_file})"
+            rows.append(("TLS CA", f"{certs.ca_file}  {hint}"))
         lines = ["Thalovant local hub"]
         lines += [f"  {key + ':':<10}{value}" for key, value in rows]
         lines.append("Press Ctrl-C to stop.")
