@@ -117,9 +117,12 @@ class ThalovantControlPlane:
         return self
 
     def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
-        self._loop.finish(self._async.__aexit__, et, e, tb)
+        self._loop.finish(self._async.__aexit__, exc_type, exc, tb)
 
     # -- discovery ------------------------------------------------------------------------
 
