@@ -11,13 +11,31 @@ from pathlib import Path
 
 import anyio
 import pytest
+from anyio.abc import Process
+from anyio.streams.text import TextReceiveStream
 
-from tests.hub.test_cli_hub import read_banner
 from thalovant.control import AsyncThalovantControlPlane
 from thalovant.hub.account import DEMO_ACCOUNT_FILE, DEMO_EMAIL
 from thalovant.hub.tls import DevCertificates
 
 SCRIPT = Path(sys.executable).with_name("thalovant")
+
+
+async def read_banner(process: Process) -> dict[str, str]:
+    """The ``key: value`` lines ``thalovant hub`` prints at start (first word of each)."""
+    assert process.stdout is not None
+    buffer = ""
+    with anyio.fail_after(20):
+        async for chunk in TextReceiveStream(process.stdout):
+            buffer += chunk
+            if "Press Ctrl-C to stop." in buffer:
+                break
+    fields: dict[str, str] = {}
+    for line in buffer.splitlines():
+        key, sep, value = line.strip().partition(": ")
+        if sep:
+            fields[key] = value.strip().split()[0]
+    return fields
 
 
 def test_demo_console_script_runs_the_quickstart(tmp_path: Path) -> None:
