@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .control import DEFAULT_CONTROL_API_URL as DEFAULT_CONTROL_API_URL
     from .control import AsyncThalovantControlPlane as AsyncThalovantControlPlane
     from .control import BootstrapIdentityResult as BootstrapIdentityResult
+    from .control_sync import ThalovantControlPlane as ThalovantControlPlane
     from .conversation import AsyncThalovantConversation as AsyncThalovantConversation
     from .identity import HubDataPlaneEndpoints as HubDataPlaneEndpoints
     from .identity import HubProtocolSettings as HubProtocolSettings
@@ -50,6 +51,7 @@ _LAZY: dict[str, str] = {
     "DEFAULT_CONTROL_API_URL": "thalovant.control",
     "AsyncThalovantControlPlane": "thalovant.control",
     "BootstrapIdentityResult": "thalovant.control",
+    "ThalovantControlPlane": "thalovant.control_sync",
     "build_location": "thalovant.context",
     "request_context": "thalovant.context",
     "HubDataPlaneEndpoints": "thalovant.identity",

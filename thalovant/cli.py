@@ -40,8 +40,9 @@ def _cmd_identity(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    print("thalovant demo: the offline quickstart on the local hub is coming in a later release.")
-    return 0
+    from .demo import main as demo_main
+
+    return demo_main()
 
 
 def _cmd_hub(args: argparse.Namespace) -> int:
@@ -56,6 +57,10 @@ def _cmd_hub(args: argparse.Namespace) -> int:
         tls_self_signed=args.tls_self_signed,
         identity_out=args.identity_out,
         name=args.name,
+        control_port=args.control_port,
+        account_email=args.account_email,
+        account_password=args.account_password,
+        account_totp_secret=args.account_totp_secret,
     )
     anyio.run(serve_hub, options)
     return 0
@@ -87,6 +92,21 @@ def _add_hub_parser(sub: Any) -> None:
         help="identity file (0600) for the client (default: <state-dir>/<name>.identity.json)",
     )
     hub.add_argument("--name", default="demo", help="client name (and site id)")
+    hub.add_argument(
+        "--control-port", type=int, default=0, help="control plane (/v1) port (0: any free port)"
+    )
+    hub.add_argument("--account-email", default=None, help="local control-plane account email")
+    hub.add_argument(
+        "--account-password",
+        default=None,
+        help="its password (default: a demo account, password generated and printed)",
+    )
+    hub.add_argument(
+        "--account-totp-secret",
+        default=None,
+        metavar="BASE32",
+        help="turn on two-step sign-in with this TOTP secret",
+    )
     hub.set_defaults(func=_cmd_hub)
 
 

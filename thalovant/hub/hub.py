@@ -261,6 +261,16 @@ class LocalHub:
             }
         )
 
+    def data_plane(self) -> dict[str, Any]:
+        """``data_plane_endpoints`` and ``protocols`` of this hub: what every identity from
+        :meth:`identity_for` carries (the local control plane shows them on its hub resource;
+        a test keeps the two in step)."""
+        url = self._require_url()
+        return {
+            "data_plane_endpoints": {"wss": url},
+            "protocols": {"wss": True, "http": False, "mqtt": False},
+        }
+
     def client(self, access_key: str) -> ClientRecord | None:
         """The registry record of a client."""
         return self.registry.get(access_key)

@@ -19,6 +19,8 @@ import anyio
 from thalovant.errors import ThalovantIdentityError
 from thalovant.identity import ThalovantIdentity
 
+from .account import account_from_options
+from .control_server import LocalControlPlane
 from .hub import LocalHub, write_identity_file
 from .tls import dev_certificates
 
@@ -41,6 +43,10 @@ class HubOptions:
     tls_self_signed: bool = False
     identity_out: Path | None = None
     name: str = "demo"
+    control_port: int = 0
+    account_email: str | None = None
+    account_password: str | None = None
+    account_totp_secret: str | None = None
 
 
 def _existing_identity(hub: LocalHub, path: Path) -> ThalovantIdentity | None:
@@ -58,16 +64,25 @@ async def serve_hub(options: HubOptions, *, out: TextIO = sys.stdout) -> None:
     state_dir = (options.state_dir or default_state_dir()).expanduser().absolute()
     hosts = tuple(dict.fromkeys((options.host, "127.0.0.1", "localhost")))
     certs = dev_certificates(state_dir, hosts) if options.tls_self_signed else None
-    async with LocalHub(
-        state_dir,
-        host=options.host,
-        wss_port=options.port,
-        ssl_context=certs.server_context() if certs else None,
-    ) as hub:
+    server_tls = certs.server_context() if certs else None
+    account, shown_password = account_from_options(
+        state_dir, options.account_email, options.account_password, options.account_totp_secret
+    )
+    async with (
+        LocalHub(
+            state_dir, host=options.host, wss_port=options.port, ssl_context=server_tls
+        ) as hub,
+        LocalControlPlane(
+            hub, account, host=options.host, port=options.control_port, ssl_context=server_tls
+        ) as control,
+    ):
         path = options.identity_out or state_dir / f"{options.name}.identity.json"
         identity = _existing_identity(hub, path) or hub.register_client(options.name)
         written = write_identity_file(identity, path)
         rows = [("node id", hub.node_id), ("WSS URL", hub.wss_url), ("identity", str(written))]
+        rows.append(("API URL", f"{control.api_url}  (control plane /v1)"))
+        login = f"{account.email} / {shown_password}" if shown_password else account.email
+        rows.append(("account", login + ("  (two-step sign-in on)" if account.two_step else "")))
         if certs is not None:
             hint = f"(clients: REQUESTS_CA_BUNDLE={certs.ca_file})"
             rows.append(("TLS CA", f"{certs.ca_file}  {hint}"))

@@ -1,0 +1,201 @@
+"""The local control plane's single account: email, password hash, optional two-step sign-in.
+
+Passwords are kept only as scrypt hashes (stdlib :func:`hashlib.scrypt`); a TOTP secret
+(RFC 6238, :mod:`thalovant.hub.totp`) turns on two-step sign-in; recovery codes are single-use
+and kept hashed too. ``thalovant hub`` takes the account from ``--account-email`` /
+``--account-password`` / ``--account-totp-secret``; without them it uses a demo account whose
+generated password lives in ``<state_dir>/demo-account.json`` (0600) and is printed at start.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from thalovant.errors import ThalovantRuntimeError
+
+from ._files import read_json_object, write_private_json
+from .totp import verify_totp
+
+__all__ = [
+    "DEMO_ACCOUNT_FILE",
+    "DEMO_EMAIL",
+    "LocalAccount",
+    "account_from_options",
+    "demo_account",
+    "hash_password",
+    "check_password_hash",
+]
+
+#: Email of the demo account ``thalovant hub`` creates when given none.
+DEMO_EMAIL = "demo@thalovant.local"
+#: File (in the hub's state folder) holding the demo account's generated password.
+DEMO_ACCOUNT_FILE = "demo-account.json"
+
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        secret.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=64 * 1024 * 1024
+    )
+
+
+def hash_password(password: str) -> str:
+    """``scrypt$<n>$<r>$<p>$<salt>$<hash>`` of ``password`` (about 50 ms)."""
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P)
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def check_password_hash(stored: str, password: str) -> bool:
+    """True when ``password`` matches a :func:`hash_password` value (constant-time compare)."""
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        computed = _scrypt(password, _unb64(salt), int(n), int(r), int(p))
+        return hmac.compare_digest(computed, _unb64(digest))
+    except (ValueError, TypeError):
+        return False
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256("".join(code.split()).lower().encode("utf-8")).hexdigest()
+
+
+class LocalAccount:
+    """The one user of a local control plane. ``repr()`` shows only the email.
+
+    Build it with :meth:`create` (hashes the password). :meth:`check_password` is blocking
+    (scrypt); async callers run it in a worker thread.
+    """
+
+    def __init__(
+        self,
+        email: str,
+        password_hash: str,
+        *,
+        totp_secret: str | None = None,
+        recovery_code_hashes: Iterable[str] = (),
+        display_name: str | None = None,
+        user_id: str = "usr_local",
+    ) -> None:
+        email = str(email).strip()
+        if "@" not in email:
+            raise ValueError("the account email must contain '@'")
+        self.email = email
+        self.display_name = display_name or email.partition("@")[0]
+        self.user_id = user_id
+        self._password_hash = password_hash
+        self._totp_secret = totp_secret or None
+        self._recovery = set(recovery_code_hashes)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def create(
+        cls,
+        email: str,
+        password: str,
+        *,
+        totp_secret: str | None = None,
+        recovery_codes: Iterable[str] = (),
+        display_name: str | None = None,
+    ) -> LocalAccount:
+        """An account with ``password`` hashed; ``totp_secret`` (base32) enables two-step
+        sign-in, each of ``recovery_codes`` may replace a TOTP code once."""
+        if not password:
+            raise ValueError("the account password must not be empty")
+        if totp_secret:
+            verify_totp(totp_secret, "000000")  # raises ValueError for a malformed secret
+        return cls(
+            email,
+            hash_password(password),
+            totp_secret=totp_secret,
+            recovery_code_hashes=[_code_hash(c) for c in recovery_codes if c.strip()],
+            display_name=display_name,
+        )
+
+    def __repr__(self) -> str:
+        return f"LocalAccount(email={self.email!r}, two_step={self.two_step})"
+
+    @property
+    def two_step(self) -> bool:
+        """True when sign-in needs a TOTP or recovery code."""
+        return self._totp_secret is not None
+
+    def check_password(self, email: str, password: str) -> bool:
+        """True for this account's email (case-insensitive) and password. Blocking."""
+        same_email = hmac.compare_digest(email.strip().lower(), self.email.lower())
+        matches = check_password_hash(self._password_hash, password)
+        return same_email and matches
+
+    def check_second_factor(self, otp_code: str | None, recovery_code: str | None) -> bool:
+        """True for a valid TOTP code, or an unused recovery code (which is used up now)."""
+        if self._totp_secret is None:
+            return True
+        if otp_code and verify_totp(self._totp_secret, otp_code):
+            return True
+        if recovery_code:
+            wanted = _code_hash(recovery_code)
+            with self._lock:
+                if wanted in self._recovery:
+                    self._recovery.discard(wanted)
+                    return True
+        return False
+
+    def profile(self) -> dict[str, Any]:
+        """``{id, email, display_name, role}`` as ``GET /v1/users/profile`` shows it."""
+        return {
+            "id": self.user_id,
+            "email": self.email,
+            "display_name": self.display_name,
+            "role": "owner",
+        }
+
+
+def demo_account(state_dir: Path) -> tuple[LocalAccount, str]:
+    """The demo account and its password, generated once into ``state_dir``."""
+    path = state_dir / DEMO_ACCOUNT_FILE
+    stored = read_json_object(path) or {}
+    email, password = stored.get("email"), stored.get("password")
+    if not (isinstance(email, str) and isinstance(password, str) and email and password):
+        email, password = DEMO_EMAIL, secrets.token_urlsafe(12)
+        write_private_json(path, {"email": email, "password": password})
+    return LocalAccount.create(email, password), password
+
+
+def account_from_options(
+    state_dir: Path,
+    email: str | None = None,
+    password: str | None = None,
+    totp_secret: str | None = None,
+) -> tuple[LocalAccount, str | None]:
+    """The account ``thalovant hub`` serves: from the options when given (the password is
+    then not shown again), else :func:`demo_account` (its password is returned for printing).
+    """
+    if bool(email) != bool(password):
+        raise ThalovantRuntimeError("give both --account-email and --account-password, or neither")
+    try:
+        if email and password:
+            return LocalAccount.create(email, password, totp_secret=totp_secret), None
+        if totp_secret:
+            account, shown = demo_account(state_dir)
+            return LocalAccount.create(account.email, shown, totp_secret=totp_secret), shown
+        return demo_account(state_dir)
+    except ValueError as exc:
+        raise ThalovantRuntimeError(f"invalid local account: {exc}") from None

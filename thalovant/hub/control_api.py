@@ -1,0 +1,486 @@
+"""The local control plane: the ``/v1`` REST API of wire.md §7, served by the local hub.
+
+:func:`build_control_app` returns an :class:`aiohttp.web.Application` whose routes are
+relative to ``/v1`` (mount it with ``app.add_subapp("/v1", control_app)``). It serves:
+
+- public hub discovery (``/public/hubs``), the signed-in hub listing (``/hubs``);
+- ``POST /auth/token`` for the :class:`~thalovant.hub.account.LocalAccount` (email and
+  password, optional TOTP or recovery code → ``mfa_required`` without one), bearer tokens kept
+  hashed with expiry (:class:`~thalovant.hub.tokens.TokenStore`), ``DELETE
+  /auth/api-tokens/{id}``, ``GET /users/profile``;
+- clients: ``POST /clients`` registers the client in the hub's registry with the access key
+  and password the SDK minted and sent in ``spec`` (``apiKey``/``password``), and answers with
+  ``initial_identify`` = :meth:`~thalovant.hub.LocalHub.identity_for` (every carrier the hub
+  runs) and a ``ready`` admission operation; ``Idempotency-Key`` replays; ``GET`` and
+  ``DELETE`` (``If-Match`` → 412 on a stale etag);
+- ``GET /operations/{id}``.
+
+Errors are RFC 7807 Problem+JSON bodies ``{"type", "title", "status", "detail", "code"}``;
+none of them echoes a request body, a password or a token. Ten failed sign-ins in a row lock
+sign-in for a while (HTTP 429 with ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
+from aiohttp import web
+
+from .account import LocalAccount
+from .control_resources import (
+    IdempotencyCache,
+    OperationStore,
+    client_etag,
+    client_id_for,
+    client_resource,
+    decode_cursor,
+    hub_id_for,
+    hub_resource,
+    page,
+)
+from .registry import ClientRecord
+from .tokens import ALL_SCOPES, IssuedToken, TokenStore
+
+if TYPE_CHECKING:
+    from .hub import LocalHub
+
+__all__ = ["MAX_BODY", "ApiProblem", "ControlState", "build_control_app", "problem_response"]
+
+logger = logging.getLogger("thalovant.hub.control")
+
+#: Consecutive failed sign-ins before sign-in is locked, and for how long (seconds).
+LOCKOUT_AFTER, LOCKOUT_SECONDS = 10, 60.0
+#: Largest request body accepted (bytes).
+MAX_BODY = 64 * 1024
+_MAX_LIMIT = 100
+_PROBLEM_TYPE = "application/problem+json"
+
+
+class ApiProblem(Exception):
+    """Raised by a handler; becomes a Problem+JSON answer."""
+
+    def __init__(
+        self, status: int, code: str, detail: str, *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+        self.headers = dict(headers or {})
+
+    def response(self) -> web.Response:
+        """The Problem+JSON answer."""
+        return problem_response(self.status, self.code, self.detail, headers=self.headers)
+
+
+def problem_response(
+    status: int, code: str, detail: str, *, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """``{"type": "about:blank", "title", "status", "detail", "code"}`` as
+    ``application/problem+json``."""
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    response = web.json_response(body, status=status, headers=headers)
+    response.content_type = _PROBLEM_TYPE
+    return response
+
+
+@dataclass
+class ControlState:
+    """Everything the handlers share."""
+
+    hub: LocalHub
+    account: LocalAccount
+    tokens: TokenStore
+    operations: OperationStore = field(default_factory=OperationStore)
+    idempotency: IdempotencyCache = field(default_factory=IdempotencyCache)
+    failed_logins: int = 0
+    locked_until: float = 0.0
+
+
+STATE = web.AppKey("thalovant_control_state", ControlState)
+
+
+def build_control_app(
+    hub: LocalHub, account: LocalAccount, *, tokens: TokenStore | None = None
+) -> web.Application:
+    """The ``/v1`` application for ``hub`` and ``account`` (routes relative to ``/v1``)."""
+    app = web.Application(middlewares=[_problems], client_max_size=MAX_BODY)
+    app[STATE] = ControlState(hub, account, tokens if tokens is not None else TokenStore())
+    routes: list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]] = [
+        ("GET", "/public/hubs", _list_public_hubs),
+        ("GET", "/public/hubs/{ref}", _get_public_hub),
+        ("GET", "/hubs", _list_hubs),
+        ("GET", "/hubs/{hub_id}", _get_hub),
+        ("POST", "/auth/token", _login),
+        ("POST", "/auth/device/authorize", _no_device_login),
+        ("POST", "/auth/device/token", _no_device_login),
+        ("DELETE", "/auth/api-tokens/{token_id}", _revoke_token),
+        ("GET", "/users/profile", _profile),
+        ("GET", "/clients", _list_clients),
+        ("POST", "/clients", _create_client),
+        ("GET", "/clients/{client_id}", _get_client),
+        ("DELETE", "/clients/{client_id}", _delete_client),
+        ("GET", "/operations/{op_id}", _get_operation),
+    ]
+    for method, path, handler in routes:
+        app.router.add_route(method, path, handler)
+    app.router.add_route("*", "/{tail:.*}", _not_found)
+    return app
+
+
+# ----------------------------------------------------------------------------- plumbing
+
+
+@web.middleware
+async def _problems(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiProblem as exc:
+        return exc.response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return problem_response(exc.status, "http_error", HTTPStatus(exc.status).phrase)
+    except Exception:
+        logger.exception("local control plane: %s %s failed", request.method, request.path)
+        return problem_response(500, "internal_error", "The local control plane failed")
+
+
+def _state(request: web.Request) -> ControlState:
+    return request.app[STATE]
+
+
+def _prefix(request: web.Request, route: str) -> str:
+    """Where this app is mounted (``/v1``), from the request path and the route's tail."""
+    path = request.path
+    return path[: -len(route)] if route and path.endswith(route) else path
+
+
+def _authorize(request: web.Request, scope: str | None = None) -> IssuedToken:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiProblem(
+            401,
+            "not_authenticated",
+            "Not authenticated: send Authorization: Bearer <token> (sign in with POST "
+            "/v1/auth/token)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    record, reason = _state(request).tokens.check(token.strip())
+    if record is None:
+        text = "Access token expired" if reason == "token_expired" else "Invalid access token"
+        raise ApiProblem(401, reason, text, headers={"WWW-Authenticate": "Bearer"})
+    if scope is not None and scope not in record.scopes:
+        raise ApiProblem(403, "insufficient_scopes", "Insufficient scopes")
+    return record
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    if (request.content_length or 0) > MAX_BODY:
+        raise ApiProblem(413, "body_too_large", f"The request body exceeds {MAX_BODY} bytes")
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiProblem(400, "invalid_json", "The request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiProblem(422, "invalid_body", "The request body must be a JSON object")
+    return body
+
+
+def _limit_and_offset(request: web.Request, default: int) -> tuple[int, int]:
+    raw = request.query.get("limit", str(default))
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise ApiProblem(422, "invalid_limit", "limit must be an integer") from None
+    if not 1 <= limit <= _MAX_LIMIT:
+        raise ApiProblem(422, "invalid_limit", f"limit must be between 1 and {_MAX_LIMIT}")
+    offset = decode_cursor(request.query.get("cursor"))
+    if offset is None:
+        raise ApiProblem(422, "invalid_cursor", "cursor is not a cursor this API issued")
+    return limit, offset
+
+
+def _page(request: web.Request, items: list[dict[str, Any]], default: int) -> web.Response:
+    limit, offset = _limit_and_offset(request, default)
+    return web.json_response(page(items, offset, limit, request.path, request.query))
+
+
+def _text(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+# -------------------------------------------------------------------------------- hubs
+
+
+def _hub(request: web.Request) -> dict[str, Any]:
+    state = _state(request)
+    return hub_resource(state.hub, state.account.user_id)
+
+
+async def _list_public_hubs(request: web.Request) -> web.Response:
+    return _page(request, [_hub(request)], 24)
+
+
+async def _get_public_hub(request: web.Request) -> web.Response:
+    hub = _hub(request)
+    if request.match_info["ref"] not in (hub["id"], hub["slug"], hub["public_ref"]):
+        raise ApiProblem(404, "hub_not_found", "No public hub with this reference")
+    return web.json_response(hub)
+
+
+async def _list_hubs(request: web.Request) -> web.Response:
+    _authorize(request, "hubs:read")
+    owner = request.query.get("owner_id")
+    hubs = [_hub(request)]
+    return _page(request, [h for h in hubs if owner in (None, "", h["owner_id"])], 100)
+
+
+async def _get_hub(request: web.Request) -> web.Response:
+    _authorize(request, "hubs:read")
+    hub = _hub(request)
+    if request.match_info["hub_id"] not in (hub["id"], hub["slug"]):
+        raise ApiProblem(404, "hub_not_found", "No hub with this id")
+    return web.json_response(hub)
+
+
+# ----------------------------------------------------------------------------- sign-in
+
+
+def _scopes(value: object) -> tuple[str, ...]:
+    if value is None or value == "" or value == []:
+        return ALL_SCOPES
+    items = value.split() if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
+        raise ApiProblem(422, "invalid_scope", "scope must be a space-separated string")
+    unknown = sorted(set(items) - set(ALL_SCOPES))
+    if unknown:
+        raise ApiProblem(
+            422,
+            "invalid_scope",
+            f"Unknown scope(s) {', '.join(unknown)[:80]}; known: " + " ".join(ALL_SCOPES),
+        )
+    return tuple(dict.fromkeys(items))
+
+
+async def _login(request: web.Request) -> web.Response:
+    state = _state(request)
+    wait = state.locked_until - time.monotonic()
+    if wait > 0:
+        raise ApiProblem(
+            429,
+            "too_many_attempts",
+            "Too many failed sign-ins; try again later",
+            headers={"Retry-After": str(max(1, int(wait + 0.999)))},
+        )
+    body = await _json_object(request)
+    email, password = body.get("email"), body.get("password")
+    if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
+        raise ApiProblem(422, "invalid_body", "email and password are required strings")
+    scopes = _scopes(body.get("scope", body.get("scopes")))
+    account = state.account
+    if not await anyio.to_thread.run_sync(account.check_password, email, password):
+        _failed(state)
+        raise ApiProblem(401, "invalid_credentials", "Invalid email or password")
+    otp, recovery = _text(body.get("otp_code")), _text(body.get("recovery_code"))
+    if account.two_step:
+        if not otp and not recovery:
+            raise ApiProblem(
+                401,
+                "mfa_required",
+                "Two-step sign-in is on for this account: pass otp_code or recovery_code",
+            )
+        if not account.check_second_factor(otp, recovery):
+            _failed(state)
+            raise ApiProblem(401, "invalid_otp", "Invalid two-step sign-in code")
+    state.failed_logins = 0
+    token, record = state.tokens.issue(scopes)
+    return web.json_response(record.answer(token))
+
+
+def _failed(state: ControlState) -> None:
+    state.failed_logins += 1
+    if state.failed_logins >= LOCKOUT_AFTER:
+        state.failed_logins = 0
+        state.locked_until = time.monotonic() + LOCKOUT_SECONDS
+
+
+async def _no_device_login(request: web.Request) -> web.Response:
+    raise ApiProblem(
+        501,
+        "not_supported",
+        "Browser sign-in is not available on the local control plane; use login(email, password)",
+    )
+
+
+async def _revoke_token(request: web.Request) -> web.Response:
+    _authorize(request)
+    if not _state(request).tokens.revoke(request.match_info["token_id"]):
+        raise ApiProblem(404, "token_not_found", "No such API token")
+    return web.Response(status=204)
+
+
+async def _profile(request: web.Request) -> web.Response:
+    _authorize(request)
+    return web.json_response({"data": _state(request).account.profile()})
+
+
+# ----------------------------------------------------------------------------- clients
+
+
+def _find_client(state: ControlState, client_id: str) -> ClientRecord:
+    for record in state.hub.registry.records():
+        if client_id_for(record.access_key) == client_id:
+            return record
+    raise ApiProblem(404, "client_not_found", "No client with this id")
+
+
+async def _list_clients(request: web.Request) -> web.Response:
+    _authorize(request, "clients:read")
+    state = _state(request)
+    hub_id, owner = request.query.get("hub_id"), request.query.get("owner_id")
+    spec = request.query.get("include_spec", "").lower() in ("true", "1", "yes")
+    prefix = _prefix(request, "/clients")
+    mine = hub_id in (None, "", hub_id_for(state.hub)) and owner in (
+        None,
+        "",
+        state.account.user_id,
+    )
+    records = state.hub.registry.records() if mine else []
+    items = [
+        client_resource(
+            r, hub_id_for(state.hub), state.account.user_id, prefix=prefix, include_spec=spec
+        )
+        for r in records
+    ]
+    return _page(request, items, 100)
+
+
+async def _get_client(request: web.Request) -> web.Response:
+    _authorize(request, "clients:read")
+    state = _state(request)
+    record = _find_client(state, request.match_info["client_id"])
+    prefix = _prefix(request, f"/clients/{request.match_info['client_id']}")
+    return web.json_response(
+        client_resource(record, hub_id_for(state.hub), state.account.user_id, prefix=prefix)
+    )
+
+
+def _secret(spec: Mapping[str, Any], names: tuple[str, ...], what: str) -> str:
+    given = next((spec[n] for n in names if spec.get(n) is not None), None)
+    if given is None:
+        return secrets.token_urlsafe(32)
+    if not isinstance(given, str) or not 16 <= len(given) <= 256:
+        raise ApiProblem(422, "invalid_spec", f"spec.{what} must be a string of 16 to 256 chars")
+    if any(ch.isspace() or ch == ":" for ch in given):
+        raise ApiProblem(422, "invalid_spec", f"spec.{what} must not contain ':' or whitespace")
+    return given
+
+
+async def _create_client(request: web.Request) -> web.Response:
+    _authorize(request, "clients:write")
+    state = _state(request)
+    body = await _json_object(request)
+    key = _text(request.headers.get("Idempotency-Key"))
+    fingerprint = IdempotencyCache.fingerprint(body)
+    if key is not None:
+        seen = state.idempotency.get(key)
+        if seen is not None:
+            if seen[0] != fingerprint:
+                raise ApiProblem(
+                    422,
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was used for a different request",
+                )
+            return web.json_response(
+                seen[2], status=seen[1], headers={"Idempotent-Replayed": "true"}
+            )
+    status, answer = await _register(request, state, body)
+    if key is not None:
+        state.idempotency.put(key, fingerprint, status, answer)
+    return web.json_response(answer, status=status)
+
+
+async def _register(
+    request: web.Request, state: ControlState, body: Mapping[str, Any]
+) -> tuple[int, dict[str, Any]]:
+    hub_id = hub_id_for(state.hub)
+    if body.get("hub_id") not in (hub_id, state.hub.node_id):
+        raise ApiProblem(404, "hub_not_found", "No hub with this hub_id")
+    spec = body.get("spec", {})
+    if not isinstance(spec, dict):
+        raise ApiProblem(422, "invalid_spec", "spec must be an object")
+    kind = spec.get("connection_type", spec.get("connectionType"))
+    if kind not in (None, "", "standard"):
+        raise ApiProblem(
+            422,
+            "unsupported_connection_type",
+            "The local control plane does not support this connection_type",
+        )
+    if body.get("active", True) is not True:
+        raise ApiProblem(422, "invalid_body", "The local control plane creates active clients only")
+    name = _text(body.get("name"))
+    site_id = _text(spec.get("siteId")) or _text(spec.get("site_id")) or name
+    if name is None or site_id is None:
+        raise ApiProblem(422, "invalid_body", "name is required")
+    access_key = _secret(spec, ("apiKey", "api_key", "accessKey", "access_key"), "apiKey")
+    password = _secret(spec, ("password",), "password")
+    try:
+        record = await anyio.to_thread.run_sync(
+            lambda: state.hub.registry.create(
+                name, site_id=site_id, access_key=access_key, password=password
+            )
+        )
+    except ValueError:
+        raise ApiProblem(409, "client_exists", "A client with this access key exists") from None
+    prefix = _prefix(request, "/clients")
+    resource = client_resource(record, hub_id, state.account.user_id, prefix=prefix)
+    if kind:
+        resource["spec"]["connection_type"] = kind
+    identity = state.hub.identity_for(record.access_key)
+    resource["initial_identify"] = identity.as_dict(include_secrets=True)
+    resource["operation"] = state.operations.admission(resource["id"], hub_id, prefix)
+    logger.info("local control plane: registered client %s (%s)", resource["id"], name)
+    return 201, resource
+
+
+async def _delete_client(request: web.Request) -> web.Response:
+    _authorize(request, "clients:write")
+    state = _state(request)
+    record = _find_client(state, request.match_info["client_id"])
+    wanted = request.headers.get("If-Match")
+    if wanted is not None and wanted.strip() not in ("*", client_etag(record)):
+        raise ApiProblem(
+            412, "precondition_failed", "The client changed (etag mismatch); read it again"
+        )
+    await anyio.to_thread.run_sync(state.hub.registry.remove, record.access_key)
+    return web.Response(status=204)
+
+
+# -------------------------------------------------------------------------- operations
+
+
+async def _get_operation(request: web.Request) -> web.Response:
+    _authorize(request)
+    found = _state(request).operations.get(request.match_info["op_id"])
+    if found is None:
+        raise ApiProblem(404, "operation_not_found", "No operation with this id")
+    return web.json_response(found)
+
+
+async def _not_found(request: web.Request) -> web.Response:
+    raise ApiProblem(404, "not_found", "Not Found")

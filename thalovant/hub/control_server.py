@@ -1,0 +1,111 @@
+"""Serve the local control plane (``/v1``) on its own aiohttp site.
+
+The one place that decides where the ``/v1`` app lives: :class:`LocalControlPlane` mounts
+:func:`~thalovant.hub.control_api.build_control_app` under ``/v1`` of a small root app on its
+own port (TLS when given a server context). Used by ``thalovant hub``, ``thalovant demo`` and
+the tests; once the hub's HTTPS server hosts the app (``app.add_subapp("/v1", ...)``), this
+class is the only thing to switch.
+"""
+
+from __future__ import annotations
+
+import ssl
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from thalovant.errors import ThalovantRuntimeError
+
+from .account import LocalAccount
+from .control_api import MAX_BODY, build_control_app, problem_response
+from .tokens import TokenStore
+
+if TYPE_CHECKING:
+    from .hub import LocalHub
+
+__all__ = ["LocalControlPlane"]
+
+
+async def _root_not_found(request: web.Request) -> web.Response:
+    return problem_response(404, "not_found", "Not Found")
+
+
+class LocalControlPlane:
+    """The local ``/v1`` API for ``hub`` on ``https://<host>:<port>`` (``http://`` without an
+    SSL context). ``port=0`` picks a free port. ``api_url`` is what
+    :class:`~thalovant.control.AsyncThalovantControlPlane` takes.
+
+    ::
+
+        async with LocalHub(state, ssl_context=ctx) as hub, \\
+                LocalControlPlane(hub, account, ssl_context=ctx) as control:
+            api = AsyncThalovantControlPlane(control.api_url, ssl_context=client_ctx)
+    """
+
+    def __init__(
+        self,
+        hub: LocalHub,
+        account: LocalAccount,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+        tokens: TokenStore | None = None,
+    ) -> None:
+        self.tokens = tokens if tokens is not None else TokenStore()
+        """The tokens this control plane issued (hashed)."""
+        self.app = build_control_app(hub, account, tokens=self.tokens)
+        """The ``/v1`` application (routes relative to ``/v1``)."""
+        self._host, self._port, self._ssl = host, port, ssl_context
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (the requested one before start)."""
+        return self._port
+
+    @property
+    def api_url(self) -> str:
+        """``https://<host>:<port>`` (without ``/v1``)."""
+        if self._runner is None and self._port == 0:
+            raise ThalovantRuntimeError("the control plane is not running yet")
+        scheme = "https" if self._ssl is not None else "http"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"{scheme}://{host}:{self._port}"
+
+    async def start(self) -> None:
+        """Start serving (``async with`` does this)."""
+        if self._runner is not None:
+            raise ThalovantRuntimeError("the local control plane is already running")
+        root = web.Application(client_max_size=MAX_BODY)
+        root.add_subapp("/v1", self.app)
+        root.router.add_route("*", "/{tail:.*}", _root_not_found)
+        runner = web.AppRunner(root, access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self._host, self._port, ssl_context=self._ssl)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+
+    async def aclose(self) -> None:
+        """Stop serving."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> LocalControlPlane:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
