@@ -17,8 +17,6 @@ refusal window, about 1.2 s); that keeps this module near 10 s.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import re
 import stat
@@ -26,7 +24,6 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
@@ -36,6 +33,8 @@ from thalovant import link
 from thalovant.carriers.tls import CA_BUNDLE_ENV
 from thalovant.client import AsyncThalovantClient
 from thalovant.hub import LocalHub, write_identity_file
+from thalovant.hub.account import LocalAccount
+from thalovant.hub.control_server import LocalControlPlane
 from thalovant.hub.demo import DEMO_JOKES
 from thalovant.identity import ThalovantIdentity
 from thalovant.testing import HubTLS
@@ -48,7 +47,6 @@ SCRIPT_TIMEOUT = 30.0
 NODE_ID = "thalovant-examples-hub"
 
 #: The local control plane (``/v1`` on the hub) arrives with the control-plane branch.
-HAS_LOCAL_CONTROL_PLANE = importlib.util.find_spec("thalovant.hub.control_api") is not None
 
 
 @pytest.fixture(scope="module")
@@ -288,31 +286,21 @@ async def test_async_usage(workspace: Workspace) -> None:
 # -------------------------------------------------------------------------- control plane
 
 
-def local_control_plane(hub: LocalHub) -> tuple[str, dict[str, str]]:
-    """Where the merged hub serves ``/v1``, and the sign-in variables for its account.
-
-    The one place that knows the local control plane's wiring (adjust here at merge time):
-    ``/v1`` at the hub's HTTPS URL, and the demo account of ``thalovant.hub.control_api``.
-    """
-    control_api: Any = importlib.import_module("thalovant.hub.control_api")
-    api_url = str(getattr(hub, "https_url", None) or hub.wss_url.replace("wss://", "https://"))
-    credentials = {
-        "THALOVANT_EMAIL": str(control_api.DEMO_ACCOUNT_EMAIL),
-        "THALOVANT_ACCOUNT_PASSWORD": str(control_api.DEMO_ACCOUNT_PASSWORD),
-    }
-    return api_url, credentials
-
-
-@pytest.mark.skipif(
-    not HAS_LOCAL_CONTROL_PLANE, reason="local control plane not available: no control_api"
-)
-async def test_quickstart(workspace: Workspace) -> None:
-    api_url, credentials = local_control_plane(workspace.hub)
-    saved = workspace.root / "quickstart" / "_identity.json"
-    env = {"THALOVANT_API_URL": api_url, **credentials}
-    out = await run_ok(workspace, "01_quickstart.py", str(saved), env=env)
+async def test_quickstart(workspace: Workspace, hub_tls: HubTLS) -> None:
+    account = LocalAccount.create("dev@example.com", "quickstart-pass-123")
+    async with LocalControlPlane(
+        workspace.hub, account, ssl_context=hub_tls.server_context
+    ) as control:
+        saved = workspace.root / "quickstart" / "_identity.json"
+        saved.parent.mkdir()
+        env = {
+            "THALOVANT_API_URL": control.api_url,
+            "THALOVANT_EMAIL": account.email,
+            "THALOVANT_ACCOUNT_PASSWORD": "quickstart-pass-123",
+        }
+        out = await run_ok(workspace, "01_quickstart.py", str(saved), env=env)
     assert line(out, "joke:") in DEMO_JOKES
-    assert credentials["THALOVANT_ACCOUNT_PASSWORD"] not in out
+    assert "quickstart-pass-123" not in out
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
     identity = ThalovantIdentity.from_file(saved)
     assert identity.password not in out
