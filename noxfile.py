@@ -38,3 +38,10 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     for script in sorted(p for p in __import__("pathlib").Path("benchmarks").glob("bench_*.py")):
         session.run("python", str(script))
+
+
+@nox.session
+def interop(session: nox.Session) -> None:
+    """Interop with HiveMind-core 5.x and hivemind-bus-client (builds the peer venv once)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "interop", *session.posargs)

@@ -40,9 +40,23 @@ def need_carrier(carrier: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def peer(hub_tls: HubTLS, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerHub]:
+def peer_dir() -> Path:
+    """The peer venv (built on first use; a build failure fails the test with the reason)."""
+    return peer_venv()
+
+
+@pytest.fixture(scope="session")
+def peer_python(peer_dir: Path) -> str:
+    """The peer venv's python (for hivemind-bus-client scripts)."""
+    return str(peer_dir / "bin" / "python")
+
+
+@pytest.fixture(scope="session")
+def peer(
+    peer_dir: Path, hub_tls: HubTLS, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PeerHub]:
     """The running HiveMind peer hub with a pool of registered clients."""
-    hub = PeerHub(peer_venv(), tmp_path_factory.mktemp("peer"), hub_tls.ca, hub_tls.ca_file)
+    hub = PeerHub(peer_dir, tmp_path_factory.mktemp("peer"), hub_tls.ca, hub_tls.ca_file)
     with hub:
         hub.register([f"client-{n:02d}" for n in range(POOL_SIZE)])
         hub.register(
