@@ -102,7 +102,8 @@ def main() -> None:
                 check=True,
                 env={**os.environ, "XDG_CONFIG_HOME": str(work / "floor-xdg")},
             )
-            floor = json.loads(run.stdout.strip().splitlines()[-1])
+            result = next(x for x in run.stdout.splitlines() if x.startswith("RESULT "))
+            floor = json.loads(result[7:])
             for name, samples in floor.items():
                 lines.append(row(f"floor {name}", samples))
     print("\n".join(lines))

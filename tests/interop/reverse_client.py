@@ -2,7 +2,7 @@
 
 Runs in the peer venv. Connects over WSS (``HiveMessageBusClient``) or HTTPS
 (``HiveMindHTTPClient``) with TLS verified against the CA file, completes the handshake,
-sends one utterance and waits for the hub's ``speak``. Prints one JSON line:
+sends one utterance and waits for the hub's ``speak``. Prints one line ``RESULT <json>``:
 ``{"handshake": true, "speak": "<text>", "noise": <bool>}``; exits 1 on failure.
 
 Usage: python reverse_client.py wss|https URL PORT ACCESS_KEY PASSWORD CA_FILE UTTERANCE
@@ -57,7 +57,7 @@ def main() -> None:
         "noise": client.noise_transport is not None,
         "speak": spoken[0] if spoken else None,
     }
-    print(json.dumps(result), flush=True)
+    print("RESULT " + json.dumps(result), flush=True)
     try:
         client.close() if carrier == "wss" else client.shutdown()
     finally:

@@ -36,5 +36,5 @@ async def test_peer_https_plugin_serves_hivemind_bus_client(peer: PeerHub, tmp_p
         run = await anyio.run_process(argv, check=False, env=env)
     out = run.stdout.decode(errors="replace")
     assert run.returncode == 0, out + run.stderr.decode(errors="replace")[-3000:]
-    result = json.loads(out.strip().splitlines()[-1])
+    result = json.loads(next(x for x in out.splitlines() if x.startswith("RESULT "))[7:])
     assert result == {"handshake": True, "noise": True, "speak": "you said harness check, turn 1"}

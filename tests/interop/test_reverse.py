@@ -49,7 +49,7 @@ async def test_hivemind_bus_client_gets_our_speak(
             run = await anyio.run_process(argv, check=False, env={**os.environ, **env})
     out = run.stdout.decode(errors="replace")
     assert run.returncode == 0, out + run.stderr.decode(errors="replace")[-3000:]
-    result = json.loads(out.strip().splitlines()[-1])
+    result = json.loads(next(x for x in out.splitlines() if x.startswith("RESULT "))[7:])
     assert result["handshake"] is True
     assert result["noise"] is True
     assert result["speak"]
