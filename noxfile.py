@@ -45,3 +45,10 @@ def examples(session: nox.Session) -> None:
     """Run every script in examples/ against a local hub (tests/examples)."""
     session.install("-e", ".[test]")
     session.run("pytest", "tests/examples", *session.posargs)
+
+
+@nox.session
+def interop(session: nox.Session) -> None:
+    """Interop with HiveMind-core 5.x and hivemind-bus-client (builds the peer venv once)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "interop", *session.posargs)
