@@ -231,6 +231,9 @@ class MQTTCarrier:
             self._ended = error
         self._inbox_send.close()
 
+    def _release(self) -> None:
+        self._inbox.close()
+
     async def send(self, frame: str | bytes) -> None:
         if self._ended is not None:
             raise self._ended
@@ -272,6 +275,7 @@ class MQTTCarrier:
         if scope.cancelled_caught:
             _force_close(self._client)
         await self._stop_reader()
+        self._release()
 
     def abort(self) -> None:
         """Drop the connection at once (the broker then publishes the last will)."""
@@ -279,6 +283,7 @@ class MQTTCarrier:
         self._end(CarrierClosed("the MQTT carrier was aborted"))
         _force_close(self._client)
         self._reader.cancel()
+        self._release()
 
     async def _stop_reader(self) -> None:
         self._reader.cancel()

@@ -450,6 +450,11 @@ class EmbeddedBroker:
             if any(topic_matches(f, topic) for f in granted):
                 connection.deliver(topic, payload, qos, True)
 
+    def retained(self, topic: str) -> bytes | None:
+        """The retained payload of ``topic`` (e.g. a client's presence), if any."""
+        kept = self._retained.get(topic)
+        return kept[0] if kept is not None else None
+
     def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
         """Deliver to every matching subscriber (and keep it when ``retain``)."""
         if retain:

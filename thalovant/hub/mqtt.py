@@ -60,9 +60,15 @@ _CLOSE_AWAY = 1001
 class _Peer:
     """One client session over MQTT."""
 
-    def __init__(self, session: HubSession, inbox: MemoryObjectSendStream[str | bytes]) -> None:
+    def __init__(
+        self,
+        session: HubSession,
+        inbox: MemoryObjectSendStream[str | bytes],
+        outbox: MemoryObjectReceiveStream[str | bytes],
+    ) -> None:
         self.session = session
         self.inbox = inbox
+        self.outbox = outbox
         self.scope = anyio.CancelScope()
         self.online = False
 
@@ -278,7 +284,7 @@ class MQTTHubServer:
         session = HubSession(
             self._services, record, peer=f"mqtt:{record.name}", send=send, task_group=tg
         )
-        peer = _Peer(session, sender)
+        peer = _Peer(session, sender, receiver)
         self._peers[access_key] = peer
         sender.send_nowait(hello)
         tg.start_soon(self._drive, access_key, peer, receiver)
@@ -318,6 +324,7 @@ class MQTTHubServer:
         if peer is not None:
             peer.session.mark_closed()
             peer.inbox.close()
+            peer.outbox.close()
             peer.scope.cancel()
 
     async def _end(self, access_key: str, code: int, reason: str) -> None:
