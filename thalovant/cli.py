@@ -54,6 +54,7 @@ def _cmd_hub(args: argparse.Namespace) -> int:
         tls_self_signed=args.tls_self_signed,
         identity_out=args.identity_out,
         name=args.name,
+        broker=None if args.broker == "none" else args.broker,
     )
     anyio.run(serve_hub, options)
     return 0
@@ -85,6 +86,11 @@ def _add_hub_parser(sub: Any) -> None:
         help="identity file (0600) for the client (default: <state-dir>/<name>.identity.json)",
     )
     hub.add_argument("--name", default="demo", help="client name (and site id)")
+    hub.add_argument(
+        "--broker",
+        default="embedded",
+        help="MQTT broker: 'embedded' (default), a URL mqtt://user:pw@host:1883, or 'none'",
+    )
     hub.set_defaults(func=_cmd_hub)
 
 

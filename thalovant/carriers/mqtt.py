@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 import aiomqtt
 import anyio
+import paho.mqtt.enums as mqtt_enums
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from thalovant._redact import redact_url
@@ -59,6 +60,7 @@ __all__ = [
     "BrokerAddress",
     "close_notice",
     "decode_payload",
+    "drop_connection",
     "is_loopback_host",
     "open_mqtt",
     "parse_broker_url",
@@ -273,7 +275,7 @@ class MQTTCarrier:
             except aiomqtt.MqttError as exc:
                 logger.debug("closing the MQTT connection: %s", exc)
         if scope.cancelled_caught:
-            _force_close(self._client)
+            drop_connection(self._client)
         await self._stop_reader()
         self._release()
 
@@ -281,7 +283,7 @@ class MQTTCarrier:
         """Drop the connection at once (the broker then publishes the last will)."""
         self._closed = True
         self._end(CarrierClosed("the MQTT carrier was aborted"))
-        _force_close(self._client)
+        drop_connection(self._client)
         self._reader.cancel()
         self._release()
 
@@ -291,14 +293,12 @@ class MQTTCarrier:
             await self._reader
 
 
-def _force_close(client: aiomqtt.Client) -> None:
+def drop_connection(client: aiomqtt.Client) -> None:
+    """Close ``client``'s socket at once, as a lost connection (no DISCONNECT is sent, so the
+    broker publishes the last will). Its message iterator then raises ``MqttError``."""
     paho: Any = client._client
     with contextlib.suppress(Exception):
-        sock = paho.socket()
-        if sock is not None:
-            sock.close()
-    with contextlib.suppress(Exception):
-        paho.disconnect()
+        paho._loop_rc_handle(mqtt_enums.MQTTErrorCode.MQTT_ERR_CONN_LOST)
     disconnected = client._disconnected
     if not disconnected.done():
         disconnected.set_result(None)
@@ -355,14 +355,14 @@ async def open_mqtt(
     except aiomqtt.MqttError as exc:
         raise ThalovantConnectionError(f"cannot connect to {shown}: {exc}") from None
     except BaseException:
-        _force_close(client)
+        drop_connection(client)
         raise
     try:
         carrier = MQTTCarrier(
             client, topics, qos=credentials.qos, send_timeout=send_timeout, shown=shown
         )
     except BaseException:
-        _force_close(client)
+        drop_connection(client)
         raise
     try:
         granted = await client.subscribe(topics.outbound, qos=credentials.qos)

@@ -263,12 +263,17 @@ class EmbeddedBroker:
         """Listening."""
         return bool(self._servers)
 
-    async def start(self) -> None:
-        """Bind both listeners."""
+    async def start(self, *, serve_clients: bool = True) -> None:
+        """Bind both listeners; with ``serve_clients=False`` clients wait (in the backlog)
+        until :meth:`serve_clients`, so the hub can subscribe first."""
         hub = await asyncio.start_server(self._serve_hub, self._host, self._hub_port)
         try:
             clients = await asyncio.start_server(
-                self._serve_client, self._host, self._client_port, ssl=self._ssl
+                self._serve_client,
+                self._host,
+                self._client_port,
+                ssl=self._ssl,
+                start_serving=serve_clients,
             )
         except BaseException:
             hub.close()
@@ -277,6 +282,11 @@ class EmbeddedBroker:
         self._hub_port = int(hub.sockets[0].getsockname()[1])
         self._client_port = int(clients.sockets[0].getsockname()[1])
         logger.info("embedded MQTT broker on %s (hub) and %s", self.hub_url, self.client_url)
+
+    async def serve_clients(self) -> None:
+        """Start accepting clients (after ``start(serve_clients=False)``)."""
+        for server in self._servers:
+            await server.start_serving()
 
     def kill(self) -> None:
         """Stop listening and abort every connection (no wills are sent: the broker is gone)."""

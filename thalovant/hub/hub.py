@@ -274,10 +274,12 @@ class LocalHub:
         if self._mqtt is None:
             return
         if self._broker is not None:
-            await self._broker.start()
+            await self._broker.start(serve_clients=False)
             self._mqtt.set_broker_url(self._broker.hub_url)
         try:
             await self._mqtt.start()
+            if self._broker is not None:
+                await self._broker.serve_clients()
         except BaseException:
             if self._broker is not None:
                 await self._broker.aclose()

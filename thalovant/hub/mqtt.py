@@ -13,8 +13,9 @@ authenticates each client with its own username/password and confines it to its 
 - When a session ends, the hub publishes a cleartext close notice (``{"msg_type": "close",
   "payload": {"code", "reason"}}``, see :mod:`thalovant.carriers.mqtt`) so the client sees a
   refusal (1008) or a drop at once; a frame for a key without a session gets one too (1011).
-- On start the hub sends every registered client a 1012 notice ("restarting"), so links of a
-  previous hub process redial instead of talking to a hub that forgot their keys.
+- On every (re)connect to the broker the hub sends every registered client a 1012 notice, so
+  links of a previous hub process (or whose HELLO was published while the hub was not
+  subscribed) redial instead of waiting for a handshake timeout.
 - Broker loss: every session ends and the hub reconnects with backoff until closed.
 """
 
@@ -39,6 +40,7 @@ from thalovant.carriers.mqtt import (
     NODELAY,
     close_notice,
     decode_payload,
+    drop_connection,
     parse_broker_url,
 )
 from thalovant.errors import ThalovantConnectionError
@@ -159,10 +161,7 @@ class MQTTHubServer:
         self._stopping = True
         client = self._client
         if client is not None:
-            with contextlib.suppress(Exception):
-                sock = client._client.socket()
-                if sock is not None:
-                    sock.close()
+            drop_connection(client)
         if self._task is not None:
             self._task.cancel()
 
@@ -186,7 +185,7 @@ class MQTTHubServer:
             try:
                 await self._serve()
                 delay = 0.05
-            except aiomqtt.MqttError as exc:
+            except Exception as exc:  # MqttError, possibly inside an ExceptionGroup
                 self._first_error = exc
                 if self._connected.is_set():
                     logger.warning("lost the MQTT broker %s: %s; reconnecting", self._shown, exc)
@@ -214,10 +213,11 @@ class MQTTHubServer:
             await client.subscribe(f"{self._prefix}/+/status", qos=1)
             self._client = client
             logger.info("local hub serving MQTT through %s", self._shown)
-            if not self._connected.is_set():
-                for access_key in self._registered():
-                    if _usable_key(access_key):
-                        await self._notify(access_key, _CLOSE_RESTART, "hub restarted")
+            # Links that spoke to a previous hub process (or whose HELLO went out while the
+            # hub was not subscribed) redial instead of waiting for a handshake timeout.
+            for access_key in self._registered():
+                if _usable_key(access_key):
+                    await self._notify(access_key, _CLOSE_RESTART, "hub (re)connected")
             self._connected.set()
             try:
                 async for message in client.messages:
@@ -306,8 +306,8 @@ class MQTTHubServer:
                 closing = (closed.code, closed.reason)
             except TimeoutError:
                 closing = (CLOSE_PROTOCOL, "handshake timed out")
-            except anyio.EndOfStream:
-                pass
+            except (anyio.EndOfStream, anyio.ClosedResourceError):
+                pass  # the session was replaced or forgotten
             except Exception:
                 logger.exception("MQTT session of %s failed", session.client.name)
                 closing = (_CLOSE_DROP, "internal error")

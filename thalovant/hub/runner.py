@@ -41,6 +41,8 @@ class HubOptions:
     tls_self_signed: bool = False
     identity_out: Path | None = None
     name: str = "demo"
+    broker: str | None = "embedded"
+    """``"embedded"``, a broker URL (``mqtt://hub:pw@host:1883``), or ``None`` (no MQTT)."""
 
 
 def _existing_identity(hub: LocalHub, path: Path) -> ThalovantIdentity | None:
@@ -63,11 +65,14 @@ async def serve_hub(options: HubOptions, *, out: TextIO = sys.stdout) -> None:
         host=options.host,
         wss_port=options.port,
         ssl_context=certs.server_context() if certs else None,
+        mqtt_broker=options.broker,
     ) as hub:
         path = options.identity_out or state_dir / f"{options.name}.identity.json"
         identity = _existing_identity(hub, path) or hub.register_client(options.name)
         written = write_identity_file(identity, path)
         rows = [("node id", hub.node_id), ("WSS URL", hub.wss_url), ("identity", str(written))]
+        if hub.mqtt_url is not None:
+            rows.insert(2, ("MQTT URL", hub.mqtt_url))
         if certs is not None:
             rows.append(("TLS CA", f"{certs.ca_file}  (clients: SSL_CERT_FILE={certs.ca_file})"))
         lines = ["Thalovant local hub"]
