@@ -1,6 +1,6 @@
 """Client benchmarks against a local hub on loopback, with real TLS and Noise.
 
-    .venv/bin/python benchmarks/bench_client.py [--asks 500] [--clients 50]
+    .venv/bin/python benchmarks/bench_client.py [--asks 500] [--clients 50] [--protocol mqtt]
 
 The hub runs in a child process (this script with ``--serve-hub``), so client timings and
 memory are not mixed with the hub's. TLS material comes from ``trustme`` (the ``test``
@@ -34,6 +34,8 @@ from typing import Any
 import anyio
 
 XX_SAMPLES = 3
+#: The carrier every client uses (``--protocol``); MQTT goes through the hub's embedded broker.
+PROTOCOL = "wss"
 
 
 # -- the hub process ------------------------------------------------------------------------
@@ -65,7 +67,9 @@ def client_for(state: Path, name: str, noise: Path, context: ssl.SSLContext) -> 
     from thalovant.identity import ThalovantIdentity
 
     identity = ThalovantIdentity.from_mapping(json.loads((state / f"{name}.json").read_text()))
-    return AsyncThalovantClient(identity, ssl_context=context, noise_state_dir=noise)
+    return AsyncThalovantClient(
+        identity, protocol=PROTOCOL, ssl_context=context, noise_state_dir=noise
+    )
 
 
 async def measure_connects(state: Path, context: ssl.SSLContext) -> dict[str, float]:
@@ -136,6 +140,9 @@ def rss_bytes() -> int:
 
 
 async def measure_memory(state: Path, context: ssl.SSLContext, count: int) -> dict[str, float]:
+    if PROTOCOL == "mqtt":  # one connection per identity: the topic prefix is the identity
+        nan = float("nan")
+        return {"traced_kib": nan, "tls_kib": nan, "rss_kib": nan}
     # One connect first, so lazily imported modules and caches are not counted.
     warm = client_for(state, "main", state / "noise-main", context)
     await warm.connect()
@@ -247,12 +254,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--asks", type=int, default=500)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--protocol", choices=["wss", "mqtt"], default="wss")
     parser.add_argument("--serve-hub", nargs="+", metavar=("STATE", "NAME"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_hub:
         state, *names = args.serve_hub
         asyncio.run(serve_hub(Path(state), names))
         return
+    global PROTOCOL
+    PROTOCOL = args.protocol
     run(args.asks, args.clients)
 
 

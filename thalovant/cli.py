@@ -61,6 +61,7 @@ def _cmd_hub(args: argparse.Namespace) -> int:
         account_email=args.account_email,
         account_password=args.account_password,
         account_totp_secret=args.account_totp_secret,
+        broker=None if args.broker == "none" else args.broker,
     )
     anyio.run(serve_hub, options)
     return 0
@@ -106,6 +107,11 @@ def _add_hub_parser(sub: Any) -> None:
         default=None,
         metavar="BASE32",
         help="turn on two-step sign-in with this TOTP secret",
+    )
+    hub.add_argument(
+        "--broker",
+        default="embedded",
+        help="MQTT broker: 'embedded' (default), a URL mqtt://user:pw@host:1883, or 'none'",
     )
     hub.set_defaults(func=_cmd_hub)
 

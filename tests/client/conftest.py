@@ -54,15 +54,19 @@ def identity(hub: LocalHub) -> ThalovantIdentity:
 
 @pytest.fixture
 async def make_client(
-    anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path
+    anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[ClientFactory]:
     """Build clients that trust the test CA and keep Noise state in ``tmp_path``.
 
     Redials wait 10-20 ms instead of 0.5-1 s. Every client built is closed after the test.
+    A test using the ``protocol`` fixture gets clients over that protocol.
     """
     made: list[AsyncThalovantClient] = []
+    protocol = request.getfixturevalue("protocol") if "protocol" in request.fixturenames else None
 
     def factory(identity: ThalovantIdentity, **opts: Any) -> AsyncThalovantClient:
+        if protocol is not None:
+            opts.setdefault("protocol", protocol)
         opts.setdefault("ssl_context", hub_tls.client_context)
         opts.setdefault("noise_state_dir", tmp_path / "noise")
         client = AsyncThalovantClient(identity, **opts)

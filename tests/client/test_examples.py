@@ -20,7 +20,7 @@ from thalovant.identity import ThalovantIdentity
 
 from .conftest import ClientFactory, register
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("protocol")]
 
 
 async def test_ask_joke(client: AsyncThalovantClient) -> None:
@@ -175,8 +175,11 @@ async def test_send_code_echo(client: AsyncThalovantClient) -> None:
 
 
 async def test_unsupported_protocol_is_immediate(identity: ThalovantIdentity) -> None:
-    with pytest.raises(ThalovantUnsupportedProtocolError):
-        AsyncThalovantClient(identity, protocol="mqtt")
+    no_mqtt = ThalovantIdentity.from_mapping(
+        {**identity.as_dict(include_secrets=True), "mqtt": None}
+    )
+    with pytest.raises(ThalovantUnsupportedProtocolError, match="no MQTT credentials"):
+        AsyncThalovantClient(no_mqtt, protocol="mqtt")
     with pytest.raises(ThalovantUnsupportedProtocolError):
         AsyncThalovantClient(identity, protocol="carrier-pigeon")
 

@@ -128,7 +128,10 @@ async def test_quickstart_async(
     assert record.password == identity.password
     assert {identity.access_key, identity.password} <= set(result._secrets)
     assert identity.site_id == "kitchen-kiosk"
-    assert identity.enabled_protocols() == ("wss",)
+    # Every carrier the hub runs, with per-client broker credentials for MQTT.
+    assert set(identity.enabled_protocols()) == {"wss", "mqtt"}
+    assert identity.mqtt is not None
+    assert identity.mqtt.username == record.mqtt_username
     assert identity.endpoint_for("wss") == local_hub.wss_url
     admitted = await api.wait_for_admission(result, timeout=5)
     assert admitted is not None

@@ -34,7 +34,7 @@ async def test_register_client_returns_a_working_identity(hub: LocalHub) -> None
     assert (identity.protocols.wss, identity.protocols.http, identity.protocols.mqtt) == (
         True,
         False,
-        False,
+        True,  # the embedded MQTT broker is on by default
     )
     assert identity.select_protocol() == "wss"
     assert identity.endpoint_for("wss") == hub.wss_url

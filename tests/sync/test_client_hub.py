@@ -36,7 +36,7 @@ from thalovant.models import ThalovantEvent
 from thalovant.sync import ThalovantClient
 from thalovant.testing import HubTLS
 
-pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("short_refusal_window")]
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("short_refusal_window", "protocol")]
 
 T = TypeVar("T")
 SyncFactory = Callable[..., ThalovantClient]
@@ -55,12 +55,13 @@ def identity(local_hub: LocalHub) -> ThalovantIdentity:
 
 @pytest.fixture
 async def make_sync(
-    anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path
+    anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path, protocol: str
 ) -> AsyncIterator[SyncFactory]:
-    """Build blocking clients trusting the test CA; each is closed after the test."""
+    """Build blocking clients trusting the test CA over ``protocol``; each is closed after."""
     made: list[ThalovantClient] = []
 
     def factory(identity: ThalovantIdentity, **opts: Any) -> ThalovantClient:
+        opts.setdefault("protocol", protocol)
         opts.setdefault("ssl_context", hub_tls.client_context)
         opts.setdefault("noise_state_dir", tmp_path / "noise")
         client = ThalovantClient(identity, **opts)
@@ -74,14 +75,14 @@ async def make_sync(
 
 
 async def test_documented_flow(
-    identity: ThalovantIdentity, hub_tls: HubTLS, tmp_path: Path
+    identity: ThalovantIdentity, hub_tls: HubTLS, tmp_path: Path, protocol: str
 ) -> None:
     holder: dict[str, Any] = {}
 
     def flow() -> str:
         with ThalovantClient(
             identity,
-            protocol="wss",
+            protocol=protocol,
             ssl_context=hub_tls.client_context,
             noise_state_dir=tmp_path / "noise",
         ) as client:
@@ -308,6 +309,8 @@ async def test_the_rest_of_the_documented_calls(
         with pytest.raises(ThalovantPolicyDeniedError) as denied:
             muted.ask("hello")
         seen["denied"] = denied.value.denied_type
+        muted.close()
+        client.close()
         return seen
 
     seen = await in_thread(use)

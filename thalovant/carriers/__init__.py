@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: Protocols with a carrier in this release.
-AVAILABLE_CARRIERS: frozenset[str] = frozenset({"wss"})
+AVAILABLE_CARRIERS: frozenset[str] = frozenset({"wss", "mqtt"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,14 @@ async def open_carrier(
     """Open the carrier for ``protocol`` to ``identity``'s hub (bounded by
     ``options.connect_timeout``). HTTP 401/403 raises ThalovantHubRefusedError."""
     check_carrier_available(protocol)
+    if protocol == "mqtt":
+        from .mqtt import open_mqtt
+
+        if identity.mqtt is None:
+            raise ThalovantUnsupportedProtocolError("Unsupported protocol mqtt: no credentials")
+        return await open_mqtt(
+            identity.mqtt, site_id=identity.site_id, ssl_context=options.ssl_context
+        )
     from .wss import open_wss
 
     url = identity.endpoint_for("wss")

@@ -440,18 +440,20 @@ async def _register(
     access_key = _secret(spec, ("apiKey", "api_key", "accessKey", "access_key"), "apiKey")
     password = _secret(spec, ("password",), "password")
     try:
-        record = await anyio.to_thread.run_sync(
-            lambda: state.hub.registry.create(
+        identity = await anyio.to_thread.run_sync(
+            lambda: state.hub.register_client(
                 name, site_id=site_id, access_key=access_key, password=password
             )
         )
     except ValueError:
         raise ApiProblem(409, "client_exists", "A client with this access key exists") from None
+    record = state.hub.registry.get(identity.access_key)
+    if record is None:  # removed again in the meantime
+        raise ApiProblem(409, "client_exists", "The client was removed while being created")
     prefix = _prefix(request, "/clients")
     resource = client_resource(record, hub_id, state.account.user_id, prefix=prefix)
     if kind:
         resource["spec"]["connection_type"] = kind
-    identity = state.hub.identity_for(record.access_key)
     resource["initial_identify"] = identity.as_dict(include_secrets=True)
     resource["operation"] = state.operations.admission(resource["id"], hub_id, prefix)
     logger.info("local control plane: registered client %s (%s)", resource["id"], name)

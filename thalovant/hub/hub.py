@@ -8,7 +8,7 @@ import ssl
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -27,7 +27,15 @@ from .session import DEFAULT_OFFER_EXTRA, HubServices, HubSession
 from .skills import DEFAULT_PIPELINE_ID, HubSkill, SkillHandler, SkillMatcher, SkillRuntime
 from .wss import WSSServer
 
-__all__ = ["LocalHub", "write_identity_file"]
+if TYPE_CHECKING:
+    from .broker import BrokerAccount, EmbeddedBroker
+    from .mqtt import MQTTHubServer
+
+#: Called with ``(username, password, topic_prefix)`` when a client's broker account is minted,
+#: so an external broker can learn it (see ``thalovant.testing`` for mosquitto).
+MqttProvisioner = Callable[[str, str, str], None]
+
+__all__ = ["LocalHub", "MqttProvisioner", "write_identity_file"]
 
 
 def write_identity_file(identity: ThalovantIdentity, path: str | os.PathLike[str]) -> Path:
@@ -55,6 +63,14 @@ class LocalHub:
     ``argon2`` must stay true in spirit: the PSK is always Argon2id, because that is the wire;
     ``False`` is accepted and changes nothing (speed comes from the PSK cache instead).
 
+    MQTT: ``mqtt_broker="embedded"`` (default) starts an in-process broker
+    (:class:`~thalovant.hub.broker.EmbeddedBroker`: a plain loopback listener for the hub, a
+    TLS one for clients on ``mqtt_port``); a URL (``mqtt://user:pw@host:1883``) uses that
+    broker with the hub account in the userinfo, clients reaching it at ``mqtt_client_url``
+    (default: the same URL without userinfo) and ``mqtt_provisioner`` telling the broker about
+    each client's account; ``None`` turns MQTT off. Each client gets its own broker
+    username/password at registration and may only use ``<mqtt_topic_prefix>/<access key>``.
+
     Runs on asyncio (the ``websockets`` server); enter it from asyncio or anyio-on-asyncio.
     """
 
@@ -75,6 +91,11 @@ class LocalHub:
         handshake_timeout: float = 20.0,
         skill_timeout: float = 30.0,
         close_timeout: float = 5.0,
+        mqtt_broker: str | None = "embedded",
+        mqtt_port: int = 0,
+        mqtt_client_url: str | None = None,
+        mqtt_topic_prefix: str = "hivemind",
+        mqtt_provisioner: MqttProvisioner | None = None,
     ) -> None:
         self._state_dir = ensure_private_dir(Path(state_dir).expanduser().absolute())
         self._host = host
@@ -113,6 +134,50 @@ class LocalHub:
         )
         self._running = False
         self._close_timeout = close_timeout
+        self._broker: EmbeddedBroker | None = None
+        self._mqtt: MQTTHubServer | None = None
+        self._mqtt_client_url = mqtt_client_url
+        self._mqtt_provisioner = mqtt_provisioner
+        self._hub_account: tuple[str, str] = ("", "")
+        if mqtt_broker is not None:
+            self._setup_mqtt(mqtt_broker, mqtt_port, mqtt_topic_prefix, handshake_timeout)
+
+    def _setup_mqtt(self, broker: str, port: int, prefix: str, handshake_timeout: float) -> None:
+        hub_user: str | None
+        hub_password: str | None
+        import secrets
+        from urllib.parse import unquote, urlsplit
+
+        from .broker import EmbeddedBroker
+        from .mqtt import MQTTHubServer
+
+        if broker == "embedded":
+            self._hub_account = (f"hub-{secrets.token_hex(6)}", secrets.token_urlsafe(24))
+            hub_user, hub_password = self._hub_account
+            self._broker = EmbeddedBroker(
+                self._broker_account, host=self._host, client_port=port, ssl_context=self._ssl
+            )
+            url = "mqtt://placeholder"  # the hub port is known once the broker runs
+        else:
+            parts = urlsplit(broker)
+            hub_user = unquote(parts.username) if parts.username else None
+            hub_password = unquote(parts.password) if parts.password else None
+            url = broker
+            if self._mqtt_client_url is None:
+                host = parts.hostname or ""
+                host = f"[{host}]" if ":" in host else host
+                netloc = f"{host}:{parts.port}" if parts.port else host
+                self._mqtt_client_url = f"{parts.scheme}://{netloc}"
+        self._mqtt = MQTTHubServer(
+            self.services,
+            lookup=self.registry.get,
+            broker_url=url,
+            username=hub_user,
+            password=hub_password,
+            topic_prefix=prefix,
+            registered=lambda: [r.access_key for r in self.registry.records()],
+            handshake_timeout=handshake_timeout,
+        )
 
     # ------------------------------------------------------------------------ facts
 
@@ -142,6 +207,41 @@ class LocalHub:
         return self._wss.url
 
     @property
+    def mqtt_url(self) -> str | None:
+        """The broker URL clients use (``mqtts://`` with TLS), or ``None`` without MQTT."""
+        if self._mqtt is None:
+            return None
+        if self._broker is not None:
+            return self._broker.client_url if self._broker.client_port else None
+        return self._mqtt_client_url
+
+    @property
+    def mqtt_port(self) -> int:
+        """The embedded broker's client port (0 for an external broker or before start)."""
+        return self._broker.client_port if self._broker is not None else 0
+
+    @property
+    def mqtt_server(self) -> MQTTHubServer | None:
+        """The hub's MQTT side (``None`` without MQTT)."""
+        return self._mqtt
+
+    @property
+    def embedded_broker(self) -> EmbeddedBroker | None:
+        """The in-process broker when ``mqtt_broker="embedded"``."""
+        return self._broker
+
+    def _broker_account(self, username: str) -> BrokerAccount | None:
+        from .broker import BrokerAccount
+
+        if username == self._hub_account[0]:
+            return BrokerAccount(username, self._hub_account[1])
+        record = self.registry.by_mqtt_username(username)
+        if record is None or record.mqtt_password is None or self._mqtt is None:
+            return None
+        prefix = self._mqtt.client_prefix(record.access_key)
+        return BrokerAccount(username, record.mqtt_password, prefix)
+
+    @property
     def running(self) -> bool:
         """Between start and close."""
         return self._running
@@ -163,12 +263,36 @@ class LocalHub:
         if self._running:
             raise ThalovantRuntimeError("the local hub is already running")
         await self._wss.start()
+        try:
+            await self._start_mqtt()
+        except BaseException:
+            await self._wss.aclose(self._close_timeout)
+            raise
         self._running = True
+
+    async def _start_mqtt(self) -> None:
+        if self._mqtt is None:
+            return
+        if self._broker is not None:
+            await self._broker.start(serve_clients=False)
+            self._mqtt.set_broker_url(self._broker.hub_url)
+        try:
+            await self._mqtt.start()
+            if self._broker is not None:
+                await self._broker.serve_clients()
+        except BaseException:
+            if self._broker is not None:
+                await self._broker.aclose()
+            raise
 
     async def aclose(self) -> None:
         """Close every connection with 1001 and stop, waiting at most ``close_timeout``
         for connections to finish before aborting them."""
         self._running = False
+        if self._mqtt is not None:
+            await self._mqtt.aclose()
+        if self._broker is not None:
+            await self._broker.aclose()
         await self._wss.aclose(self._close_timeout)
 
     async def __aenter__(self) -> LocalHub:
@@ -189,10 +313,16 @@ class LocalHub:
         The ``async with`` exit (or :meth:`aclose`) still cleans up afterwards.
         """
         self._wss.kill()
+        if self._mqtt is not None:
+            self._mqtt.kill()
+        if self._broker is not None:
+            self._broker.kill()
 
     async def drop_connections(self, code: int = 1011, reason: str = "") -> None:
         """Close every open connection with ``code`` (1011: a drop clients redial after)."""
         await self._wss.drop_connections(code, reason)
+        if self._mqtt is not None:
+            await self._mqtt.drop_connections(code, reason)
 
     async def wait_for_connections(self, count: int) -> None:
         """Wait until exactly ``count`` clients are connected (wrap in a timeout)."""
@@ -241,35 +371,61 @@ class LocalHub:
             access_key=access_key,
             password=password,
         )
+        if self._mqtt is not None:
+            record = self.registry.ensure_mqtt_credentials(record.access_key)
+            if self._mqtt_provisioner is not None and record.mqtt_username and record.mqtt_password:
+                self._mqtt_provisioner(
+                    record.mqtt_username,
+                    record.mqtt_password,
+                    self._mqtt.client_prefix(record.access_key),
+                )
         return self.identity_for(record.access_key)
 
     def identity_for(self, access_key: str) -> ThalovantIdentity:
-        """The identity of a registered client, pointing at this hub's current URL."""
+        """The identity of a registered client, pointing at this hub's current URLs."""
         record = self.registry.get(access_key)
         if record is None:
             raise KeyError("no client with this access key")
-        url = self._require_url()
-        return ThalovantIdentity.from_mapping(
-            {
-                "access_key": record.access_key,
-                "password": record.password,
-                "site_id": record.site_id,
-                "default_master": url,
-                "default_port": self.wss_port,
-                "data_plane_endpoints": {"wss": url},
-                "protocols": {"wss": True, "http": False, "mqtt": False},
+        plane = self.data_plane()
+        mapping: dict[str, Any] = {
+            "access_key": record.access_key,
+            "password": record.password,
+            "site_id": record.site_id,
+            "default_master": self.wss_url,
+            "default_port": self.wss_port,
+            **plane,
+        }
+        mqtt_url = plane["data_plane_endpoints"].get("mqtt")
+        if (
+            self._mqtt is not None
+            and mqtt_url is not None
+            and record.mqtt_username
+            and record.mqtt_password
+            and not any(ch in record.access_key for ch in "/#+")
+        ):
+            mapping["mqtt"] = {
+                "endpoint": mqtt_url,
+                "username": record.mqtt_username,
+                "password": record.mqtt_password,
+                "topic_prefix": self._mqtt.client_prefix(record.access_key),
+                "tls": mqtt_url.startswith("mqtts://"),
             }
-        )
+        else:  # no broker credentials for this client: MQTT is not usable
+            plane["protocols"]["mqtt"] = False
+        return ThalovantIdentity.from_mapping(mapping)
 
     def data_plane(self) -> dict[str, Any]:
         """``data_plane_endpoints`` and ``protocols`` of this hub: what every identity from
-        :meth:`identity_for` carries (the local control plane shows them on its hub resource;
-        a test keeps the two in step)."""
+        :meth:`identity_for` carries (the local control plane shows them on its hub
+        resource)."""
         url = self._require_url()
-        return {
-            "data_plane_endpoints": {"wss": url},
-            "protocols": {"wss": True, "http": False, "mqtt": False},
-        }
+        endpoints: dict[str, str] = {"wss": url}
+        protocols = {"wss": True, "http": False, "mqtt": False}
+        mqtt_url = self.mqtt_url
+        if self._mqtt is not None and mqtt_url is not None:
+            endpoints["mqtt"] = mqtt_url
+            protocols["mqtt"] = True
+        return {"data_plane_endpoints": endpoints, "protocols": protocols}
 
     def client(self, access_key: str) -> ClientRecord | None:
         """The registry record of a client."""

@@ -51,6 +51,9 @@ class ClientRecord(msgspec.Struct, frozen=True, kw_only=True):
     client_key: str | None = None
     """The pinned client static public key (64 lowercase hex chars), once known."""
     created_at: str = ""
+    mqtt_username: str | None = None
+    """The client's own MQTT broker account (minted at registration)."""
+    mqtt_password: str | None = None
 
     def __post_init__(self) -> None:
         for field in ("access_key", "password", "name", "site_id"):
@@ -183,6 +186,26 @@ class ClientRegistry:
             self._clients[access_key] = msgspec.structs.replace(record, client_key=None)
             self._save()
             return True
+
+    def ensure_mqtt_credentials(self, access_key: str) -> ClientRecord:
+        """The client's record with MQTT broker credentials, minting them if missing."""
+        with self._lock:
+            record = self._require(access_key)
+            if record.mqtt_username and record.mqtt_password:
+                return record
+            updated = msgspec.structs.replace(
+                record,
+                mqtt_username=f"client-{secrets.token_hex(8)}",
+                mqtt_password=secrets.token_urlsafe(24),
+            )
+            self._clients[access_key] = updated
+            self._save()
+            return updated
+
+    def by_mqtt_username(self, username: str) -> ClientRecord | None:
+        """The client whose MQTT broker username is ``username``."""
+        with self._lock:
+            return next((r for r in self._clients.values() if r.mqtt_username == username), None)
 
     def remove(self, access_key: str) -> bool:
         """Unregister a client; open connections are not closed by this."""

@@ -47,6 +47,8 @@ class HubOptions:
     account_email: str | None = None
     account_password: str | None = None
     account_totp_secret: str | None = None
+    broker: str | None = "embedded"
+    """``"embedded"``, a broker URL (``mqtt://hub:pw@host:1883``), or ``None`` (no MQTT)."""
 
 
 def _existing_identity(hub: LocalHub, path: Path) -> ThalovantIdentity | None:
@@ -70,7 +72,11 @@ async def serve_hub(options: HubOptions, *, out: TextIO = sys.stdout) -> None:
     )
     async with (
         LocalHub(
-            state_dir, host=options.host, wss_port=options.port, ssl_context=server_tls
+            state_dir,
+            host=options.host,
+            wss_port=options.port,
+            ssl_context=server_tls,
+            mqtt_broker=options.broker,
         ) as hub,
         LocalControlPlane(
             hub, account, host=options.host, port=options.control_port, ssl_context=server_tls
@@ -83,6 +89,8 @@ async def serve_hub(options: HubOptions, *, out: TextIO = sys.stdout) -> None:
         rows.append(("API URL", f"{control.api_url}  (control plane /v1)"))
         login = f"{account.email} / {shown_password}" if shown_password else account.email
         rows.append(("account", login + ("  (two-step sign-in on)" if account.two_step else "")))
+        if hub.mqtt_url is not None:
+            rows.insert(2, ("MQTT URL", hub.mqtt_url))
         if certs is not None:
             hint = f"(clients: REQUESTS_CA_BUNDLE={certs.ca_file})"
             rows.append(("TLS CA", f"{certs.ca_file}  {hint}"))

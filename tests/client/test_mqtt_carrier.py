@@ -1,0 +1,191 @@
+"""The MQTT carrier against the local hub's embedded broker (real sockets, trustme TLS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from thalovant.carriers.mqtt import (
+    close_notice,
+    decode_payload,
+    parse_broker_url,
+    parse_close_notice,
+)
+from thalovant.client import AsyncThalovantClient
+from thalovant.errors import (
+    ThalovantConnectionError,
+    ThalovantHubRefusedError,
+    ThalovantUnsupportedProtocolError,
+)
+from thalovant.hub import LocalHub
+from thalovant.identity import ThalovantIdentity
+from thalovant.testing import HubTLS
+
+from .conftest import NODE_ID, ClientFactory, register
+
+pytestmark = pytest.mark.anyio
+
+
+def with_mqtt(identity: ThalovantIdentity, **changes: object) -> ThalovantIdentity:
+    data = identity.as_dict(include_secrets=True)
+    data["mqtt"] = {**data["mqtt"], **changes}
+    return ThalovantIdentity.from_mapping(data)
+
+
+def test_payload_decoding() -> None:
+    assert decode_payload(b'{"msg_type":"hello"}') == '{"msg_type":"hello"}'
+    assert decode_payload(b"{not json}") == b"{not json}"
+    assert decode_payload(b"\x00\x01") == b"\x00\x01"
+    assert decode_payload(b"{\xff}") == b"{\xff}"
+    assert parse_close_notice(close_notice(1008, "no")) == (1008, "no")
+    assert parse_close_notice('{"msg_type":"hello"}') is None
+    address = parse_broker_url("mqtts://broker.example")
+    assert (address.host, address.port, address.tls) == ("broker.example", 8883, True)
+    assert parse_broker_url("mqtt://h:1884", tls=True).tls
+    with pytest.raises(ThalovantConnectionError):
+        parse_broker_url("http://h")
+
+
+async def test_no_mqtt_block_fails_at_once(identity: ThalovantIdentity) -> None:
+    bare = ThalovantIdentity.from_mapping({**identity.as_dict(include_secrets=True), "mqtt": None})
+    with pytest.raises(ThalovantUnsupportedProtocolError):
+        AsyncThalovantClient(bare, protocol="mqtt")
+
+
+async def test_identity_carries_mqtt(hub: LocalHub, identity: ThalovantIdentity) -> None:
+    assert identity.mqtt is not None
+    assert identity.protocols.mqtt
+    assert identity.mqtt.endpoint == hub.mqtt_url
+    assert identity.mqtt.uses_tls
+    assert identity.mqtt.topic_prefix == f"hivemind/{identity.access_key}"
+    assert identity.mqtt.password not in repr(identity)
+    record = hub.client(identity.access_key)
+    assert record is not None
+    assert record.mqtt_password is not None
+    assert record.mqtt_password not in repr(record)
+
+
+async def test_ask_presence_and_close(
+    hub: LocalHub, identity: ThalovantIdentity, make_client: ClientFactory
+) -> None:
+    broker = hub.embedded_broker
+    assert broker is not None
+    assert identity.mqtt is not None
+    status = identity.mqtt_topics().status
+    client = make_client(identity, protocol="mqtt")
+    with anyio.fail_after(10):
+        await client.connect()
+        reply = await client.ask("hello")
+        assert "Hello" in reply.text
+        assert hub.connections == 1
+        assert broker.retained(status) == b"online"
+        await client.close()
+        await hub.wait_for_connections(0)
+    assert broker.retained(status) == b"offline"
+
+
+async def test_crash_leaves_the_last_will(
+    hub: LocalHub, identity: ThalovantIdentity, make_client: ClientFactory
+) -> None:
+    broker = hub.embedded_broker
+    assert broker is not None
+    client = make_client(identity, protocol="mqtt", auto_reconnect=False)
+    with anyio.fail_after(10):
+        await client.connect()
+        link = client._runtime.link
+        assert link is not None
+        link.abort()  # the socket just closes: the broker publishes the will
+        await hub.wait_for_connections(0)
+    assert broker.retained(identity.mqtt_topics().status) == b"offline"
+
+
+async def test_bad_broker_password_is_refused(
+    identity: ThalovantIdentity, make_client: ClientFactory
+) -> None:
+    client = make_client(with_mqtt(identity, password="wrong"), protocol="mqtt")
+    with anyio.fail_after(10), pytest.raises(ThalovantHubRefusedError) as caught:
+        await client.connect()
+    assert "wrong" not in str(caught.value)
+
+
+async def test_wrong_noise_password_is_refused_at_once(
+    hub: LocalHub, identity: ThalovantIdentity, make_client: ClientFactory
+) -> None:
+    data = identity.as_dict(include_secrets=True)
+    data["password"] = "not-the-password"
+    client = make_client(ThalovantIdentity.from_mapping(data), protocol="mqtt")
+    with anyio.fail_after(10), pytest.raises(ThalovantHubRefusedError):
+        await client.connect()  # the hub's 1008 close notice, not the handshake timeout
+
+
+async def test_plain_mqtt_off_loopback_is_refused(
+    identity: ThalovantIdentity, make_client: ClientFactory
+) -> None:
+    client = make_client(
+        with_mqtt(identity, endpoint="mqtt://192.0.2.1:1883", tls=False), protocol="mqtt"
+    )
+    with anyio.fail_after(5), pytest.raises(ThalovantUnsupportedProtocolError):
+        await client.connect()
+
+
+async def test_broker_loss_redials_and_nothing_is_replayed(
+    hub: LocalHub, identity: ThalovantIdentity, make_client: ClientFactory
+) -> None:
+    broker = hub.embedded_broker
+    assert broker is not None
+    asked: list[str] = []
+    arrived = anyio.Event()
+
+    @hub.on_bus("recognizer_loop:utterance")
+    async def stall(ctx: object) -> None:
+        asked.append("x")
+        arrived.set()
+        await anyio.sleep_forever()  # no answer: the ask is in flight when the broker dies
+
+    client = make_client(identity, protocol="mqtt")
+    with anyio.fail_after(15):
+        await client.connect()
+
+        async def kill_when_asked() -> None:
+            await arrived.wait()
+            broker.kill()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(kill_when_asked)
+            with pytest.raises(ThalovantConnectionError):
+                await client.ask("hello", timeout=10)
+        assert not client.is_connected
+        hub.dispatcher.bus_hooks.pop("recognizer_loop:utterance")
+        await broker.start()  # same ports: the hub and the client both redial
+        await hub.wait_for_connections(1)
+        reply = await client.ask("hello")
+    assert "Hello" in reply.text
+    assert asked == ["x"]  # the failed ask was never sent again
+
+
+async def test_hub_restart_redials(
+    hub_tls: HubTLS, tmp_path: Path, make_client: ClientFactory
+) -> None:
+    state = tmp_path / "restart-hub"
+    first = LocalHub(state, ssl_context=hub_tls.server_context, node_id=NODE_ID)
+    await first.start()
+    identity = register(first, "restart")
+    client = make_client(identity, protocol="mqtt")
+    try:
+        with anyio.fail_after(15):
+            await client.connect()
+            await first.aclose()
+            second = LocalHub(
+                state,
+                ssl_context=hub_tls.server_context,
+                wss_port=first.wss_port,
+                mqtt_port=first.mqtt_port,
+            )
+            async with second:
+                await second.wait_for_connections(1)
+                reply = await client.ask("hello")
+                assert "Hello" in reply.text
+    finally:
+        await first.aclose()

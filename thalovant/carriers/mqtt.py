@@ -1,0 +1,382 @@
+"""MQTT carrier on ``aiomqtt`` (wire.md §5.2): frames as publishes on the client's own topics.
+
+Sequence: CONNECT (client id ``thalovant-<hex>``, the broker username/password of the
+identity's ``mqtt`` block, a retained last will ``offline`` on ``<prefix>/status``) → SUBSCRIBE
+``<prefix>/out`` at the identity QoS → publish the **cleartext** client HELLO to ``<prefix>/in``
+(the hub learns of a new connection from it) → then the link's handshake: cleartext frames are
+published as UTF-8 JSON text, Noise messages as raw bytes, all to ``<prefix>/in``. After the
+first Noise message (the encrypted HELLO) the carrier publishes a retained ``online`` presence;
+:meth:`MQTTCarrier.aclose` publishes a retained ``offline`` and disconnects.
+
+TLS is required, except for a loopback broker (the local hub), which logs a warning.
+
+A broker has no close codes. The local hub publishes a cleartext *close notice*
+``{"msg_type": "close", "payload": {"code": <int>, "reason": <str>}}`` on ``/out`` when it ends
+a session (a refused handshake gets 1008); the carrier turns it into :class:`CarrierClosed`
+with that code, so refusal and drop work as on WSS. A hub that does not send notices simply
+leaves the link to its handshake timeout, as the official SDK does.
+
+Inbound frames go through a bounded queue (:data:`INBOUND_QUEUE_FRAMES`); overflow ends the
+carrier (a drop, never a silently lost frame). ``receive()`` is safe to cancel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import socket
+import ssl
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiomqtt
+import anyio
+import paho.mqtt.enums as mqtt_enums
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from thalovant._redact import redact_url
+from thalovant.errors import (
+    ThalovantConnectionError,
+    ThalovantHubRefusedError,
+    ThalovantUnsupportedProtocolError,
+)
+from thalovant.identity import MqttBrokerCredentials, MqttTopicSet
+from thalovant.protocol.channel import client_hello
+from thalovant.protocol.envelope import encode_message
+
+from .base import CarrierClosed
+
+__all__ = [
+    "CLOSE_NOTICE_TYPE",
+    "INBOUND_QUEUE_FRAMES",
+    "KEEPALIVE_SECONDS",
+    "MQTTCarrier",
+    "MQTT_SESSION_PREFIX",
+    "NODELAY",
+    "BrokerAddress",
+    "close_notice",
+    "decode_payload",
+    "drop_connection",
+    "is_loopback_host",
+    "open_mqtt",
+    "parse_broker_url",
+    "parse_close_notice",
+]
+
+logger = logging.getLogger("thalovant.carriers.mqtt")
+
+#: Inbound frames buffered before the carrier gives up (wire.md §5.2).
+INBOUND_QUEUE_FRAMES = 256
+#: MQTT keepalive; the broker publishes the last will after 1.5 x this without a packet.
+KEEPALIVE_SECONDS = 60
+#: The cleartext HELLO's session id prefix on MQTT (wire.md §2.2).
+MQTT_SESSION_PREFIX = "thalovant-python-mqtt-"
+#: Small frames must not wait for Nagle's algorithm (paho does not set TCP_NODELAY).
+NODELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
+#: ``msg_type`` of the local hub's cleartext close notice.
+CLOSE_NOTICE_TYPE = "close"
+_CLOSE_SECONDS = 2.0
+_LOST = 1006  # "abnormal closure": the broker connection is gone
+
+_SCHEMES = {"mqtt": False, "tcp": False, "mqtts": True, "ssl": True}
+
+
+class BrokerAddress:
+    """Host, port and TLS flag of a broker URL."""
+
+    __slots__ = ("host", "port", "tls")
+
+    def __init__(self, host: str, port: int, tls: bool) -> None:
+        self.host = host
+        self.port = port
+        self.tls = tls
+
+    def __repr__(self) -> str:
+        return f"BrokerAddress({self.host!r}, {self.port}, tls={self.tls})"
+
+
+def parse_broker_url(url: str, *, tls: bool | None = None) -> BrokerAddress:
+    """``mqtt://``, ``mqtts://``, ``tcp://`` or ``ssl://`` URL → :class:`BrokerAddress`.
+
+    ``tls`` overrides the scheme (the identity's ``tls`` flag). The port defaults to 8883 with
+    TLS and 1883 without. Anything else raises :class:`ThalovantConnectionError`.
+    """
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ThalovantConnectionError(f"invalid MQTT broker URL {shown}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _SCHEMES or not parts.hostname:
+        raise ThalovantConnectionError(
+            f"invalid MQTT broker URL {shown}: use mqtts://host:port (or mqtt:// on loopback)"
+        )
+    use_tls = _SCHEMES[scheme] or bool(tls)
+    return BrokerAddress(parts.hostname, port or (8883 if use_tls else 1883), use_tls)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def decode_payload(payload: bytes | bytearray) -> str | bytes:
+    """A publish payload as a frame: ``str`` for cleartext JSON objects, else ``bytes``.
+
+    Cleartext handshake frames are JSON objects; a Noise message parsing as one is, for all
+    practical purposes, impossible (and only payloads starting with ``{`` are tried).
+    """
+    data = bytes(payload)
+    if data[:1] == b"{" and data[-1:] == b"}":
+        try:
+            text = data.decode("utf-8")
+            if isinstance(json.loads(text), dict):
+                return text
+        except ValueError:
+            pass
+    return data
+
+
+def close_notice(code: int, reason: str) -> str:
+    """The local hub's cleartext close notice (see the module docstring)."""
+    return json.dumps(
+        {"msg_type": CLOSE_NOTICE_TYPE, "payload": {"code": code, "reason": reason[:120]}},
+        separators=(",", ":"),
+    )
+
+
+def parse_close_notice(frame: str) -> tuple[int, str] | None:
+    """``(code, reason)`` when ``frame`` is a close notice, else ``None``."""
+    if '"close"' not in frame:
+        return None
+    try:
+        message = json.loads(frame)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or message.get("msg_type") != CLOSE_NOTICE_TYPE:
+        return None
+    payload = message.get("payload")
+    if not isinstance(payload, dict) or not isinstance(payload.get("code"), int):
+        return None
+    reason = payload.get("reason")
+    return payload["code"], reason if isinstance(reason, str) else ""
+
+
+class MQTTCarrier:
+    """An open MQTT connection scoped to one client's topics."""
+
+    name = "mqtt"
+
+    def __init__(
+        self,
+        client: aiomqtt.Client,
+        topics: MqttTopicSet,
+        *,
+        qos: int,
+        send_timeout: float,
+        shown: str,
+    ) -> None:
+        self._client = client
+        self._topics = topics
+        self._qos = qos
+        self._send_timeout = send_timeout
+        self._shown = shown
+        self._online = False
+        self._closed = False
+        self._ended: CarrierClosed | None = None
+        sender, receiver = anyio.create_memory_object_stream[str | bytes](INBOUND_QUEUE_FRAMES)
+        self._inbox_send: MemoryObjectSendStream[str | bytes] = sender
+        self._inbox: MemoryObjectReceiveStream[str | bytes] = receiver
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    def __repr__(self) -> str:
+        return f"<MQTTCarrier {self._shown} closed={self._closed}>"
+
+    async def _read(self) -> None:
+        try:
+            async for message in self._client.messages:
+                if message.topic.value != self._topics.outbound:
+                    continue
+                frame = decode_payload(message.payload)
+                if isinstance(frame, str):
+                    notice = parse_close_notice(frame)
+                    if notice is not None:
+                        code, reason = notice
+                        text = f"the hub ended the MQTT session (code {code}"
+                        text += f": {reason[:100]})" if reason else ")"
+                        self._end(CarrierClosed(text, code=code))
+                        return
+                try:
+                    self._inbox_send.send_nowait(frame)
+                except anyio.WouldBlock:
+                    self._end(CarrierClosed("inbound MQTT queue overflow; connection dropped"))
+                    return
+        except aiomqtt.MqttError as exc:
+            self._end(CarrierClosed(f"lost the MQTT broker {self._shown}: {exc}", code=_LOST))
+            return
+        except anyio.BrokenResourceError:
+            return
+        self._end(CarrierClosed(f"lost the MQTT broker {self._shown}", code=_LOST))
+
+    def _end(self, error: CarrierClosed) -> None:
+        if self._ended is None:
+            self._ended = error
+        self._inbox_send.close()
+
+    def _release(self) -> None:
+        self._inbox.close()
+
+    async def send(self, frame: str | bytes) -> None:
+        if self._ended is not None:
+            raise self._ended
+        if self._closed:
+            raise CarrierClosed("the MQTT carrier is closed")
+        payload = frame.encode("utf-8") if isinstance(frame, str) else frame
+        try:
+            await self._client.publish(
+                self._topics.inbound, payload, qos=self._qos, timeout=self._send_timeout
+            )
+            if isinstance(frame, bytes) and not self._online:
+                self._online = True
+                await self._client.publish(
+                    self._topics.status, b"online", qos=1, retain=True, timeout=self._send_timeout
+                )
+        except aiomqtt.MqttError as exc:
+            raise CarrierClosed(f"publishing to {self._shown} failed: {exc}", code=_LOST) from None
+
+    async def receive(self) -> str | bytes:
+        try:
+            return await self._inbox.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise self._ended or CarrierClosed("the MQTT carrier is closed") from None
+
+    async def aclose(self) -> None:
+        """Publish ``offline`` (retained) and disconnect; bounded, idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._end(CarrierClosed("the MQTT carrier is closed"))
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_SECONDS) as scope:
+            try:
+                await self._client.publish(
+                    self._topics.status, b"offline", qos=1, retain=True, timeout=_CLOSE_SECONDS
+                )
+                await self._client.__aexit__(None, None, None)
+            except aiomqtt.MqttError as exc:
+                logger.debug("closing the MQTT connection: %s", exc)
+        if scope.cancelled_caught:
+            drop_connection(self._client)
+        await self._stop_reader()
+        self._release()
+
+    def abort(self) -> None:
+        """Drop the connection at once (the broker then publishes the last will)."""
+        self._closed = True
+        self._end(CarrierClosed("the MQTT carrier was aborted"))
+        drop_connection(self._client)
+        self._reader.cancel()
+        self._release()
+
+    async def _stop_reader(self) -> None:
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._reader
+
+
+def drop_connection(client: aiomqtt.Client) -> None:
+    """Close ``client``'s socket at once, as a lost connection (no DISCONNECT is sent, so the
+    broker publishes the last will). Its message iterator then raises ``MqttError``."""
+    paho: Any = client._client
+    with contextlib.suppress(Exception):
+        paho._loop_rc_handle(mqtt_enums.MQTTErrorCode.MQTT_ERR_CONN_LOST)
+    disconnected = client._disconnected
+    if not disconnected.done():
+        disconnected.set_result(None)
+    if client._lock.locked():
+        client._lock.release()
+
+
+async def open_mqtt(
+    credentials: MqttBrokerCredentials,
+    *,
+    site_id: str,
+    ssl_context: ssl.SSLContext | None,
+    send_timeout: float = 8.0,
+) -> MQTTCarrier:
+    """Connect to the broker, subscribe ``/out``, publish the cleartext HELLO.
+
+    A refused CONNECT (bad username/password, not authorised) or a refused subscription
+    raises :class:`ThalovantHubRefusedError`; an unreachable broker
+    :class:`ThalovantConnectionError`. Plain MQTT to a non-loopback broker raises
+    :class:`ThalovantUnsupportedProtocolError`. The caller bounds the time.
+    """
+    topics = credentials.topics()
+    address = parse_broker_url(credentials.endpoint, tls=credentials.uses_tls)
+    shown = redact_url(credentials.endpoint)
+    if not address.tls:
+        if not is_loopback_host(address.host):
+            raise ThalovantUnsupportedProtocolError(
+                f"Unsupported protocol mqtt: {shown} is not TLS; use mqtts:// (plain MQTT is "
+                "only accepted on loopback)"
+            )
+        logger.warning("MQTT without TLS to the loopback broker %s", shown)
+    client = aiomqtt.Client(
+        address.host,
+        address.port,
+        username=credentials.username,
+        password=credentials.password,
+        identifier=f"thalovant-{uuid.uuid4().hex}",
+        tls_context=(ssl_context or ssl.create_default_context()) if address.tls else None,
+        will=aiomqtt.Will(topics.status, b"offline", qos=1, retain=True),
+        keepalive=KEEPALIVE_SECONDS,
+        clean_session=True,
+        socket_options=NODELAY,
+        timeout=send_timeout,
+        logger=logging.getLogger("thalovant.carriers.mqtt.aiomqtt"),
+    )
+    try:
+        await client.__aenter__()
+    except aiomqtt.MqttCodeError as exc:
+        if exc.rc in (4, 5) or getattr(exc.rc, "value", None) in (4, 5, 134, 135):
+            raise ThalovantHubRefusedError(
+                f"the MQTT broker {shown} refused the credentials ({exc})"
+            ) from None
+        raise ThalovantConnectionError(f"cannot connect to {shown}: {exc}") from None
+    except aiomqtt.MqttError as exc:
+        raise ThalovantConnectionError(f"cannot connect to {shown}: {exc}") from None
+    except BaseException:
+        drop_connection(client)
+        raise
+    try:
+        carrier = MQTTCarrier(
+            client, topics, qos=credentials.qos, send_timeout=send_timeout, shown=shown
+        )
+    except BaseException:
+        drop_connection(client)
+        raise
+    try:
+        granted = await client.subscribe(topics.outbound, qos=credentials.qos)
+        codes = [getattr(code, "value", code) for code in (granted or [])]
+        if any(code not in (0, 1, 2) for code in codes):
+            raise ThalovantHubRefusedError(
+                f"the MQTT broker {shown} refused the subscription to this client's topic"
+            )
+        session_id = MQTT_SESSION_PREFIX + uuid.uuid4().hex
+        await carrier.send(encode_message(client_hello(session_id, site_id)).decode("utf-8"))
+    except aiomqtt.MqttError as exc:
+        carrier.abort()
+        raise ThalovantConnectionError(f"cannot subscribe at {shown}: {exc}") from None
+    except BaseException:
+        carrier.abort()
+        raise
+    return carrier
