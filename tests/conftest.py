@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+#: Carriers the end-to-end client tests run over, once each (the ``protocol`` fixture).
+E2E_PROTOCOLS = ["wss", "https"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(params=E2E_PROTOCOLS)
+def protocol(request: pytest.FixtureRequest) -> str:
+    """The data-plane protocol of an end-to-end test (a test may override it with
+    ``@pytest.mark.parametrize("protocol", ["wss"])`` when it is WSS-specific)."""
+    value: str = request.param
+    return value

@@ -19,6 +19,7 @@ from thalovant._reconnect import Backoff
 from thalovant.client import AsyncThalovantClient
 from thalovant.hub import LocalHub
 from thalovant.identity import ThalovantIdentity
+from thalovant.keystore import pin_id_for_base, pin_id_for_wss
 from thalovant.testing import HubTLS
 
 NODE_ID = "thalovant-client-test-hub"
@@ -52,17 +53,27 @@ def identity(hub: LocalHub) -> ThalovantIdentity:
     return register(hub)
 
 
+def pin_id(hub: LocalHub, protocol: str) -> str:
+    """The Noise pin id of ``hub`` over ``protocol`` (wire.md §1.7)."""
+    if protocol == "https":
+        assert hub.https_url is not None
+        return pin_id_for_base(hub.https_url)
+    return pin_id_for_wss(hub.wss_url)
+
+
 @pytest.fixture
 async def make_client(
-    anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path
+    anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path, protocol: str
 ) -> AsyncIterator[ClientFactory]:
-    """Build clients that trust the test CA and keep Noise state in ``tmp_path``.
+    """Build clients over ``protocol`` that trust the test CA and keep Noise state in
+    ``tmp_path``.
 
     Redials wait 10-20 ms instead of 0.5-1 s. Every client built is closed after the test.
     """
     made: list[AsyncThalovantClient] = []
 
     def factory(identity: ThalovantIdentity, **opts: Any) -> AsyncThalovantClient:
+        opts.setdefault("protocol", protocol)
         opts.setdefault("ssl_context", hub_tls.client_context)
         opts.setdefault("noise_state_dir", tmp_path / "noise")
         client = AsyncThalovantClient(identity, **opts)

@@ -52,12 +52,14 @@ def identity(local_hub: LocalHub) -> ThalovantIdentity:
 
 @pytest.fixture
 async def make_sync(
-    anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path
+    anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path, protocol: str
 ) -> AsyncIterator[SyncFactory]:
-    """Build blocking clients trusting the test CA; each is closed after the test."""
+    """Build blocking clients over ``protocol`` trusting the test CA; each is closed after
+    the test."""
     made: list[ThalovantClient] = []
 
     def factory(identity: ThalovantIdentity, **opts: Any) -> ThalovantClient:
+        opts.setdefault("protocol", protocol)
         opts.setdefault("ssl_context", hub_tls.client_context)
         opts.setdefault("noise_state_dir", tmp_path / "noise")
         client = ThalovantClient(identity, **opts)

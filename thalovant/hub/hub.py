@@ -20,6 +20,7 @@ from thalovant.protocol.psk import PskDeriver, default_psk_deriver
 from ._files import ensure_private_dir, write_private_json
 from .demo import demo_skills
 from .dispatch import BinaryHandler, Dispatcher
+from .http import HTTPServer
 from .keys import HubKeys
 from .policy import DEFAULT_ALLOWED_TYPES
 from .registry import CLIENTS_FILE, ClientRecord, ClientRegistry
@@ -48,14 +49,17 @@ class LocalHub:
 
     ``state_dir`` keeps the hub's node id and static key (so clients' pins survive restarts)
     and the client registry. ``wss_port=0`` picks a free port; restart on the same port with
-    ``LocalHub(state_dir, wss_port=old.wss_port)``. ``skills=None`` installs the demo skills
-    (:func:`thalovant.hub.demo.demo_skills`); pass ``[]`` for none. ``patterns``/``suites``
+    ``LocalHub(state_dir, wss_port=old.wss_port)``. ``https_port`` is the HTTPS polling
+    carrier's port (``0``: any free port, ``None``: no HTTPS server). ``skills=None``
+    installs the demo skills (:func:`thalovant.hub.demo.demo_skills`); pass ``[]`` for none.
+    ``patterns``/``suites``
     restrict the offer (e.g. only ``25519_AESGCM_SHA256``). ``psk_deriver`` defaults to the
     process-wide cache, so a client and a hub in one test process derive each PSK once.
     ``argon2`` must stay true in spirit: the PSK is always Argon2id, because that is the wire;
     ``False`` is accepted and changes nothing (speed comes from the PSK cache instead).
 
-    Runs on asyncio (the ``websockets`` server); enter it from asyncio or anyio-on-asyncio.
+    Runs on asyncio (the ``websockets`` and ``aiohttp`` servers); enter it from asyncio or
+    anyio-on-asyncio.
     """
 
     def __init__(
@@ -64,6 +68,7 @@ class LocalHub:
         *,
         host: str = "127.0.0.1",
         wss_port: int = 0,
+        https_port: int | None = 0,
         ssl_context: ssl.SSLContext | None = None,
         node_id: str | None = None,
         skills: Iterable[HubSkill] | None = None,
@@ -111,6 +116,18 @@ class LocalHub:
             ssl_context=ssl_context,
             handshake_timeout=handshake_timeout,
         )
+        self._http = (
+            None
+            if https_port is None
+            else HTTPServer(
+                self.services,
+                lookup=self.registry.get,
+                host=host,
+                port=https_port,
+                ssl_context=ssl_context,
+                handshake_timeout=handshake_timeout,
+            )
+        )
         self._running = False
         self._close_timeout = close_timeout
 
@@ -142,6 +159,22 @@ class LocalHub:
         return self._wss.url
 
     @property
+    def https_port(self) -> int | None:
+        """The HTTPS polling port (the bound one once running); ``None`` without HTTPS."""
+        return self._http.port if self._http is not None else None
+
+    @property
+    def https_url(self) -> str | None:
+        """``https://<host>:<port>`` (``http://`` without an SSL context); ``None`` without
+        HTTPS."""
+        return self._http.url if self._http is not None else None
+
+    @property
+    def http_server(self) -> HTTPServer | None:
+        """The HTTPS carrier's server; mount web apps on its ``app`` before :meth:`start`."""
+        return self._http
+
+    @property
     def running(self) -> bool:
         """Between start and close."""
         return self._running
@@ -163,13 +196,22 @@ class LocalHub:
         if self._running:
             raise ThalovantRuntimeError("the local hub is already running")
         await self._wss.start()
+        if self._http is not None:
+            try:
+                await self._http.start()
+            except BaseException:
+                await self._wss.aclose(self._close_timeout)
+                raise
         self._running = True
 
     async def aclose(self) -> None:
         """Close every connection with 1001 and stop, waiting at most ``close_timeout``
         for connections to finish before aborting them."""
         self._running = False
-        await self._wss.aclose(self._close_timeout)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._wss.aclose, self._close_timeout)
+            if self._http is not None:
+                tg.start_soon(self._http.aclose, self._close_timeout)
 
     async def __aenter__(self) -> LocalHub:
         await self.start()
@@ -189,10 +231,14 @@ class LocalHub:
         The ``async with`` exit (or :meth:`aclose`) still cleans up afterwards.
         """
         self._wss.kill()
+        if self._http is not None:
+            self._http.kill()
 
     async def drop_connections(self, code: int = 1011, reason: str = "") -> None:
         """Close every open connection with ``code`` (1011: a drop clients redial after)."""
         await self._wss.drop_connections(code, reason)
+        if self._http is not None:
+            await self._http.drop_connections(code, reason)
 
     async def wait_for_connections(self, count: int) -> None:
         """Wait until exactly ``count`` clients are connected (wrap in a timeout)."""
@@ -244,11 +290,15 @@ class LocalHub:
         return self.identity_for(record.access_key)
 
     def identity_for(self, access_key: str) -> ThalovantIdentity:
-        """The identity of a registered client, pointing at this hub's current URL."""
+        """The identity of a registered client, pointing at this hub's current URLs: WSS
+        (the default protocol) and, when its port is known, HTTPS (``protocol="https"``)."""
         record = self.registry.get(access_key)
         if record is None:
             raise KeyError("no client with this access key")
         url = self._require_url()
+        endpoints = {"wss": url}
+        if self.https_url is not None and self.https_port:  # known once bound (or fixed)
+            endpoints["https"] = self.https_url
         return ThalovantIdentity.from_mapping(
             {
                 "access_key": record.access_key,
@@ -256,8 +306,8 @@ class LocalHub:
                 "site_id": record.site_id,
                 "default_master": url,
                 "default_port": self.wss_port,
-                "data_plane_endpoints": {"wss": url},
-                "protocols": {"wss": True, "http": False, "mqtt": False},
+                "data_plane_endpoints": endpoints,
+                "protocols": {"wss": True, "http": "https" in endpoints, "mqtt": False},
             }
         )
 
