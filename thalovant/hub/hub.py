@@ -52,9 +52,9 @@ class LocalHub:
     ``LocalHub(state_dir, wss_port=old.wss_port)``. ``https_port`` is the HTTPS polling
     carrier's port (``0``: any free port, ``None``: no HTTPS server). ``skills=None``
     installs the demo skills (:func:`thalovant.hub.demo.demo_skills`); pass ``[]`` for none.
-    ``patterns``/``suites``
-    restrict the offer (e.g. only ``25519_AESGCM_SHA256``). ``psk_deriver`` defaults to the
-    process-wide cache, so a client and a hub in one test process derive each PSK once.
+    ``patterns``/``suites`` restrict the offer (e.g. only ``25519_AESGCM_SHA256``).
+    ``psk_deriver`` defaults to the process-wide cache, so a client and a hub in one test
+    process derive each PSK once.
     ``argon2`` must stay true in spirit: the PSK is always Argon2id, because that is the wire;
     ``False`` is accepted and changes nothing (speed comes from the PSK cache instead).
 
