@@ -37,6 +37,7 @@ class HubOptions:
 
     host: str = "127.0.0.1"
     port: int = 0
+    https_port: int | None = 0
     state_dir: Path | None = None
     tls_self_signed: bool = False
     identity_out: Path | None = None
@@ -62,16 +63,20 @@ async def serve_hub(options: HubOptions, *, out: TextIO = sys.stdout) -> None:
         state_dir,
         host=options.host,
         wss_port=options.port,
+        https_port=options.https_port,
         ssl_context=certs.server_context() if certs else None,
     ) as hub:
         path = options.identity_out or state_dir / f"{options.name}.identity.json"
         identity = _existing_identity(hub, path) or hub.register_client(options.name)
         written = write_identity_file(identity, path)
-        rows = [("node id", hub.node_id), ("WSS URL", hub.wss_url), ("identity", str(written))]
+        rows = [("node id", hub.node_id), ("WSS URL", hub.wss_url)]
+        if hub.https_url is not None:
+            rows.append(("HTTPS URL", hub.https_url))
+        rows.append(("identity", str(written)))
         if certs is not None:
             rows.append(("TLS CA", f"{certs.ca_file}  (clients: SSL_CERT_FILE={certs.ca_file})"))
         lines = ["Thalovant local hub"]
-        lines += [f"  {key + ':':<10}{value}" for key, value in rows]
+        lines += [f"  {key + ':':<11}{value}" for key, value in rows]
         lines.append("Press Ctrl-C to stop.")
         print("\n".join(lines), file=out, flush=True)
         await anyio.sleep_forever()
