@@ -45,7 +45,7 @@ from .registry import ClientRecord
 from .session import CLOSE_PROTOCOL, HubServices, HubSession, SessionClosed
 from .wss import parse_authorization
 
-__all__ = ["MAX_BATCH", "MAX_MAILBOX", "HTTPServer", "REPLICA_COOKIE"]
+__all__ = ["HOLD_SECONDS", "MAX_BATCH", "MAX_MAILBOX", "REPLICA_COOKIE", "HTTPServer"]
 
 logger = logging.getLogger("thalovant.hub.http")
 
@@ -54,9 +54,13 @@ MAX_MAILBOX = 256
 """Frames a connection's outbound mailbox holds before the session's writer waits."""
 MAX_BATCH = 64
 """Most frames one poll returns."""
+HOLD_SECONDS = 0.5
+"""How long an empty poll is held while an answer is likely: within this time after the
+client's last posted frame, until the first frame for it is queued. Any client benefits
+(the answer comes back on the poll already in flight) and nothing changes on the wire."""
 _MAX_BODY = 256 * 1024  # a Noise message is at most 65535 bytes (87 KiB in base64)
 _MAX_INBOUND = 16
-_MAX_PER_KEY = 32  # connections one access key may hold; the oldest is evicted
+_MAX_PER_KEY = 128  # connections one access key may hold; the oldest is evicted
 _REFUSAL_CODES = frozenset({1000, 1005, 1008})
 _CLOSE_GOING_AWAY = 1001
 _CLOSE_INTERNAL = 1011
@@ -74,6 +78,8 @@ class _Connection:
     cleartext: list[str] = field(default_factory=list)
     binary: list[bytes] = field(default_factory=list)
     last_seen: float = field(default_factory=time.monotonic)
+    last_posted: float = -1.0  # time.monotonic() of the last frame the client posted
+    answered: bool = True  # a frame was queued for the client since its last post
     closed: tuple[int, str] | None = None
     changed: anyio.Event = field(default_factory=anyio.Event)
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
@@ -103,11 +109,19 @@ class _Connection:
             box: list[Any] = self.cleartext if isinstance(frame, str) else self.binary
             if len(box) < MAX_MAILBOX:
                 box.append(frame)
+                self.answered = True
+                self.notify()  # wake a held poll
                 return
             await self.changed.wait()
 
-    def take(self, binary: bool) -> list[Any]:
+    async def take(self, binary: bool, hold: float) -> list[Any]:
+        """Up to :data:`MAX_BATCH` frames; an empty poll waits (at most ``hold`` s) while an
+        answer to the client's last post is likely."""
         box: list[Any] = self.binary if binary else self.cleartext
+        if not box and self.closed is None and not self.answered:
+            with anyio.move_on_after(min(hold, self.last_posted + hold - time.monotonic())):
+                while not box and self.closed is None and not self.answered:
+                    await self.changed.wait()
         batch = box[:MAX_BATCH]
         del box[:MAX_BATCH]
         if batch:
@@ -142,6 +156,8 @@ class HTTPServer:
         self._handshake_timeout = handshake_timeout
         self.idle_timeout = idle_timeout
         """Seconds without a request after which a connection is closed and forgotten."""
+        self.hold_seconds = HOLD_SECONDS
+        """See :data:`HOLD_SECONDS`; ``0`` answers every poll at once."""
         self._connections: dict[tuple[str, str], _Connection] = {}
         self._latest: dict[str, str] = {}  # access key -> cookie of its newest connection
         self.requests = 0
@@ -410,6 +426,7 @@ class HTTPServer:
             self._find(request, client)  # raises the tombstone's answer
         done = anyio.Event()
         conn.inbound.append((frame, done))
+        conn.last_posted, conn.answered = time.monotonic(), False
         conn.notify()
         await done.wait()
         # Taken (even if it ended the session: like a WebSocket frame that was delivered,
@@ -418,11 +435,11 @@ class HTTPServer:
 
     async def _get_messages(self, request: web.Request) -> web.Response:
         conn = self._find(request, self._authorize(request))
-        return web.json_response({"messages": conn.take(binary=False)})
+        return web.json_response({"messages": await conn.take(False, self.hold_seconds)})
 
     async def _get_binary_messages(self, request: web.Request) -> web.Response:
         conn = self._find(request, self._authorize(request))
-        frames = conn.take(binary=True)
+        frames = await conn.take(True, self.hold_seconds)
         return web.json_response(
             {"b64_messages": [base64.b64encode(frame).decode("ascii") for frame in frames]}
         )
