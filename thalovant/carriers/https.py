@@ -27,6 +27,7 @@ import collections
 import logging
 import re
 import ssl
+import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -78,11 +79,13 @@ class HTTPSCarrier:
         self._affinity = affinity
         self._schedule = PollSchedule(settings)
         # A private session: no cookie jar (the replica cookie is handled by hand), room for
-        # a poll, a send and a disconnect at once.
+        # a poll, a send and a disconnect at once. The proxy is looked up once, not per
+        # request (aiohttp's trust_env costs ~1 ms a request and would also send netrc
+        # credentials to the hub).
+        self._proxy = env_proxy(base)
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit_per_host=4),
             cookie_jar=aiohttp.DummyCookieJar(),
-            trust_env=True,
         )
         self._inbox: collections.deque[str | bytes] = collections.deque()
         self._arrived = anyio.Event()
@@ -120,6 +123,7 @@ class HTTPSCarrier:
                 ssl=self._ssl,
                 timeout=self._timeout,
                 allow_redirects=False,
+                proxy=self._proxy,
             ) as response:
                 self._take_cookie(response)
                 status = response.status
@@ -173,6 +177,9 @@ class HTTPSCarrier:
             form = {"message": base64.b64encode(frame).decode("ascii"), "binary": "1"}
         else:
             form = {"message": frame}
+        # Poll alongside the POST too: a hub that holds empty polls answers on it at once.
+        self._schedule.sent(anyio.current_time())
+        self._kick.set()
         try:
             body = await self._request("POST", "/send_message", form)
             if body.get("error"):
@@ -295,6 +302,16 @@ def _hub_says(body: object) -> str:
     if isinstance(code, int) and not isinstance(code, bool):
         out += f" (code {code})"
     return out
+
+
+def env_proxy(url: str) -> str | None:
+    """The proxy for ``url`` from ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` (never for
+    loopback), like the WebSocket carrier's ``proxy=True``."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host in _LOOPBACK or urllib.request.proxy_bypass(host):
+        return None
+    return urllib.request.getproxies().get(parts.scheme.lower())
 
 
 def is_loopback_http(url: str) -> bool:

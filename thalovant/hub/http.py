@@ -38,6 +38,7 @@ from ssl import SSLContext
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 from aiohttp import web
 from anyio.abc import TaskGroup
 
@@ -61,6 +62,7 @@ client's last posted frame, until the first frame for it is queued. Any client b
 _MAX_BODY = 256 * 1024  # a Noise message is at most 65535 bytes (87 KiB in base64)
 _MAX_INBOUND = 16
 _MAX_PER_KEY = 128  # connections one access key may hold; the oldest is evicted
+_COALESCE_TURNS = 8  # event-loop turns a woken poll yields so a reply's frames share it
 _REFUSAL_CODES = frozenset({1000, 1005, 1008})
 _CLOSE_GOING_AWAY = 1001
 _CLOSE_INTERNAL = 1011
@@ -122,6 +124,9 @@ class _Connection:
             with anyio.move_on_after(min(hold, self.last_posted + hold - time.monotonic())):
                 while not box and self.closed is None and not self.answered:
                     await self.changed.wait()
+            if box:  # an answer started: let the rest of it join this batch
+                for _ in range(_COALESCE_TURNS):
+                    await anyio.lowlevel.checkpoint()
         batch = box[:MAX_BATCH]
         del box[:MAX_BATCH]
         if batch:
