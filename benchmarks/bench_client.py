@@ -1,6 +1,6 @@
 """Client benchmarks against a local hub on loopback, with real TLS and Noise.
 
-    .venv/bin/python benchmarks/bench_client.py [--asks 500] [--clients 50] [--protocol mqtt]
+    .venv/bin/python benchmarks/bench_client.py [--asks 500] [--clients 50] [--protocol https]
 
 The hub runs in a child process (this script with ``--serve-hub``), so client timings and
 memory are not mixed with the hub's. TLS material comes from ``trustme`` (the ``test``
@@ -11,7 +11,10 @@ extra), generated inline. Prints one table:
 * connect, pinned: ``KKpsk0`` with the PSK from the disk cache;
 * ask latency p50/p99 over sequential asks of the "hello" skill;
 * asks/s with 1 and with 64 asks in flight on one connection (also with 64 conversations);
-* memory per idle connected client (tracemalloc delta over ``--clients`` clients).
+* memory per idle connected client (tracemalloc delta over ``--clients`` clients);
+* HTTPS only: HTTP requests per minute of an idle connected client, counted by the hub over
+  ``--idle-seconds`` after the poll back-off has settled (the official carrier's fixed 10 Hz
+  double poll makes 1200).
 """
 
 from __future__ import annotations
@@ -56,7 +59,11 @@ async def serve_hub(state: Path, names: list[str]) -> None:
             )
             (state / f"{name}.json").write_text(json.dumps(identity.as_dict(include_secrets=True)))
         print("READY", flush=True)
-        await anyio.to_thread.run_sync(sys.stdin.read)  # until the parent closes our stdin
+        # One command per line: "count" prints the HTTP requests served; EOF stops the hub.
+        while line := await anyio.to_thread.run_sync(sys.stdin.readline):
+            if line.strip() == "count":
+                served = hub.http_server.requests if hub.http_server is not None else 0
+                print(f"COUNT {served}", flush=True)
 
 
 # -- measurements ---------------------------------------------------------------------------
@@ -68,8 +75,30 @@ def client_for(state: Path, name: str, noise: Path, context: ssl.SSLContext) -> 
 
     identity = ThalovantIdentity.from_mapping(json.loads((state / f"{name}.json").read_text()))
     return AsyncThalovantClient(
-        identity, protocol=PROTOCOL, ssl_context=context, noise_state_dir=noise
+        identity, ssl_context=context, noise_state_dir=noise, protocol=PROTOCOL
     )
+
+
+async def measure_idle(
+    state: Path, context: ssl.SSLContext, hub: subprocess.Popen[str], seconds: float
+) -> float:
+    """HTTP requests per minute the hub serves to one idle, connected client."""
+
+    def count() -> int:
+        assert hub.stdin is not None
+        assert hub.stdout is not None
+        hub.stdin.write("count\n")
+        hub.stdin.flush()
+        return int(hub.stdout.readline().split()[1])
+
+    client = client_for(state, "main", state / "noise-main", context)
+    async with client:
+        await client.ask("hello")
+        await anyio.sleep(5.0)  # let the poll back-off settle
+        before = await anyio.to_thread.run_sync(count)
+        await anyio.sleep(seconds)
+        after = await anyio.to_thread.run_sync(count)
+    return (after - before) * 60.0 / seconds
 
 
 async def measure_connects(state: Path, context: ssl.SSLContext) -> dict[str, float]:
@@ -200,15 +229,21 @@ def table(rows: list[tuple[str, str, str]]) -> str:
 
 
 async def measure(
-    state: Path, context: ssl.SSLContext, asks: int, count: int
-) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    state: Path,
+    context: ssl.SSLContext,
+    asks: int,
+    count: int,
+    hub: subprocess.Popen[str],
+    idle_seconds: float,
+) -> tuple[dict[str, float], dict[str, float], dict[str, float], float | None]:
     connects = await measure_connects(state, context)
     rates = await measure_asks(state, context, asks)
     memory = await measure_memory(state, context, count)
-    return connects, rates, memory
+    idle = await measure_idle(state, context, hub, idle_seconds) if PROTOCOL == "https" else None
+    return connects, rates, memory, idle
 
 
-def run(asks: int, count: int) -> None:
+def run(asks: int, count: int, idle_seconds: float) -> None:
     with tempfile.TemporaryDirectory(prefix="thalovant-bench-") as tmp:
         state = Path(tmp)
         context = make_tls(state)
@@ -223,13 +258,15 @@ def run(asks: int, count: int) -> None:
             assert hub.stdout is not None
             if not hub.stdout.readline().startswith("READY"):
                 raise SystemExit("the hub process did not start")
-            connects, rates, memory = asyncio.run(measure(state, context, asks, count))
+            connects, rates, memory, idle = asyncio.run(
+                measure(state, context, asks, count, hub, idle_seconds)
+            )
         finally:
             assert hub.stdin is not None
             hub.stdin.close()
             hub.wait(timeout=15)
     rows = [
-        ("measurement", "result", "target"),
+        (f"measurement ({PROTOCOL})", "result", "target"),
         ("connect, first contact (XXpsk2 + Argon2id)", f"{connects['xx_ms']:.0f} ms", ""),
         ("  of which the Noise handshake", f"{connects['xx_handshake_ms']:.0f} ms", ""),
         ("connect, pinned (KKpsk0, PSK cached)", f"{connects['kk_ms']:.1f} ms", ""),
@@ -247,6 +284,8 @@ def run(asks: int, count: int) -> None:
         ),
         ("idle client, RSS growth", f"{memory['rss_kib']:.1f} KiB", ""),
     ]
+    if idle is not None:
+        rows.append(("idle client, HTTP requests per minute", f"{idle:.0f}", "< 1200"))
     print(table(rows))
 
 
@@ -254,7 +293,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--asks", type=int, default=500)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--protocol", choices=["wss", "mqtt"], default="wss")
+    parser.add_argument("--protocol", choices=("wss", "https", "mqtt"), default="wss")
+    parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--serve-hub", nargs="+", metavar=("STATE", "NAME"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_hub:
@@ -263,7 +303,7 @@ def main() -> None:
         return
     global PROTOCOL
     PROTOCOL = args.protocol
-    run(args.asks, args.clients)
+    run(args.asks, args.clients, args.idle_seconds)
 
 
 if __name__ == "__main__":

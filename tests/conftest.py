@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-#: Protocols the data-plane end-to-end tests run over (the ``protocol`` fixture).
-E2E_PROTOCOLS = ["wss", "mqtt"]
+#: Carriers the end-to-end client tests run over, once each (the ``protocol`` fixture).
+E2E_PROTOCOLS = ["wss", "https", "mqtt"]
 
 
 @pytest.fixture
@@ -15,6 +15,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture(params=E2E_PROTOCOLS)
 def protocol(request: pytest.FixtureRequest) -> str:
-    """The carrier an end-to-end test's clients use (one run per protocol)."""
+    """The data-plane protocol of an end-to-end test (a test may override it with
+    ``@pytest.mark.parametrize("protocol", ["wss"])`` when it is WSS-specific)."""
     value: str = request.param
     return value

@@ -53,6 +53,7 @@ def _cmd_hub(args: argparse.Namespace) -> int:
     options = HubOptions(
         host=args.host,
         port=args.port,
+        https_port=args.https_port,
         state_dir=args.state_dir,
         tls_self_signed=args.tls_self_signed,
         identity_out=args.identity_out,
@@ -74,6 +75,9 @@ def _add_hub_parser(sub: Any) -> None:
     hub.add_argument("--host", default="127.0.0.1", help="address to listen on")
     hub.add_argument("--port", type=int, default=0, help="WebSocket port (0: any free port)")
     hub.add_argument(
+        "--https-port", type=int, default=0, help="HTTPS polling port (0: any free port)"
+    )
+    hub.add_argument(
         "--state-dir",
         type=Path,
         default=None,
@@ -83,7 +87,7 @@ def _add_hub_parser(sub: Any) -> None:
     hub.add_argument(
         "--tls-self-signed",
         action="store_true",
-        help="serve wss:// with a development CA kept in the state folder",
+        help="serve wss:// and https:// with a development CA kept in the state folder",
     )
     hub.add_argument(
         "--identity-out",

@@ -86,7 +86,6 @@ async def _run(folder: Path, steps: _Steps) -> None:
     from .control import AsyncThalovantControlPlane
     from .hub import LocalHub
     from .hub.account import DEMO_EMAIL, LocalAccount
-    from .hub.control_server import LocalControlPlane
     from .hub.tls import dev_certificates
 
     state = folder / "hub"
@@ -95,54 +94,53 @@ async def _run(folder: Path, steps: _Steps) -> None:
     password = secrets.token_urlsafe(12)
     account = LocalAccount.create(DEMO_EMAIL, password)
     steps.say("Thalovant demo: the quickstart against a local hub (offline, loopback only)")
-    async with (
-        LocalHub(state, ssl_context=server_tls) as hub,
-        LocalControlPlane(hub, account, ssl_context=server_tls) as control,
-        AsyncThalovantControlPlane(control.api_url, ssl_context=client_tls) as api,
-    ):
-        steps.say(f"  hub           {hub.wss_url}  (node {hub.node_id})")
-        steps.say(f"  control plane {control.api_url}/v1")
-        steps.say(f"  account       {DEMO_EMAIL}")
-        steps.say(f"  ready in {steps.elapsed * 1000:.0f} ms")
-        steps.say()
-        steps.say("Control plane")
-        page = await steps.run(
-            "list public hubs",
-            lambda: api.list_public_hubs(limit=12),
-            lambda p: ", ".join(f"{h['title']} ({h['id']})" for h in p["data"]) or "none",
-        )
-        _expect(bool(page["data"]), "the control plane lists the local hub")
-        hub_card = page["data"][0]
-        await steps.run(
-            f"sign in as {DEMO_EMAIL}",
-            lambda: api.login(DEMO_EMAIL, password),
-            lambda t: f"token {t.get('token_id')} ({' '.join(t.get('scopes', []))})",
-        )
-        await steps.run("read the profile", api.get_profile, lambda p: f"{p['display_name']}")
-        result = await steps.run(
-            "create a client identity",
-            lambda: api.create_client_identity(hub_card["id"], name="demo kiosk"),
-            lambda r: (
-                f"client {r.client_id}, site {r.identity.site_id}, "
-                f"protocols {', '.join(r.identity.enabled_protocols())}"
-            ),
-        )
-        await steps.run(
-            "wait for admission",
-            lambda: api.wait_for_admission(result, timeout=30),
-            lambda op: (op.status or "?") if op is not None else "admitted",
-        )
-        identity = result.identity
-        protocols = [p for p in identity.enabled_protocols() if identity.endpoint_for(p)]
-        _expect(bool(protocols), "the new identity offers a protocol")
-        for protocol in protocols:
+    async with LocalHub(state, ssl_context=server_tls, control_account=account) as hub:
+        api_url = hub.api_url  # the hub's HTTPS server also serves /v1
+        _expect(api_url is not None, "the hub serves the control plane")
+        async with AsyncThalovantControlPlane(str(api_url), ssl_context=client_tls) as api:
+            steps.say(f"  hub           {hub.wss_url}  (node {hub.node_id})")
+            steps.say(f"  control plane {api_url}/v1")
+            steps.say(f"  account       {DEMO_EMAIL}")
+            steps.say(f"  ready in {steps.elapsed * 1000:.0f} ms")
             steps.say()
-            steps.say(f"Data plane over {protocol} ({identity.endpoint_for(protocol)})")
-            await _data_plane(steps, identity, protocol, client_tls, folder / "noise")
-        steps.say()
-        steps.say(
-            f"Done: {steps.count} steps over {', '.join(protocols)} in {steps.elapsed:.1f} s."
-        )
+            steps.say("Control plane")
+            page = await steps.run(
+                "list public hubs",
+                lambda: api.list_public_hubs(limit=12),
+                lambda p: ", ".join(f"{h['title']} ({h['id']})" for h in p["data"]) or "none",
+            )
+            _expect(bool(page["data"]), "the control plane lists the local hub")
+            hub_card = page["data"][0]
+            await steps.run(
+                f"sign in as {DEMO_EMAIL}",
+                lambda: api.login(DEMO_EMAIL, password),
+                lambda t: f"token {t.get('token_id')} ({' '.join(t.get('scopes', []))})",
+            )
+            await steps.run("read the profile", api.get_profile, lambda p: f"{p['display_name']}")
+            result = await steps.run(
+                "create a client identity",
+                lambda: api.create_client_identity(hub_card["id"], name="demo kiosk"),
+                lambda r: (
+                    f"client {r.client_id}, site {r.identity.site_id}, "
+                    f"protocols {', '.join(r.identity.enabled_protocols())}"
+                ),
+            )
+            await steps.run(
+                "wait for admission",
+                lambda: api.wait_for_admission(result, timeout=30),
+                lambda op: (op.status or "?") if op is not None else "admitted",
+            )
+            identity = result.identity
+            protocols = [p for p in identity.enabled_protocols() if identity.endpoint_for(p)]
+            _expect(bool(protocols), "the new identity offers a protocol")
+            for protocol in protocols:
+                steps.say()
+                steps.say(f"Data plane over {protocol} ({identity.endpoint_for(protocol)})")
+                await _data_plane(steps, identity, protocol, client_tls, folder / "noise")
+            steps.say()
+            steps.say(
+                f"Done: {steps.count} steps over {', '.join(protocols)} in {steps.elapsed:.1f} s."
+            )
 
 
 async def _data_plane(

@@ -16,6 +16,7 @@ import pytest
 
 from thalovant import link
 from thalovant._reconnect import Backoff
+from thalovant.carriers import pin_id_for
 from thalovant.client import AsyncThalovantClient
 from thalovant.hub import LocalHub
 from thalovant.identity import ThalovantIdentity
@@ -52,11 +53,17 @@ def identity(hub: LocalHub) -> ThalovantIdentity:
     return register(hub)
 
 
+def pin_id(identity: ThalovantIdentity, protocol: str) -> str:
+    """The Noise pin id of ``identity``'s hub over ``protocol`` (wire.md §1.7)."""
+    return pin_id_for(protocol, identity)
+
+
 @pytest.fixture
 async def make_client(
     anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[ClientFactory]:
-    """Build clients that trust the test CA and keep Noise state in ``tmp_path``.
+    """Build clients over ``protocol`` that trust the test CA and keep Noise state in
+    ``tmp_path``.
 
     Redials wait 10-20 ms instead of 0.5-1 s. Every client built is closed after the test.
     A test using the ``protocol`` fixture gets clients over that protocol.

@@ -23,10 +23,10 @@ from thalovant.errors import (
 )
 from thalovant.hub import LocalHub
 from thalovant.identity import ThalovantIdentity
-from thalovant.keystore import NoiseKeyStore, pin_id_for_wss
+from thalovant.keystore import NoiseKeyStore
 from thalovant.testing import HubTLS
 
-from .conftest import ClientFactory, register
+from .conftest import ClientFactory, pin_id, register
 
 pytestmark = pytest.mark.anyio
 
@@ -38,7 +38,11 @@ def with_changes(identity: ThalovantIdentity, **changes: Any) -> ThalovantIdenti
 
 
 async def test_first_contact_xx_then_pinned_kk(
-    hub: LocalHub, make_client: ClientFactory, identity: ThalovantIdentity, tmp_path: Path
+    hub: LocalHub,
+    make_client: ClientFactory,
+    identity: ThalovantIdentity,
+    tmp_path: Path,
+    protocol: str,
 ) -> None:
     with anyio.fail_after(10):
         async with make_client(identity) as first:
@@ -53,7 +57,7 @@ async def test_first_contact_xx_then_pinned_kk(
     assert pinned.handshake_ms is not None
     assert pinned.transport_open_ms is not None
     store = NoiseKeyStore(tmp_path / "noise")
-    assert store.pinned_key(pin_id_for_wss(hub.wss_url)) == hub.public_key
+    assert store.pinned_key(pin_id(identity, protocol)) == hub.public_key
     assert store.cached_psk(identity.access_key, hub.node_id) is not None
 
 
@@ -122,7 +126,11 @@ async def test_client_key_rejection_within_default_window(
 
 
 async def test_hub_key_changed(
-    hub: LocalHub, make_client: ClientFactory, identity: ThalovantIdentity, tmp_path: Path
+    hub: LocalHub,
+    make_client: ClientFactory,
+    identity: ThalovantIdentity,
+    tmp_path: Path,
+    protocol: str,
 ) -> None:
     with anyio.fail_after(10):
         async with make_client(identity):
@@ -133,7 +141,7 @@ async def test_hub_key_changed(
             await client.connect()
         await client.close()
     store = NoiseKeyStore(tmp_path / "noise")
-    assert store.pinned_key(pin_id_for_wss(hub.wss_url)) != hub.public_key  # never replaced
+    assert store.pinned_key(pin_id(identity, protocol)) != hub.public_key  # never replaced
 
 
 async def test_connect_to_nothing_fails_fast(hub_tls: HubTLS, tmp_path: Path) -> None:

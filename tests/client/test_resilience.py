@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -16,8 +17,9 @@ from thalovant.identity import ThalovantIdentity
 from thalovant.models import ThalovantEvent
 from thalovant.protocol.binary import BinaryFrame
 from thalovant.protocol.envelope import HiveMessage
+from thalovant.testing import HubTLS
 
-from .conftest import ClientFactory, register
+from .conftest import NODE_ID, ClientFactory, register
 
 pytestmark = pytest.mark.anyio
 
@@ -253,3 +255,53 @@ async def test_propagate_reaches_hive_subscribers(
     assert inner["payload"]["type"] == "thalovant.test.ping"
     assert inner["payload"]["data"] == {"n": 1}
     assert inner["payload"]["context"]["source"] == sender.options.useragent
+
+
+async def test_hub_restart_redials_and_replays_nothing(
+    hub_tls: HubTLS, tmp_path: Path, make_client: ClientFactory
+) -> None:
+    heard: list[str] = []
+    arrived = anyio.Event()
+
+    def skills(hub: LocalHub) -> None:
+        @hub.skill("test.count", match=r"\bcount\b", priority=50)
+        async def count(ctx: SkillContext) -> None:
+            heard.append(ctx.utterance)
+            await ctx.speak("counted")
+
+        @hub.skill("test.hang", match=r"\bhang\b", priority=50)
+        async def hang(ctx: SkillContext) -> None:
+            heard.append(ctx.utterance)
+            arrived.set()
+            await anyio.sleep_forever()
+
+    state = tmp_path / "restarted-hub"
+    outcome: list[BaseException] = []
+
+    async def ask_and_hang(client: AsyncThalovantClient) -> None:
+        try:
+            await client.ask("hang on", timeout=30)
+        except ThalovantConnectionError as exc:
+            outcome.append(exc)
+
+    with anyio.fail_after(15):
+        async with (
+            anyio.create_task_group() as tg,
+            LocalHub(state, node_id=NODE_ID, ssl_context=hub_tls.server_context) as hub,
+        ):
+            skills(hub)
+            identity = register(hub, "restart")
+            ports = {"wss_port": hub.wss_port, "https_port": hub.https_port}
+            client = make_client(identity)
+            assert (await client.ask("count one")).text == "counted"
+            tg.start_soon(ask_and_hang, client)
+            await arrived.wait()
+        assert len(outcome) == 1  # failed fast when the hub went away, not replayed
+        async with LocalHub(
+            state, node_id=NODE_ID, ssl_context=hub_tls.server_context, **ports
+        ) as again:
+            skills(again)
+            await client.connected()
+            assert (await client.ask("count two")).text == "counted"
+    assert heard == ["count one", "hang on", "count two"]
+    assert client.redials >= 1

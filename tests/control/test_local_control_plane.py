@@ -129,7 +129,7 @@ async def test_quickstart_async(
     assert {identity.access_key, identity.password} <= set(result._secrets)
     assert identity.site_id == "kitchen-kiosk"
     # Every carrier the hub runs, with per-client broker credentials for MQTT.
-    assert set(identity.enabled_protocols()) == {"wss", "mqtt"}
+    assert set(identity.enabled_protocols()) == {"wss", "https", "mqtt"}
     assert identity.mqtt is not None
     assert identity.mqtt.username == record.mqtt_username
     assert identity.endpoint_for("wss") == local_hub.wss_url

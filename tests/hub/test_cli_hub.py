@@ -12,8 +12,10 @@ import pytest
 from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
 
+from thalovant.client import AsyncThalovantClient
 from thalovant.hub.tls import DevCertificates
 from thalovant.identity import ThalovantIdentity
+from thalovant.keystore import NoiseKeyStore
 
 from .raw_client import RawClient, spoken
 
@@ -53,12 +55,26 @@ async def test_hub_command_serves_until_ctrl_c(tmp_path: Path) -> None:
             # TLS verified against the development CA the hub printed.
             certs = DevCertificates(state / "tls")
             assert banner["TLS CA"] == str(certs.ca_file)
+            https_url = banner["HTTPS URL"]
+            assert https_url.startswith("https://127.0.0.1:")
+            assert identity.data_plane_endpoints.https == https_url
+            # The same identity over HTTPS (SDK client), then over WSS with the same key.
+            async with AsyncThalovantClient(
+                identity,
+                protocol="https",
+                ssl_context=certs.client_context(),
+                noise_state_dir=tmp_path / "noise",
+            ) as over_https:
+                with anyio.fail_after(10):
+                    reply = await over_https.ask("hello")
+            assert reply.text == "Hello! I am your local Thalovant hub."
             client = await RawClient.connect(
                 url,
                 access_key=identity.access_key,
                 password=identity.password,
                 ssl=certs.client_context(),
                 site_id=identity.site_id,
+                static_private=NoiseKeyStore(tmp_path / "noise").static_private_key(),
             )
             try:
                 assert spoken(await client.ask("hello")) == [

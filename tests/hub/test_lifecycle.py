@@ -33,11 +33,15 @@ async def test_register_client_returns_a_working_identity(hub: LocalHub) -> None
     assert identity.data_plane_endpoints.wss == hub.wss_url
     assert (identity.protocols.wss, identity.protocols.http, identity.protocols.mqtt) == (
         True,
-        False,
-        True,  # the embedded MQTT broker is on by default
+        True,
+        True,  # HTTPS and the embedded MQTT broker are on by default
     )
     assert identity.select_protocol() == "wss"
     assert identity.endpoint_for("wss") == hub.wss_url
+    assert hub.https_url == f"https://127.0.0.1:{hub.https_port}"
+    assert identity.data_plane_endpoints.https == hub.https_url
+    assert identity.endpoint_for("https") == identity.endpoint_base() == hub.https_url
+    assert identity.select_protocol("https") == "https"
     assert len(identity.access_key) >= 20
     assert len(identity.password) >= 20
     record = hub.client(identity.access_key)

@@ -11,12 +11,13 @@ here without the link knowing about it. A carrier's ``receive()`` must be safe t
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from thalovant.errors import ThalovantUnsupportedProtocolError
 
 from .base import Carrier, CarrierClosed, authorization_token, authorized_url
+from .polling import PollSettings, ReplicaAffinity
 
 if TYPE_CHECKING:
     from thalovant.identity import ThalovantIdentity
@@ -26,6 +27,8 @@ __all__ = [
     "Carrier",
     "CarrierClosed",
     "CarrierOptions",
+    "PollSettings",
+    "ReplicaAffinity",
     "authorization_token",
     "authorized_url",
     "check_carrier_available",
@@ -34,7 +37,7 @@ __all__ = [
 ]
 
 #: Protocols with a carrier in this release.
-AVAILABLE_CARRIERS: frozenset[str] = frozenset({"wss", "mqtt"})
+AVAILABLE_CARRIERS: frozenset[str] = frozenset({"wss", "https", "mqtt"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,10 @@ class CarrierOptions:
     user_agent: str
     connect_timeout: float
     ssl_context: ssl.SSLContext | None
+    https_poll: PollSettings = field(default_factory=PollSettings)
+    """How the HTTPS carrier polls (back-off bounds, request timeout)."""
+    replica: ReplicaAffinity = field(default_factory=ReplicaAffinity)
+    """The HTTPS replica cookie, kept across the reconnects of one client."""
 
 
 def check_carrier_available(protocol: str) -> None:
@@ -80,6 +87,22 @@ async def open_carrier(
             raise ThalovantUnsupportedProtocolError("Unsupported protocol mqtt: no credentials")
         return await open_mqtt(
             identity.mqtt, site_id=identity.site_id, ssl_context=options.ssl_context
+        )
+    if protocol == "https":
+        from .https import open_https
+
+        base = identity.endpoint_for("https")
+        if base is None:
+            raise ThalovantUnsupportedProtocolError(
+                "Unsupported protocol https: no http(s):// base URL"
+            )
+        return await open_https(
+            base,
+            access_key=identity.access_key,
+            user_agent=options.user_agent,
+            ssl_context=options.ssl_context,
+            settings=options.https_poll,
+            affinity=options.replica,
         )
     from .wss import open_wss
 

@@ -1,124 +1,118 @@
-"""HTTPS polling carrier on aiohttp (the HiveMind HTTP plugin's endpoints).
+"""HTTPS polling carrier on aiohttp (the HiveMind HTTP plugin's endpoints, wire.md §5.1).
 
-The hub keeps a mailbox per client; the carrier POSTs frames to ``/send_message`` and polls
-``/get_messages`` (cleartext handshake frames) or, once this side has sent its first Noise
-message, ``/get_binary_messages``. Every request carries the ``authorization=`` token.
+The hub keeps two mailboxes per connection. The carrier POSTs frames to ``/send_message``
+(form ``message``; base64 plus ``binary=1`` for Noise messages) and a background poller GETs
+``/get_messages`` (cleartext handshake frames) until this side sends its first Noise message,
+then only ``/get_binary_messages``. Every request carries the ``authorization=`` token and,
+once the hub has set it, the ``hivemind_http_replica`` cookie, which is kept across reconnects
+(:class:`~thalovant.carriers.polling.ReplicaAffinity`). Redirects are never followed.
 
-Unlike a fixed 10 Hz double poll, polling is adaptive (:class:`PollSchedule`): a poll goes
-out at once after every send, stays fast while traffic flows, and backs off to
-``idle_interval`` when the link is quiet. Sends never wait behind a poll: they use their own
-request, and only sends are serialised among themselves (the link's writer does that).
+Better than a fixed 10 Hz double poll: sends never wait behind a poll (they are separate
+requests on their own pooled connection), a poll goes out at once after each send, and the
+rate adapts (:class:`~thalovant.carriers.polling.PollSchedule`). Polled frames land in an
+inbox that :meth:`HTTPSCarrier.receive` drains, so cancelling ``receive()`` loses nothing.
+
+Errors: HTTP 401/403 is a credential refusal (``CarrierClosed(refused=True, code=1008)``, or
+:class:`ThalovantHubRefusedError` from ``/connect``); any other non-2xx answer, a redirect, a
+body that is not a JSON object or carries a truthy ``error``, a timeout or a network error
+closes the carrier (a drop). Texts never include the URL query.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import collections
+import logging
+import re
 import ssl
+import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import anyio
 
-from thalovant._redact import redact_url
+from thalovant._redact import redact_url, scrub_text
 from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
 
 from .base import CarrierClosed, authorization_token
+from .polling import REPLICA_COOKIE, PollSchedule, PollSettings, ReplicaAffinity
 
-__all__ = ["REPLICA_COOKIE", "HTTPSCarrier", "PollSchedule", "ReplicaAffinity", "open_https"]
+__all__ = ["MAX_INBOX_FRAMES", "REFUSAL_CODE", "HTTPSCarrier", "open_https"]
 
-#: Cookie a replicated hub sets so later requests reach the same replica.
-REPLICA_COOKIE = "hivemind_http_replica"
+logger = logging.getLogger("thalovant.carriers.https")
 
-
-class ReplicaAffinity:
-    """Holds the replica cookie across reconnects of one client (kept by the client)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value: str | None = None
-
-
-class PollSchedule:
-    """When to poll next: at once after activity, fast while hot, backing off when idle."""
-
-    def __init__(
-        self,
-        *,
-        fast_interval: float = 0.02,
-        idle_interval: float = 1.0,
-        hot_seconds: float = 3.0,
-    ) -> None:
-        if not 0 < fast_interval <= idle_interval:
-            raise ValueError("need 0 < fast_interval <= idle_interval")
-        self.fast_interval = fast_interval
-        self.idle_interval = idle_interval
-        self.hot_seconds = hot_seconds
-        self._last_activity = -float("inf")
-        self._interval = fast_interval
-        self._due_now = True
-
-    def activity(self, now: float) -> None:
-        """Something was sent or received: poll at once and stay fast."""
-        self._last_activity = now
-        self._interval = self.fast_interval
-        self._due_now = True
-
-    def next_delay(self, now: float) -> float:
-        """Seconds to wait before the next poll (0 = poll now)."""
-        if self._due_now:
-            self._due_now = False
-            return 0.0
-        if now - self._last_activity < self.hot_seconds:
-            return self.fast_interval
-        delay = self._interval
-        self._interval = min(self._interval * 2, self.idle_interval)
-        return delay
+#: The poller stops fetching while this many frames wait to be received.
+MAX_INBOX_FRAMES = 256
+#: Close code a 401/403 stands in for (the link's refusal codes include it).
+REFUSAL_CODE = 1008
+_DISCONNECT_SECONDS = 2.0
+_COOKIE_VALUE = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~:=/]{1,256}")
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
 class HTTPSCarrier:
-    """One HTTP admission at a hub, moving frames by polling."""
+    """One admission at a hub's HTTPS endpoint, moving frames by adaptive polling."""
 
     name = "https"
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
         base: str,
         *,
         token: str,
         user_agent: str,
         ssl_context: ssl.SSLContext | None,
-        request_timeout: float,
+        settings: PollSettings,
         affinity: ReplicaAffinity,
-        schedule: PollSchedule,
-        owns_session: bool,
     ) -> None:
-        self._session = session
         self._base = base.rstrip("/")
-        self._shown = redact_url(base)
+        self._shown = redact_url(self._base)
         self._params = {"authorization": token}
-        self._headers = {"User-Agent": user_agent}
-        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._user_agent = user_agent
+        self._ssl: ssl.SSLContext | bool = (
+            ssl_context if ssl_context is not None and base.startswith("https://") else True
+        )
+        self._timeout = aiohttp.ClientTimeout(total=settings.request_timeout)
         self._affinity = affinity
-        self._schedule = schedule
-        self._owns_session = owns_session
+        self._schedule = PollSchedule(settings)
+        # A private session: no cookie jar (the replica cookie is handled by hand), room for
+        # a poll, a send and a disconnect at once. The proxy is looked up once, not per
+        # request (aiohttp's trust_env costs ~1 ms a request and would also send netrc
+        # credentials to the hub).
+        self._proxy = env_proxy(base)
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit_per_host=4),
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
         self._inbox: collections.deque[str | bytes] = collections.deque()
+        self._arrived = anyio.Event()
+        self._drained = anyio.Event()
         self._kick = anyio.Event()
         self._binary = False
-        self._closed: CarrierClosed | None = None
+        self._failure: CarrierClosed | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
+        self._closed = False
+        self.requests = 0
+        """HTTP requests made so far (for measurements)."""
+
+    def __repr__(self) -> str:
+        return f"<HTTPSCarrier {self._shown} closed={self._closed}>"
 
     # -- requests -------------------------------------------------------------------------
 
-    async def _request(self, method: str, path: str, form: dict[str, str] | None = None) -> Any:
-        if self._closed is not None:
-            raise self._closed
-        headers = dict(self._headers)
+    async def _request(
+        self, method: str, path: str, form: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """One request; returns the JSON object, raises :class:`CarrierClosed` otherwise."""
+        headers = {"User-Agent": self._user_agent}
         if self._affinity.value:
             headers["Cookie"] = f"{REPLICA_COOKIE}={self._affinity.value}"
+        where = f"{method} {path} at {self._shown}"
+        self.requests += 1
         try:
             async with self._session.request(
                 method,
@@ -129,106 +123,204 @@ class HTTPSCarrier:
                 ssl=self._ssl,
                 timeout=self._timeout,
                 allow_redirects=False,
+                proxy=self._proxy,
             ) as response:
-                cookie = response.cookies.get(REPLICA_COOKIE)
-                if cookie is not None and cookie.value:
-                    self._affinity.value = cookie.value
-                if response.status in (401, 403):
-                    raise ThalovantHubRefusedError(
-                        f"hub refused the credentials at {self._shown} (HTTP {response.status})"
-                    )
-                if not 200 <= response.status < 300:
-                    raise ThalovantConnectionError(
-                        f"hub answered {method} {path} with HTTP {response.status}"
-                    )
+                self._take_cookie(response)
+                status = response.status
                 try:
                     body = await response.json(content_type=None)
                 except ValueError:
                     body = None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise ThalovantConnectionError(
-                f"HTTP {method} {path} to {self._shown} failed: {type(exc).__name__}"
-            ) from None
+            raise CarrierClosed(f"{where} failed: {type(exc).__name__}") from None
+        if status in (401, 403):
+            raise CarrierClosed(
+                f"hub refused the credentials at {self._shown} (HTTP {status})",
+                code=REFUSAL_CODE,
+                refused=True,
+            )
+        if 300 <= status < 400:
+            raise CarrierClosed(f"hub redirected {where} (HTTP {status}); redirects are refused")
+        if not 200 <= status < 300:
+            raise CarrierClosed(f"hub answered {where} with HTTP {status}{_hub_says(body)}")
         if not isinstance(body, dict):
-            raise ThalovantConnectionError(f"hub answered {path} with a non-object body")
+            raise CarrierClosed(f"hub answered {where} with a body that is not a JSON object")
         return body
 
+    def _take_cookie(self, response: aiohttp.ClientResponse) -> None:
+        morsel = response.cookies.get(REPLICA_COOKIE)
+        if morsel is not None and _COOKIE_VALUE.fullmatch(morsel.value):
+            self._affinity.value = morsel.value
+
     async def connect(self) -> None:
-        """``POST /connect``: ask the hub for an admission."""
+        """``POST /connect``; a refusal raises :class:`ThalovantHubRefusedError`."""
         try:
             body = await self._request("POST", "/connect")
-        except ThalovantHubRefusedError as exc:
-            raise CarrierClosed(str(exc), refused=True) from None
+        except CarrierClosed as exc:
+            if exc.refused:
+                raise ThalovantHubRefusedError(str(exc)) from None
+            raise ThalovantConnectionError(str(exc)) from None
         status = body.get("status")
         if body.get("error") or status not in (None, "Connected"):
-            raise ThalovantConnectionError(f"hub did not admit the connection ({status!r})")
+            raise ThalovantConnectionError(
+                f"hub did not admit the connection at {self._shown}{_hub_says(body)}"
+            )
+        self._poller = asyncio.get_running_loop().create_task(self._poll_loop())
 
     # -- the carrier interface ------------------------------------------------------------
 
     async def send(self, frame: str | bytes) -> None:
+        """POST one frame; never waits for a poll."""
+        self._raise_if_closed()
         if isinstance(frame, bytes):
-            self._binary = True
+            self._binary = True  # from now on the hub only has Noise messages for us
             form = {"message": base64.b64encode(frame).decode("ascii"), "binary": "1"}
         else:
             form = {"message": frame}
-        body = await self._guard(self._request("POST", "/send_message", form))
-        if body.get("error"):
-            raise ThalovantConnectionError(f"hub refused a message: {str(body['error'])[:100]}")
-        self._schedule.activity(anyio.current_time())
+        # Poll alongside the POST too: a hub that holds empty polls answers on it at once.
+        self._schedule.sent(anyio.current_time())
+        self._kick.set()
+        try:
+            body = await self._request("POST", "/send_message", form)
+            if body.get("error"):
+                raise CarrierClosed(f"hub did not take a message{_hub_says(body)}")
+        except CarrierClosed as exc:
+            self._fail(exc)
+            raise
+        self._schedule.sent(anyio.current_time())
         self._kick.set()
 
     async def receive(self) -> str | bytes:
+        """The next frame; cancelling it loses nothing (frames wait in the inbox)."""
         while not self._inbox:
-            delay = self._schedule.next_delay(anyio.current_time())
-            if delay > 0:
-                with anyio.move_on_after(delay):
-                    await self._kick.wait()
-            self._kick = anyio.Event()
-            frames = await self._guard(self._poll())
-            if frames:
-                self._schedule.activity(anyio.current_time())
-                self._inbox.extend(frames)
-        return self._inbox.popleft()
-
-    async def _poll(self) -> list[str | bytes]:
-        if self._binary:
-            body = await self._request("GET", "/get_binary_messages")
-            items = body.get("b64_messages") or []
-            try:
-                return [base64.b64decode(item, validate=True) for item in _strings(items)]
-            except (binascii.Error, ValueError):
-                raise ThalovantConnectionError("hub sent a malformed binary message") from None
-        body = await self._request("GET", "/get_messages")
-        return list(_strings(body.get("messages") or []))
-
-    async def _guard(self, call: Any) -> Any:
-        try:
-            return await call
-        except ThalovantHubRefusedError as exc:
-            self._closed = CarrierClosed(str(exc), refused=True)
-            raise self._closed from None
-        except CarrierClosed:
-            raise
-        except ThalovantConnectionError as exc:
-            self._closed = CarrierClosed(str(exc))
-            raise self._closed from None
+            self._raise_if_closed()
+            self._arrived = anyio.Event()
+            await self._arrived.wait()
+        frame = self._inbox.popleft()
+        if len(self._inbox) < MAX_INBOX_FRAMES:
+            self._drained.set()
+        return frame
 
     async def aclose(self) -> None:
-        if self._closed is None:
-            try:
-                with anyio.move_on_after(2.0):
+        """Stop polling, ``POST /disconnect`` (bounded), close the session. Idempotent."""
+        if self._closed:
+            if self._closer is not None:  # aborted: let the session finish closing
+                with anyio.CancelScope(shield=True):
+                    await asyncio.wait({self._closer}, timeout=_DISCONNECT_SECONDS)
+            return
+        self._closed = True
+        was_up = self._failure is None and self._poller is not None
+        self._fail(CarrierClosed("carrier closed"))
+        await self._stop_poller()
+        if was_up:
+            with anyio.move_on_after(min(_DISCONNECT_SECONDS, self._timeout.total or 2.0)):
+                try:
                     await self._request("POST", "/disconnect")
-            except ThalovantConnectionError:
-                pass
-            self._closed = CarrierClosed("carrier closed")
-        if self._owns_session:
-            await self._session.close()
+                except CarrierClosed as exc:
+                    logger.debug("disconnect was not acknowledged: %s", exc)
+        await self._session.close()
+
+    def abort(self) -> None:
+        """Drop at once: pending ``receive()`` raises, the session closes in the background."""
+        self._fail(CarrierClosed("carrier aborted"))
+        if self._poller is not None:
+            self._poller.cancel()
+        if not self._closed:
+            self._closed = True
+            self._closer = asyncio.get_running_loop().create_task(self._session.close())
+
+    # -- polling --------------------------------------------------------------------------
+
+    async def _poll_loop(self) -> None:
+        schedule = self._schedule
+        try:
+            while True:
+                delay = schedule.next_delay(anyio.current_time())
+                if delay > 0:
+                    with anyio.move_on_after(delay):
+                        await self._kick.wait()
+                self._kick = anyio.Event()
+                while len(self._inbox) >= MAX_INBOX_FRAMES:  # the reader is behind: wait
+                    self._drained = anyio.Event()
+                    await self._drained.wait()
+                frames = await self._poll_once()
+                schedule.polled(anyio.current_time(), len(frames))
+                if frames:
+                    self._inbox.extend(frames)
+                    self._arrived.set()
+        except CarrierClosed as exc:
+            self._fail(exc)
+        except Exception as exc:  # a bug must still end the link, not hang it
+            logger.exception("the HTTPS poller failed")
+            self._fail(CarrierClosed(f"the HTTPS poller failed: {type(exc).__name__}"))
+
+    async def _poll_once(self) -> list[str | bytes]:
+        if not self._binary:
+            body = await self._request("GET", "/get_messages")
+            return list(_strings(body.get("messages")))
+        body = await self._request("GET", "/get_binary_messages")
+        items = body.get("b64_messages", body.get("messages"))
+        try:
+            return [base64.b64decode(item, validate=True) for item in _strings(items)]
+        except (binascii.Error, ValueError):
+            raise CarrierClosed("hub sent a Noise message that is not base64") from None
+
+    async def _stop_poller(self) -> None:
+        poller, self._poller = self._poller, None
+        if poller is not None and not poller.done():
+            poller.cancel()
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait({poller}, timeout=_DISCONNECT_SECONDS)
+
+    def _fail(self, exc: CarrierClosed) -> None:
+        if self._failure is None:
+            self._failure = exc
+        self._arrived.set()
+        self._drained.set()
+
+    def _raise_if_closed(self) -> None:
+        if self._failure is not None:
+            failure = self._failure
+            raise CarrierClosed(str(failure), code=failure.code, refused=failure.refused)
 
 
 def _strings(items: object) -> list[str]:
+    if items is None:
+        return []
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-        raise ThalovantConnectionError("hub sent a malformed message list")
+        raise CarrierClosed("hub sent a malformed message list")
     return items
+
+
+def _hub_says(body: object) -> str:
+    """``: <hub's error text> (code N)`` from an error body, scrubbed and bounded."""
+    if not isinstance(body, dict):
+        return ""
+    text = body.get("error") or body.get("status")
+    out = f": {scrub_text(str(text))[:100]}" if text else ""
+    code = body.get("code")
+    if isinstance(code, int) and not isinstance(code, bool):
+        out += f" (code {code})"
+    return out
+
+
+def env_proxy(url: str) -> str | None:
+    """The proxy for ``url`` from ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` (never for
+    loopback), like the WebSocket carrier's ``proxy=True``."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host in _LOOPBACK or urllib.request.proxy_bypass(host):
+        return None
+    return urllib.request.getproxies().get(parts.scheme.lower())
+
+
+def is_loopback_http(url: str) -> bool:
+    """True for ``http://`` URLs to localhost, 127.0.0.1 or [::1] (allowed without TLS)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() == "http" and parts.hostname in _LOOPBACK
 
 
 async def open_https(
@@ -237,41 +329,33 @@ async def open_https(
     access_key: str,
     user_agent: str,
     ssl_context: ssl.SSLContext | None,
-    request_timeout: float,
+    settings: PollSettings | None = None,
     affinity: ReplicaAffinity | None = None,
-    schedule: PollSchedule | None = None,
-    session: aiohttp.ClientSession | None = None,
 ) -> HTTPSCarrier:
-    """Admit a connection at the hub's HTTPS base URL and return the carrier."""
-    if not base.startswith("https://") and not _is_loopback_http(base):
+    """Admit a connection at the hub's HTTPS base URL (``POST /connect``), start polling,
+    and return the carrier. ``https://`` is required except on loopback."""
+    try:
+        parts = urlsplit(base)
+        scheme_ok = parts.scheme.lower() == "https" and bool(parts.hostname)
+    except ValueError:
+        scheme_ok = False
+    if not scheme_ok and not is_loopback_http(base):
         raise ThalovantConnectionError(
-            f"the HTTPS carrier needs an https:// base URL, got {redact_url(base)}"
+            f"the HTTPS carrier needs an https:// base URL (http:// only on loopback), "
+            f"got {redact_url(base)}"
         )
-    owns = session is None
-    if session is None:
-        session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
     carrier = HTTPSCarrier(
-        session,
         base,
         token=authorization_token(user_agent, access_key),
         user_agent=user_agent,
         ssl_context=ssl_context,
-        request_timeout=request_timeout,
-        affinity=affinity or ReplicaAffinity(),
-        schedule=schedule or PollSchedule(),
-        owns_session=owns,
+        settings=settings or PollSettings(),
+        affinity=affinity if affinity is not None else ReplicaAffinity(),
     )
     try:
         await carrier.connect()
     except BaseException:
-        if owns:
-            await session.close()
+        with anyio.CancelScope(shield=True):
+            await carrier.aclose()
         raise
     return carrier
-
-
-def _is_loopback_http(url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1")

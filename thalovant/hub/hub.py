@@ -20,6 +20,7 @@ from thalovant.protocol.psk import PskDeriver, default_psk_deriver
 from ._files import ensure_private_dir, write_private_json
 from .demo import demo_skills
 from .dispatch import BinaryHandler, Dispatcher
+from .http import HTTPServer
 from .keys import HubKeys
 from .policy import DEFAULT_ALLOWED_TYPES
 from .registry import CLIENTS_FILE, ClientRecord, ClientRegistry
@@ -28,6 +29,9 @@ from .skills import DEFAULT_PIPELINE_ID, HubSkill, SkillHandler, SkillMatcher, S
 from .wss import WSSServer
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
+    from .account import LocalAccount
     from .broker import BrokerAccount, EmbeddedBroker
     from .mqtt import MQTTHubServer
 
@@ -56,10 +60,12 @@ class LocalHub:
 
     ``state_dir`` keeps the hub's node id and static key (so clients' pins survive restarts)
     and the client registry. ``wss_port=0`` picks a free port; restart on the same port with
-    ``LocalHub(state_dir, wss_port=old.wss_port)``. ``skills=None`` installs the demo skills
-    (:func:`thalovant.hub.demo.demo_skills`); pass ``[]`` for none. ``patterns``/``suites``
-    restrict the offer (e.g. only ``25519_AESGCM_SHA256``). ``psk_deriver`` defaults to the
-    process-wide cache, so a client and a hub in one test process derive each PSK once.
+    ``LocalHub(state_dir, wss_port=old.wss_port)``. ``https_port`` is the HTTPS polling
+    carrier's port (``0``: any free port, ``None``: no HTTPS server). ``skills=None``
+    installs the demo skills (:func:`thalovant.hub.demo.demo_skills`); pass ``[]`` for none.
+    ``patterns``/``suites`` restrict the offer (e.g. only ``25519_AESGCM_SHA256``).
+    ``psk_deriver`` defaults to the process-wide cache, so a client and a hub in one test
+    process derive each PSK once.
     ``argon2`` must stay true in spirit: the PSK is always Argon2id, because that is the wire;
     ``False`` is accepted and changes nothing (speed comes from the PSK cache instead).
 
@@ -71,7 +77,11 @@ class LocalHub:
     each client's account; ``None`` turns MQTT off. Each client gets its own broker
     username/password at registration and may only use ``<mqtt_topic_prefix>/<access key>``.
 
-    Runs on asyncio (the ``websockets`` server); enter it from asyncio or anyio-on-asyncio.
+    ``control_account`` (a :class:`~thalovant.hub.account.LocalAccount`) also serves the
+    local control plane (``/v1``) from the HTTPS server's app, at :attr:`api_url`.
+
+    Runs on asyncio (the ``websockets`` and ``aiohttp`` servers); enter it from asyncio or
+    anyio-on-asyncio.
     """
 
     def __init__(
@@ -80,6 +90,7 @@ class LocalHub:
         *,
         host: str = "127.0.0.1",
         wss_port: int = 0,
+        https_port: int | None = 0,
         ssl_context: ssl.SSLContext | None = None,
         node_id: str | None = None,
         skills: Iterable[HubSkill] | None = None,
@@ -96,6 +107,7 @@ class LocalHub:
         mqtt_client_url: str | None = None,
         mqtt_topic_prefix: str = "hivemind",
         mqtt_provisioner: MqttProvisioner | None = None,
+        control_account: LocalAccount | None = None,
     ) -> None:
         self._state_dir = ensure_private_dir(Path(state_dir).expanduser().absolute())
         self._host = host
@@ -132,8 +144,24 @@ class LocalHub:
             ssl_context=ssl_context,
             handshake_timeout=handshake_timeout,
         )
+        self._http = (
+            None
+            if https_port is None
+            else HTTPServer(
+                self.services,
+                lookup=self.registry.get,
+                host=host,
+                port=https_port,
+                ssl_context=ssl_context,
+                handshake_timeout=handshake_timeout,
+            )
+        )
         self._running = False
         self._close_timeout = close_timeout
+        self.control_app: web.Application | None = None
+        """The local control plane's ``/v1`` app, when ``control_account`` is given."""
+        if control_account is not None:
+            self._mount_control_plane(control_account)
         self._broker: EmbeddedBroker | None = None
         self._mqtt: MQTTHubServer | None = None
         self._mqtt_client_url = mqtt_client_url
@@ -179,7 +207,22 @@ class LocalHub:
             handshake_timeout=handshake_timeout,
         )
 
+    def _mount_control_plane(self, account: LocalAccount) -> None:
+        from .control_api import build_control_app
+
+        if self._http is None:
+            raise ThalovantRuntimeError(
+                "the local control plane is served by the HTTPS server: keep https_port set"
+            )
+        self.control_app = build_control_app(self, account)
+        self._http.app.add_subapp("/v1", self.control_app)
+
     # ------------------------------------------------------------------------ facts
+
+    @property
+    def api_url(self) -> str | None:
+        """The local control plane's API URL (``/v1`` is below it), when it is served."""
+        return self.https_url if self.control_app is not None else None
 
     @property
     def state_dir(self) -> Path:
@@ -242,6 +285,22 @@ class LocalHub:
         return BrokerAccount(username, record.mqtt_password, prefix)
 
     @property
+    def https_port(self) -> int | None:
+        """The HTTPS polling port (the bound one once running); ``None`` without HTTPS."""
+        return self._http.port if self._http is not None else None
+
+    @property
+    def https_url(self) -> str | None:
+        """``https://<host>:<port>`` (``http://`` without an SSL context); ``None`` without
+        HTTPS."""
+        return self._http.url if self._http is not None else None
+
+    @property
+    def http_server(self) -> HTTPServer | None:
+        """The HTTPS carrier's server; mount web apps on its ``app`` before :meth:`start`."""
+        return self._http
+
+    @property
     def running(self) -> bool:
         """Between start and close."""
         return self._running
@@ -264,9 +323,13 @@ class LocalHub:
             raise ThalovantRuntimeError("the local hub is already running")
         await self._wss.start()
         try:
+            if self._http is not None:
+                await self._http.start()
             await self._start_mqtt()
         except BaseException:
             await self._wss.aclose(self._close_timeout)
+            if self._http is not None:
+                await self._http.aclose(self._close_timeout)
             raise
         self._running = True
 
@@ -293,7 +356,10 @@ class LocalHub:
             await self._mqtt.aclose()
         if self._broker is not None:
             await self._broker.aclose()
-        await self._wss.aclose(self._close_timeout)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._wss.aclose, self._close_timeout)
+            if self._http is not None:
+                tg.start_soon(self._http.aclose, self._close_timeout)
 
     async def __aenter__(self) -> LocalHub:
         await self.start()
@@ -317,12 +383,16 @@ class LocalHub:
             self._mqtt.kill()
         if self._broker is not None:
             self._broker.kill()
+        if self._http is not None:
+            self._http.kill()
 
     async def drop_connections(self, code: int = 1011, reason: str = "") -> None:
         """Close every open connection with ``code`` (1011: a drop clients redial after)."""
         await self._wss.drop_connections(code, reason)
         if self._mqtt is not None:
             await self._mqtt.drop_connections(code, reason)
+        if self._http is not None:
+            await self._http.drop_connections(code, reason)
 
     async def wait_for_connections(self, count: int) -> None:
         """Wait until exactly ``count`` clients are connected (wrap in a timeout)."""
@@ -382,7 +452,8 @@ class LocalHub:
         return self.identity_for(record.access_key)
 
     def identity_for(self, access_key: str) -> ThalovantIdentity:
-        """The identity of a registered client, pointing at this hub's current URLs."""
+        """The identity of a registered client, pointing at this hub's current URLs: WSS
+        (the default protocol), HTTPS and MQTT (with the client's own broker account)."""
         record = self.registry.get(access_key)
         if record is None:
             raise KeyError("no client with this access key")
@@ -421,6 +492,9 @@ class LocalHub:
         url = self._require_url()
         endpoints: dict[str, str] = {"wss": url}
         protocols = {"wss": True, "http": False, "mqtt": False}
+        if self.https_url is not None and self.https_port:  # known once bound (or fixed)
+            endpoints["https"] = self.https_url
+            protocols["http"] = True
         mqtt_url = self.mqtt_url
         if self._mqtt is not None and mqtt_url is not None:
             endpoints["mqtt"] = mqtt_url

@@ -39,6 +39,7 @@ class HubOptions:
 
     host: str = "127.0.0.1"
     port: int = 0
+    https_port: int | None = 0
     state_dir: Path | None = None
     tls_self_signed: bool = False
     identity_out: Path | None = None
@@ -70,32 +71,41 @@ async def serve_hub(options: HubOptions, *, out: TextIO = sys.stdout) -> None:
     account, shown_password = account_from_options(
         state_dir, options.account_email, options.account_password, options.account_totp_secret
     )
-    async with (
-        LocalHub(
-            state_dir,
-            host=options.host,
-            wss_port=options.port,
-            ssl_context=server_tls,
-            mqtt_broker=options.broker,
-        ) as hub,
-        LocalControlPlane(
-            hub, account, host=options.host, port=options.control_port, ssl_context=server_tls
-        ) as control,
-    ):
+    async with contextlib.AsyncExitStack() as stack:
+        hub = await stack.enter_async_context(
+            LocalHub(
+                state_dir,
+                host=options.host,
+                wss_port=options.port,
+                https_port=options.https_port,
+                ssl_context=server_tls,
+                mqtt_broker=options.broker,
+                control_account=account if options.https_port is not None else None,
+            )
+        )
+        api_url = hub.api_url
+        if api_url is None:  # no HTTPS server: the control plane gets its own port
+            control = LocalControlPlane(
+                hub, account, host=options.host, port=options.control_port, ssl_context=server_tls
+            )
+            api_url = (await stack.enter_async_context(control)).api_url
         path = options.identity_out or state_dir / f"{options.name}.identity.json"
         identity = _existing_identity(hub, path) or hub.register_client(options.name)
         written = write_identity_file(identity, path)
-        rows = [("node id", hub.node_id), ("WSS URL", hub.wss_url), ("identity", str(written))]
-        rows.append(("API URL", f"{control.api_url}  (control plane /v1)"))
+        rows = [("node id", hub.node_id), ("WSS URL", hub.wss_url)]
+        if hub.https_url is not None:
+            rows.append(("HTTPS URL", hub.https_url))
+        if hub.mqtt_url is not None:
+            rows.append(("MQTT URL", hub.mqtt_url))
+        rows.append(("identity", str(written)))
+        rows.append(("API URL", f"{api_url}  (control plane /v1)"))
         login = f"{account.email} / {shown_password}" if shown_password else account.email
         rows.append(("account", login + ("  (two-step sign-in on)" if account.two_step else "")))
-        if hub.mqtt_url is not None:
-            rows.insert(2, ("MQTT URL", hub.mqtt_url))
         if certs is not None:
             hint = f"(clients: REQUESTS_CA_BUNDLE={certs.ca_file})"
             rows.append(("TLS CA", f"{certs.ca_file}  {hint}"))
         lines = ["Thalovant local hub"]
-        lines += [f"  {key + ':':<10}{value}" for key, value in rows]
+        lines += [f"  {key + ':':<11}{value}" for key, value in rows]
         lines.append("Press Ctrl-C to stop.")
         print("\n".join(lines), file=out, flush=True)
         await anyio.sleep_forever()
