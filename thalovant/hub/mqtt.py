@@ -59,6 +59,42 @@ _CLOSE_RESTART = 1012
 _CLOSE_AWAY = 1001
 
 
+class _PipelinedPublisher:
+    """Publishes one session's frames in order without waiting for each PUBACK.
+
+    aiomqtt's ``publish`` hands the packet to paho synchronously on its first step and only
+    then waits for the broker's acknowledgement; tasks start in creation order, so frames
+    leave in order while up to ``window`` acknowledgements are outstanding (waiting for each
+    one in turn capped a session at one frame per broker round trip). A failed publish is
+    logged; the broker connection's loss ends the sessions anyway.
+    """
+
+    def __init__(
+        self, client: Callable[[], aiomqtt.Client | None], topic: str, qos: int, window: int = 64
+    ) -> None:
+        self._client = client
+        self._topic = topic
+        self._qos = qos
+        self._window = asyncio.Semaphore(window)
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def send(self, frame: str | bytes) -> None:
+        client = self._client()
+        if client is None:
+            raise ConnectionError("the broker connection is gone")
+        data = frame.encode("utf-8") if isinstance(frame, str) else frame
+        await self._window.acquire()
+        task = asyncio.ensure_future(client.publish(self._topic, data, qos=self._qos))
+        self._pending.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        self._window.release()
+        if not task.cancelled() and task.exception() is not None:
+            logger.info("publish to a client failed: %s", type(task.exception()).__name__)
+
+
 class _Peer:
     """One client session over MQTT."""
 
@@ -273,12 +309,7 @@ class MQTTHubServer:
             return
         out_topic = f"{self.client_prefix(access_key)}/out"
 
-        async def send(frame: str | bytes) -> None:
-            client = self._client
-            if client is None:
-                raise ConnectionError("the broker connection is gone")
-            data = frame.encode("utf-8") if isinstance(frame, str) else frame
-            await client.publish(out_topic, data, qos=self._qos)
+        send = _PipelinedPublisher(lambda: self._client, out_topic, self._qos).send
 
         sender, receiver = anyio.create_memory_object_stream[str | bytes](INBOUND_QUEUE_FRAMES)
         session = HubSession(
@@ -336,6 +367,9 @@ class MQTTHubServer:
         client = self._client
         if client is None:
             return
+        # One turn of the loop first: publish tasks a session created before this (see
+        # _PipelinedPublisher) hand their frames to paho, so the notice comes after them.
+        await asyncio.sleep(0)
         try:
             await client.publish(
                 f"{self.client_prefix(access_key)}/out",
