@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from thalovant.carriers import CarrierClosed, CarrierOptions, open_carrier
-from thalovant.carriers.https import HTTPSCarrier, open_https
+from thalovant.carriers.https import SESSION_GONE_CODE, HTTPSCarrier, open_https
 from thalovant.carriers.polling import (
     REPLICA_COOKIE,
     PollSchedule,
@@ -322,6 +322,7 @@ async def test_admission_failures_are_typed(
         (answer({"messages": [1, 2]}), "malformed"),
         (answer("[]"), "not a JSON object"),
         (answer({"error": "gone", "code": 1011}, 410), "410: gone \\(code 1011\\)"),
+        (answer({"error": "Retrieving messages failed"}), "with an error: Retrieving"),
     ],
 )
 async def test_bad_poll_answers_close_the_carrier(
@@ -336,6 +337,34 @@ async def test_bad_poll_answers_close_the_carrier(
     with anyio.fail_after(5), pytest.raises(CarrierClosed, match=text) as got:
         await carrier.receive()
     assert not got.value.refused
+    await carrier.aclose()
+
+
+async def test_a_poll_for_a_session_the_hub_forgot_is_a_close_without_status(
+    scripted: Scripted, start: Callable[[], Awaitable[str]], hub_tls: HubTLS
+) -> None:
+    # HiveMind's HTTP plugin, after it ended the session (e.g. refused a re-keyed client)
+    scripted.on("GET", "/get_messages", answer({"error": "Client is not connected"}))
+    carrier = await carrier_for(await start(), hub_tls)
+    with anyio.fail_after(5), pytest.raises(CarrierClosed, match="no longer has") as got:
+        await carrier.receive()
+    assert (got.value.code, got.value.refused) == (SESSION_GONE_CODE, False)
+    await carrier.aclose()
+
+
+async def test_a_send_to_a_session_the_hub_forgot_is_a_close_without_status(
+    scripted: Scripted, start: Callable[[], Awaitable[str]], hub_tls: HubTLS
+) -> None:
+    scripted.on("GET", "/get_messages", answer({"messages": []}))
+    scripted.on("POST", "/send_message", answer({"error": "Client is not connected"}, 409))
+    carrier = await carrier_for(await start(), hub_tls)
+    with anyio.fail_after(5):
+        with pytest.raises(CarrierClosed, match="HTTP 409: Client is not connected") as got:
+            await carrier.send(b"noise")
+        with pytest.raises(CarrierClosed):
+            await carrier.receive()
+    assert (got.value.code, got.value.refused) == (SESSION_GONE_CODE, False)
+    assert "ak-secret-key" not in str(got.value)
     await carrier.aclose()
 
 

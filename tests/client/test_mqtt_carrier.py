@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiomqtt
 import anyio
 import pytest
 
+from thalovant.carriers.base import CarrierClosed
 from thalovant.carriers.mqtt import (
+    SESSION_GONE_CODE,
+    MQTTCarrier,
     close_notice,
     decode_payload,
+    is_hub_hello,
+    open_mqtt,
     parse_broker_url,
     parse_close_notice,
 )
@@ -20,7 +27,8 @@ from thalovant.errors import (
     ThalovantUnsupportedProtocolError,
 )
 from thalovant.hub import LocalHub
-from thalovant.identity import ThalovantIdentity
+from thalovant.hub.broker import BrokerAccount, EmbeddedBroker
+from thalovant.identity import MqttBrokerCredentials, ThalovantIdentity
 from thalovant.testing import HubTLS
 
 from .conftest import NODE_ID, ClientFactory, register
@@ -41,6 +49,9 @@ def test_payload_decoding() -> None:
     assert decode_payload(b"{\xff}") == b"{\xff}"
     assert parse_close_notice(close_notice(1008, "no")) == (1008, "no")
     assert parse_close_notice('{"msg_type":"hello"}') is None
+    assert is_hub_hello('{"msg_type": "hello", "payload": {"node_id": "n"}}')
+    assert not is_hub_hello('{"msg_type": "shake", "payload": {"hello": 1}}')
+    assert not is_hub_hello(close_notice(1000, "hello"))
     address = parse_broker_url("mqtts://broker.example")
     assert (address.host, address.port, address.tls) == ("broker.example", 8883, True)
     assert parse_broker_url("mqtt://h:1884", tls=True).tls
@@ -189,3 +200,84 @@ async def test_hub_restart_redials(
                 assert "Hello" in reply.text
     finally:
         await first.aclose()
+
+
+# -- HiveMind-core's MQTT plugin ends a session without a notice (docs/interop.md) -----------
+
+PREFIX = "hm/ak-open"
+HUB_HELLO = b'{"msg_type": "hello", "payload": {"node_id": "n", "peer": "p"}}'
+
+
+@pytest.fixture
+async def open_broker() -> AsyncIterator[EmbeddedBroker]:
+    """A broker that lets everyone use every topic (like the interop peer's amqtt)."""
+    broker = EmbeddedBroker(lambda name: BrokerAccount(name, "pw"))
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.aclose()
+
+
+@pytest.fixture
+async def plugin(open_broker: EmbeddedBroker) -> AsyncIterator[aiomqtt.Client]:
+    """Stands in for the hub's MQTT plugin: it sees ``/in`` and publishes to ``/out``."""
+    async with aiomqtt.Client(
+        "127.0.0.1", open_broker.hub_port, username="hub", password="pw"
+    ) as c:
+        await c.subscribe(f"{PREFIX}/in", qos=1)
+        yield c
+
+
+async def open_client(broker: EmbeddedBroker) -> MQTTCarrier:
+    credentials = MqttBrokerCredentials(
+        endpoint=broker.client_url, username="sat", password="pw", topic_prefix=PREFIX
+    )
+    return await open_mqtt(credentials, site_id="site", ssl_context=None)
+
+
+async def next_publish(client: aiomqtt.Client) -> bytes:
+    async for message in client.messages:
+        assert isinstance(message.payload, bytes)
+        return message.payload
+    raise AssertionError("the plugin lost the broker")
+
+
+async def test_a_new_hub_hello_after_the_session_exists_ends_the_carrier(
+    open_broker: EmbeddedBroker, plugin: aiomqtt.Client
+) -> None:
+    with anyio.fail_after(10):
+        carrier = await open_client(open_broker)
+        try:
+            assert b'"hello"' in await next_publish(plugin)  # the cleartext client HELLO
+            await plugin.publish(f"{PREFIX}/out", HUB_HELLO, qos=1)
+            assert await carrier.receive() == HUB_HELLO.decode()  # handshake: a frame
+            await carrier.send(b"\x00noise")
+            assert await next_publish(plugin) == b"\x00noise"
+            # the plugin forgot the session; the Noise message opened a new one
+            await plugin.publish(f"{PREFIX}/out", HUB_HELLO, qos=1)
+            with pytest.raises(CarrierClosed) as caught:
+                await carrier.receive()
+        finally:
+            await carrier.aclose()
+    assert (caught.value.code, caught.value.refused) == (SESSION_GONE_CODE, False)
+
+
+async def test_a_live_offline_on_the_status_topic_ends_the_carrier(
+    open_broker: EmbeddedBroker, plugin: aiomqtt.Client
+) -> None:
+    status = f"{PREFIX}/status"
+    await plugin.publish(status, b"offline", qos=1, retain=True)  # from an earlier session
+    with anyio.fail_after(10):
+        carrier = await open_client(open_broker)
+        try:
+            await next_publish(plugin)
+            await plugin.publish(f"{PREFIX}/out", HUB_HELLO, qos=1)
+            assert await carrier.receive() == HUB_HELLO.decode()  # the retained one was ignored
+            await plugin.publish(status, b"online", qos=1, retain=True)  # not an end
+            await plugin.publish(status, b"offline", qos=1, retain=True)  # the plugin ends it
+            with pytest.raises(CarrierClosed) as caught:
+                await carrier.receive()
+        finally:
+            await carrier.aclose()
+    assert caught.value.code == SESSION_GONE_CODE

@@ -13,9 +13,16 @@ rate adapts (:class:`~thalovant.carriers.polling.PollSchedule`). Polled frames l
 inbox that :meth:`HTTPSCarrier.receive` drains, so cancelling ``receive()`` loses nothing.
 
 Errors: HTTP 401/403 is a credential refusal (``CarrierClosed(refused=True, code=1008)``, or
-:class:`ThalovantHubRefusedError` from ``/connect``); any other non-2xx answer, a redirect, a
-body that is not a JSON object or carries a truthy ``error``, a timeout or a network error
-closes the carrier (a drop). Texts never include the URL query.
+:class:`ThalovantHubRefusedError` from ``/connect``). The hub ending the session itself shows
+over HTTP only as "no such session" on the next request: HiveMind's HTTP plugin answers
+``POST /send_message`` with HTTP 409 and a poll with ``{"error": "Client is not connected"}``
+(HTTP 200), without a close code or reason (docs/interop.md). The carrier then closes with
+:data:`SESSION_GONE_CODE` (1005, "closed without a status", as a WebSocket close without a
+code), so the link applies the refusal window of wire.md §2.6: during the handshake or right
+after it that is a refusal (a re-keyed client, a hub key that no longer matches a KK attempt),
+later a drop. Any other non-2xx answer, a redirect, a body that is not a JSON object or
+carries a truthy ``error``, a timeout or a network error closes the carrier (a drop, no code).
+Texts never include the URL query.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
 from .base import CarrierClosed, authorization_token
 from .polling import REPLICA_COOKIE, PollSchedule, PollSettings, ReplicaAffinity
 
-__all__ = ["MAX_INBOX_FRAMES", "REFUSAL_CODE", "HTTPSCarrier", "open_https"]
+__all__ = ["MAX_INBOX_FRAMES", "REFUSAL_CODE", "SESSION_GONE_CODE", "HTTPSCarrier", "open_https"]
 
 logger = logging.getLogger("thalovant.carriers.https")
 
@@ -48,6 +55,12 @@ logger = logging.getLogger("thalovant.carriers.https")
 MAX_INBOX_FRAMES = 256
 #: Close code a 401/403 stands in for (the link's refusal codes include it).
 REFUSAL_CODE = 1008
+#: Close code of "the hub no longer has this session" (HTTP 409, or a poll answering
+#: ``Client is not connected``): like a WebSocket close without a status code.
+SESSION_GONE_CODE = 1005
+#: HTTP status HiveMind's HTTP plugin gives a request whose session it no longer has.
+_SESSION_GONE_STATUS = 409
+_NOT_CONNECTED = re.compile(r"\bnot connected\b", re.IGNORECASE)
 _DISCONNECT_SECONDS = 2.0
 _COOKIE_VALUE = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~:=/]{1,256}")
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
@@ -139,6 +152,8 @@ class HTTPSCarrier:
                 code=REFUSAL_CODE,
                 refused=True,
             )
+        if status == _SESSION_GONE_STATUS:
+            raise _session_gone(f"{where} (HTTP {status}{_hub_says(body)})")
         if 300 <= status < 400:
             raise CarrierClosed(f"hub redirected {where} (HTTP {status}); redirects are refused")
         if not 200 <= status < 300:
@@ -256,9 +271,9 @@ class HTTPSCarrier:
 
     async def _poll_once(self) -> list[str | bytes]:
         if not self._binary:
-            body = await self._request("GET", "/get_messages")
+            body = _polled(await self._request("GET", "/get_messages"), "/get_messages")
             return list(_strings(body.get("messages")))
-        body = await self._request("GET", "/get_binary_messages")
+        body = _polled(await self._request("GET", "/get_binary_messages"), "/get_binary_messages")
         items = body.get("b64_messages", body.get("messages"))
         try:
             return [base64.b64decode(item, validate=True) for item in _strings(items)]
@@ -282,6 +297,21 @@ class HTTPSCarrier:
         if self._failure is not None:
             failure = self._failure
             raise CarrierClosed(str(failure), code=failure.code, refused=failure.refused)
+
+
+def _session_gone(where: str) -> CarrierClosed:
+    return CarrierClosed(f"the hub no longer has this session: {where}", code=SESSION_GONE_CODE)
+
+
+def _polled(body: dict[str, Any], path: str) -> dict[str, Any]:
+    """``body`` of a 2xx poll, or :class:`CarrierClosed` when it carries a truthy ``error``
+    (``not connected``: the hub ended the session, see :data:`SESSION_GONE_CODE`)."""
+    error = body.get("error")
+    if not error:
+        return body
+    if isinstance(error, str) and _NOT_CONNECTED.search(error):
+        raise _session_gone(f"GET {path}{_hub_says(body)}")
+    raise CarrierClosed(f"hub answered GET {path} with an error{_hub_says(body)}")
 
 
 def _strings(items: object) -> list[str]:

@@ -2,19 +2,30 @@
 
 Sequence: CONNECT (client id ``thalovant-<hex>``, the broker username/password of the
 identity's ``mqtt`` block, a retained last will ``offline`` on ``<prefix>/status``) → SUBSCRIBE
-``<prefix>/out`` at the identity QoS → publish the **cleartext** client HELLO to ``<prefix>/in``
-(the hub learns of a new connection from it) → then the link's handshake: cleartext frames are
-published as UTF-8 JSON text, Noise messages as raw bytes, all to ``<prefix>/in``. After the
-first Noise message (the encrypted HELLO) the carrier publishes a retained ``online`` presence;
-:meth:`MQTTCarrier.aclose` publishes a retained ``offline`` and disconnects.
+``<prefix>/out`` at the identity QoS and, in the same packet, ``<prefix>/status`` at QoS 1 (see
+below; a broker may refuse that one, which only turns the watch off) → publish the
+**cleartext** client HELLO to ``<prefix>/in`` (the hub learns of a new connection from it) →
+then the link's handshake: cleartext frames are published as UTF-8 JSON text, Noise messages
+as raw bytes, all to ``<prefix>/in``. After the first Noise message (the encrypted HELLO) the
+carrier publishes a retained ``online`` presence; :meth:`MQTTCarrier.aclose` publishes a
+retained ``offline`` and disconnects.
 
 TLS is required, except for a loopback broker (the local hub), which logs a warning.
 
 A broker has no close codes. The local hub publishes a cleartext *close notice*
 ``{"msg_type": "close", "payload": {"code": <int>, "reason": <str>}}`` on ``/out`` when it ends
 a session (a refused handshake gets 1008); the carrier turns it into :class:`CarrierClosed`
-with that code, so refusal and drop work as on WSS. A hub that does not send notices simply
-leaves the link to its handshake timeout, as the official SDK does.
+with that code, so refusal and drop work as on WSS. HiveMind-core's MQTT plugin sends no
+notice: when it ends a session (e.g. it refuses a re-keyed client right after ``XXpsk2``) it
+forgets it, and the client's next publish opens a *new* hub session, whose cleartext hub HELLO
+then arrives on ``/out``. A cleartext ``hello`` after this carrier sent its first Noise message
+therefore means "the hub ended our session": the carrier closes with
+:data:`SESSION_GONE_CODE` (1005, a close without a status), and the link's refusal window
+(wire.md §2.6) tells a refusal from a drop (docs/interop.md). A session the hub ends while
+the client is silent (a ``KKpsk0`` attempt the hub cannot decrypt after its key changed) shows
+only as the ``offline`` the plugin then publishes on the client's ``<prefix>/status``: a *live*
+(not retained) ``offline`` there, once the hub has greeted this connection, ends the carrier
+the same way (the hub drops the session on any ``offline`` there anyway).
 
 Inbound frames go through a bounded queue (:data:`INBOUND_QUEUE_FRAMES`); overflow ends the
 carrier (a drop, never a silently lost frame). ``receive()`` is safe to cancel.
@@ -57,10 +68,12 @@ __all__ = [
     "MQTTCarrier",
     "MQTT_SESSION_PREFIX",
     "NODELAY",
+    "SESSION_GONE_CODE",
     "BrokerAddress",
     "close_notice",
     "decode_payload",
     "drop_connection",
+    "is_hub_hello",
     "is_loopback_host",
     "open_mqtt",
     "parse_broker_url",
@@ -79,6 +92,8 @@ MQTT_SESSION_PREFIX = "thalovant-python-mqtt-"
 NODELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 #: ``msg_type`` of the local hub's cleartext close notice.
 CLOSE_NOTICE_TYPE = "close"
+#: Close code when the hub ended the session without a notice (see the module docstring).
+SESSION_GONE_CODE = 1005
 _CLOSE_SECONDS = 2.0
 _LOST = 1006  # "abnormal closure": the broker connection is gone
 
@@ -155,6 +170,17 @@ def close_notice(code: int, reason: str) -> str:
     )
 
 
+def is_hub_hello(frame: str) -> bool:
+    """True when ``frame`` is a cleartext HiveMind ``hello`` (a hub opening a session)."""
+    if '"hello"' not in frame:
+        return False
+    try:
+        message = json.loads(frame)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("msg_type") == "hello"
+
+
 def parse_close_notice(frame: str) -> tuple[int, str] | None:
     """``(code, reason)`` when ``frame`` is a close notice, else ``None``."""
     if '"close"' not in frame:
@@ -192,6 +218,8 @@ class MQTTCarrier:
         self._send_timeout = send_timeout
         self._shown = shown
         self._online = False
+        self._noise = False  # a Noise message was sent: the hub's session exists
+        self._greeted = False  # a frame arrived from the hub: it has a session for us
         self._closed = False
         self._ended: CarrierClosed | None = None
         sender, receiver = anyio.create_memory_object_stream[str | bytes](INBOUND_QUEUE_FRAMES)
@@ -205,8 +233,20 @@ class MQTTCarrier:
     async def _read(self) -> None:
         try:
             async for message in self._client.messages:
-                if message.topic.value != self._topics.outbound:
+                topic = message.topic.value
+                if topic == self._topics.status:
+                    if self._hub_said_offline(message):
+                        self._end(
+                            CarrierClosed(
+                                "the hub ended the MQTT session (offline on the status topic)",
+                                code=SESSION_GONE_CODE,
+                            )
+                        )
+                        return
                     continue
+                if topic != self._topics.outbound:
+                    continue
+                self._greeted = True
                 frame = decode_payload(message.payload)
                 if isinstance(frame, str):
                     notice = parse_close_notice(frame)
@@ -215,6 +255,15 @@ class MQTTCarrier:
                         text = f"the hub ended the MQTT session (code {code}"
                         text += f": {reason[:100]})" if reason else ")"
                         self._end(CarrierClosed(text, code=code))
+                        return
+                    if self._noise and is_hub_hello(frame):
+                        self._end(
+                            CarrierClosed(
+                                "the hub ended the MQTT session (it greeted this client's "
+                                "topics anew)",
+                                code=SESSION_GONE_CODE,
+                            )
+                        )
                         return
                 try:
                     self._inbox_send.send_nowait(frame)
@@ -227,6 +276,16 @@ class MQTTCarrier:
         except anyio.BrokenResourceError:
             return
         self._end(CarrierClosed(f"lost the MQTT broker {self._shown}", code=_LOST))
+
+    def _hub_said_offline(self, message: aiomqtt.Message) -> bool:
+        """A live ``offline`` on this client's status topic while the hub has a session for
+        it (retained ones predate this connection; after close it is our own)."""
+        return (
+            not message.retain
+            and message.payload == b"offline"
+            and self._greeted
+            and not self._closed
+        )
 
     def _end(self, error: CarrierClosed) -> None:
         if self._ended is None:
@@ -242,6 +301,8 @@ class MQTTCarrier:
         if self._closed:
             raise CarrierClosed("the MQTT carrier is closed")
         payload = frame.encode("utf-8") if isinstance(frame, str) else frame
+        if isinstance(frame, bytes):
+            self._noise = True  # before publishing: the hub may answer at once
         try:
             await self._client.publish(
                 self._topics.inbound, payload, qos=self._qos, timeout=self._send_timeout
@@ -365,12 +426,14 @@ async def open_mqtt(
         drop_connection(client)
         raise
     try:
-        granted = await client.subscribe(topics.outbound, qos=credentials.qos)
+        granted = await client.subscribe([(topics.outbound, credentials.qos), (topics.status, 1)])
         codes = [getattr(code, "value", code) for code in (granted or [])]
-        if any(code not in (0, 1, 2) for code in codes):
+        if not codes or codes[0] not in (0, 1, 2):
             raise ThalovantHubRefusedError(
                 f"the MQTT broker {shown} refused the subscription to this client's topic"
             )
+        if len(codes) < 2 or codes[1] not in (0, 1, 2):
+            logger.debug("the MQTT broker %s refused the status subscription", shown)
         session_id = MQTT_SESSION_PREFIX + uuid.uuid4().hex
         await carrier.send(encode_message(client_hello(session_id, site_id)).decode("utf-8"))
     except aiomqtt.MqttError as exc:
