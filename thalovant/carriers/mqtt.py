@@ -84,6 +84,8 @@ logger = logging.getLogger("thalovant.carriers.mqtt")
 
 #: Inbound frames buffered before the carrier gives up (wire.md §5.2).
 INBOUND_QUEUE_FRAMES = 256
+#: Publishes whose PUBACK may be outstanding at once (frames still leave in order).
+PUBLISH_WINDOW = 64
 #: MQTT keepalive; the broker publishes the last will after 1.5 x this without a packet.
 KEEPALIVE_SECONDS = 60
 #: The cleartext HELLO's session id prefix on MQTT (wire.md §2.2).
@@ -222,6 +224,8 @@ class MQTTCarrier:
         self._greeted = False  # a frame arrived from the hub: it has a session for us
         self._closed = False
         self._ended: CarrierClosed | None = None
+        self._window = asyncio.Semaphore(PUBLISH_WINDOW)
+        self._pending: set[asyncio.Task[None]] = set()
         sender, receiver = anyio.create_memory_object_stream[str | bytes](INBOUND_QUEUE_FRAMES)
         self._inbox_send: MemoryObjectSendStream[str | bytes] = sender
         self._inbox: MemoryObjectReceiveStream[str | bytes] = receiver
@@ -296,6 +300,9 @@ class MQTTCarrier:
         self._inbox.close()
 
     async def send(self, frame: str | bytes) -> None:
+        """Publish ``frame`` to ``<prefix>/in``. Frames leave in order; the broker's PUBACKs
+        are awaited in the background (up to :data:`PUBLISH_WINDOW` outstanding), and a
+        publish that fails ends the carrier like a lost broker."""
         if self._ended is not None:
             raise self._ended
         if self._closed:
@@ -303,17 +310,42 @@ class MQTTCarrier:
         payload = frame.encode("utf-8") if isinstance(frame, str) else frame
         if isinstance(frame, bytes):
             self._noise = True  # before publishing: the hub may answer at once
-        try:
-            await self._client.publish(
+        await self._window.acquire()
+        ended = self._ended_while_waiting()
+        if ended is not None:
+            self._window.release()
+            raise ended
+        # aiomqtt hands the packet to paho on the task's first step; tasks start in creation
+        # order, so frames leave in the order they were sent.
+        task = asyncio.ensure_future(
+            self._client.publish(
                 self._topics.inbound, payload, qos=self._qos, timeout=self._send_timeout
             )
-            if isinstance(frame, bytes) and not self._online:
-                self._online = True
+        )
+        self._pending.add(task)
+        task.add_done_callback(self._published)
+        if isinstance(frame, bytes) and not self._online:
+            self._online = True
+            try:
                 await self._client.publish(
                     self._topics.status, b"online", qos=1, retain=True, timeout=self._send_timeout
                 )
-        except aiomqtt.MqttError as exc:
-            raise CarrierClosed(f"publishing to {self._shown} failed: {exc}", code=_LOST) from None
+            except aiomqtt.MqttError as exc:
+                raise CarrierClosed(
+                    f"publishing to {self._shown} failed: {exc}", code=_LOST
+                ) from None
+
+    def _ended_while_waiting(self) -> CarrierClosed | None:
+        return self._ended
+
+    def _published(self, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        self._window.release()
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._end(CarrierClosed(f"publishing to {self._shown} failed: {exc}", code=_LOST))
 
     async def receive(self) -> str | bytes:
         try:
@@ -328,6 +360,8 @@ class MQTTCarrier:
         self._closed = True
         self._end(CarrierClosed("the MQTT carrier is closed"))
         with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_SECONDS) as scope:
+            if self._pending:  # let frames already sent reach the broker first
+                await asyncio.gather(*self._pending, return_exceptions=True)
             try:
                 await self._client.publish(
                     self._topics.status, b"offline", qos=1, retain=True, timeout=_CLOSE_SECONDS
@@ -346,6 +380,8 @@ class MQTTCarrier:
         self._end(CarrierClosed("the MQTT carrier was aborted"))
         drop_connection(self._client)
         self._reader.cancel()
+        for task in list(self._pending):
+            task.cancel()
         self._release()
 
     async def _stop_reader(self) -> None:
@@ -405,6 +441,7 @@ async def open_mqtt(
         timeout=send_timeout,
         logger=logging.getLogger("thalovant.carriers.mqtt.aiomqtt"),
     )
+    client.pending_calls_threshold = 2 * PUBLISH_WINDOW  # pipelined publishes
     try:
         await client.__aenter__()
     except aiomqtt.MqttCodeError as exc:

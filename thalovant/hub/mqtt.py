@@ -38,6 +38,7 @@ from thalovant._redact import redact_url
 from thalovant.carriers.mqtt import (
     INBOUND_QUEUE_FRAMES,
     NODELAY,
+    PUBLISH_WINDOW,
     close_notice,
     decode_payload,
     drop_connection,
@@ -70,7 +71,11 @@ class _PipelinedPublisher:
     """
 
     def __init__(
-        self, client: Callable[[], aiomqtt.Client | None], topic: str, qos: int, window: int = 64
+        self,
+        client: Callable[[], aiomqtt.Client | None],
+        topic: str,
+        qos: int,
+        window: int = PUBLISH_WINDOW,
     ) -> None:
         self._client = client
         self._topic = topic
@@ -244,6 +249,7 @@ class MQTTHubServer:
             timeout=self._services.send_timeout,
             logger=logging.getLogger("thalovant.hub.mqtt.aiomqtt"),
         )
+        client.pending_calls_threshold = 2 * PUBLISH_WINDOW  # pipelined publishes
         async with client, anyio.create_task_group() as tg:
             await client.subscribe(f"{self._prefix}/+/in", qos=self._qos)
             await client.subscribe(f"{self._prefix}/+/status", qos=1)
