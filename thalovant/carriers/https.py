@@ -46,6 +46,18 @@ from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
 
 from .base import CarrierClosed, authorization_token
 from .polling import REPLICA_COOKIE, PollSchedule, PollSettings, ReplicaAffinity
+from .tls import trim_tls_read_buffer
+
+
+class _TrimmedConnector(aiohttp.TCPConnector):
+    """Pooled connections with the TLS read buffer trimmed to 32 KiB (asyncio keeps 256 KiB
+    per connection; see :func:`~thalovant.carriers.tls.trim_tls_read_buffer`)."""
+
+    async def _wrap_create_connection(self, *args: Any, **kwargs: Any) -> Any:
+        transport, protocol = await super()._wrap_create_connection(*args, **kwargs)
+        trim_tls_read_buffer(transport)
+        return transport, protocol
+
 
 __all__ = ["MAX_INBOX_FRAMES", "REFUSAL_CODE", "SESSION_GONE_CODE", "HTTPSCarrier", "open_https"]
 
@@ -97,7 +109,7 @@ class HTTPSCarrier:
         # credentials to the hub).
         self._proxy = env_proxy(base)
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit_per_host=4),
+            connector=_TrimmedConnector(limit_per_host=4),
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         self._inbox: collections.deque[str | bytes] = collections.deque()
