@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.mosquitto import Mosquitto, mosquitto_available
 from thalovant import link
 from thalovant._reconnect import Backoff
 from thalovant.carriers import pin_id_for
@@ -38,13 +39,38 @@ def register(hub: LocalHub, name: str = "kiosk", **kwargs: Any) -> ThalovantIden
     return hub.register_client(name, **kwargs)
 
 
+#: A ``protocol`` value: MQTT through a real mosquitto (with its password and ACL files)
+#: instead of the hub's embedded broker.
+MQTT_MOSQUITTO = "mqtt-mosquitto"
+
+
 @pytest.fixture
-async def hub(anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path) -> AsyncIterator[LocalHub]:
-    """A running local hub with the demo skills and a fixed node id."""
-    async with LocalHub(
-        tmp_path / "hub", ssl_context=hub_tls.server_context, node_id=NODE_ID
-    ) as running:
-        yield running
+async def hub(
+    anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[LocalHub]:
+    """A running local hub with the demo skills and a fixed node id (its MQTT through
+    mosquitto when the test's ``protocol`` is :data:`MQTT_MOSQUITTO`)."""
+    protocol = request.getfixturevalue("protocol") if "protocol" in request.fixturenames else None
+    options: dict[str, Any] = {}
+    broker: Mosquitto | None = None
+    if protocol == MQTT_MOSQUITTO:
+        if not mosquitto_available():
+            pytest.fail("mosquitto is not installed: apt-get install -y mosquitto")
+        broker = Mosquitto(tmp_path / "mosquitto", hub_tls)
+        broker.start()
+        options = {
+            "mqtt_broker": broker.hub_url,
+            "mqtt_client_url": broker.client_url,
+            "mqtt_provisioner": broker.add_client,
+        }
+    try:
+        async with LocalHub(
+            tmp_path / "hub", ssl_context=hub_tls.server_context, node_id=NODE_ID, **options
+        ) as running:
+            yield running
+    finally:
+        if broker is not None:
+            broker.stop()
 
 
 @pytest.fixture
@@ -73,7 +99,7 @@ async def make_client(
 
     def factory(identity: ThalovantIdentity, **opts: Any) -> AsyncThalovantClient:
         if protocol is not None:
-            opts.setdefault("protocol", protocol)
+            opts.setdefault("protocol", "mqtt" if protocol == MQTT_MOSQUITTO else protocol)
         opts.setdefault("ssl_context", hub_tls.client_context)
         opts.setdefault("noise_state_dir", tmp_path / "noise")
         client = AsyncThalovantClient(identity, **opts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
+from tests.conftest import E2E_PROTOCOLS
 from thalovant import EVENT_SPEAK, EVENT_UTTERANCE_HANDLED
 from thalovant.client import AsyncThalovantClient
 from thalovant.errors import (
@@ -18,9 +19,16 @@ from thalovant.hub import LocalHub
 from thalovant.hub.demo import DEMO_JOKES
 from thalovant.identity import ThalovantIdentity
 
-from .conftest import ClientFactory, register
+from .conftest import MQTT_MOSQUITTO, ClientFactory, register
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("protocol")]
+
+
+@pytest.fixture(params=[*E2E_PROTOCOLS, MQTT_MOSQUITTO])
+def protocol(request: pytest.FixtureRequest) -> str:
+    """The documented examples also run over MQTT through a real mosquitto broker."""
+    value: str = request.param
+    return value
 
 
 async def test_ask_joke(client: AsyncThalovantClient) -> None:
