@@ -34,9 +34,8 @@ SyncFactory = Callable[..., ThalovantClient]
 
 
 def need_carrier(carrier: str) -> None:
-    """Skip while this build has no carrier for ``carrier`` (removed when all are merged)."""
-    if carrier not in AVAILABLE_CARRIERS:
-        pytest.skip("carrier not in this build")
+    """Every carrier the interop tests take must exist in this build (a failure, not a skip)."""
+    assert carrier in AVAILABLE_CARRIERS, f"no {carrier} carrier in this build"
 
 
 @pytest.fixture(scope="session")
