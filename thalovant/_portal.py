@@ -54,7 +54,7 @@ import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 import anyio
 from anyio.from_thread import BlockingPortal
@@ -224,13 +224,13 @@ class LoopThread:
     def call(self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Await ``fn(*args, **kwargs)`` in a new task on the loop and return its result or
         raise its exception, blocking the calling thread (see the module docstring)."""
-        return self._call(fn, args, kwargs, True)  # type: ignore[no-any-return]
+        return cast("T", self._call(fn, args, kwargs, True))
 
     def call_sync(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the plain function ``fn(*args, **kwargs)`` on the loop thread (in a callback,
         as anyio's ``from_thread.run_sync`` does: no task, one cheap hop) and return its
         result or raise its exception, blocking the calling thread."""
-        return self._call(fn, args, kwargs, False)  # type: ignore[no-any-return]
+        return cast("T", self._call(fn, args, kwargs, False))
 
     def _call(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], task: bool

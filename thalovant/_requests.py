@@ -21,7 +21,7 @@ from .context import request_context
 from .errors import ThalovantRuntimeError
 from .events import EVENT_RECOGNIZER_LOOP_UTTERANCE
 from .models import ThalovantEvent
-from .protocol.envelope import HiveMessage, bus_message, mesh_message
+from .protocol.envelope import HiveMessage, bus_message, mesh_message, swap_routing
 
 __all__ = [
     "DESTINATION",
@@ -289,15 +289,7 @@ def build_reply(
     (source ⇄ destination, first destination of a list), then overlaid by ``context``."""
     raw = event.raw.get("context") if event.raw else None
     wire = raw if isinstance(raw, Mapping) else event.context
-    ctx = copy.deepcopy(dict(wire))
-    destination = ctx.pop("destination", None)
-    if isinstance(destination, list):
-        destination = destination[0] if destination else None
-    source = ctx.pop("source", None)
-    if destination is not None:
-        ctx["source"] = destination
-    if source is not None:
-        ctx["destination"] = source
+    ctx = swap_routing(copy.deepcopy(dict(wire)))
     if context:
         ctx.update(copy.deepcopy(dict(context)))
     return build_emit(stamp, msg_type, data, ctx, connection_session_id=connection_session_id)

@@ -293,3 +293,15 @@ def test_fuzz_envelope_shaped_json(kind: str, payload: Any, metadata: Any, route
             accessor(msg)
     # whatever decoded must encode again
     assert decode_message(encode_message(msg)).msg_type == msg.msg_type
+
+
+def test_swap_routing_answers_the_sender() -> None:
+    from thalovant.protocol.envelope import swap_routing
+
+    assert swap_routing({"source": "a", "destination": ["b", "c"], "x": 1}) == {
+        "source": "b",
+        "destination": "a",
+        "x": 1,
+    }
+    assert swap_routing({"destination": []}) == {}
+    assert swap_routing({"source": "hub"}) == {"destination": "hub"}

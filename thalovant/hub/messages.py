@@ -19,7 +19,7 @@ from thalovant.events import (
     EVENT_SPEAK,
     EVENT_UTTERANCE_HANDLED,
 )
-from thalovant.protocol.envelope import BusMessage, HiveMessage, mesh_message
+from thalovant.protocol.envelope import BusMessage, HiveMessage, mesh_message, swap_routing
 
 __all__ = [
     "DEFAULT_LANG",
@@ -74,15 +74,7 @@ def normalize_request_context(
 
 def reply_context(request_context: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """The context of a reply to a message with ``request_context`` (``Message.reply``)."""
-    out: dict[str, Any] = _json_copy(request_context)
-    destination = out.pop("destination", None)
-    if isinstance(destination, list):
-        destination = destination[0] if destination else None
-    source = out.pop("source", None)
-    if destination is not None:
-        out["source"] = destination
-    if source is not None:
-        out["destination"] = source
+    out = swap_routing(_json_copy(request_context))
     out.update(extra)
     return out
 

@@ -31,6 +31,7 @@ __all__ = [
     "encode_message",
     "inner_message",
     "mesh_message",
+    "swap_routing",
 ]
 
 #: Every ``msg_type`` string of the v3 wire (§3.1).
@@ -262,3 +263,17 @@ def mesh_message(kind: str, inner: HiveMessage, **routing: Any) -> HiveMessage:
     if unknown:
         raise TypeError(f"unknown envelope fields: {', '.join(sorted(unknown))}")
     return HiveMessage(kind, inner, **routing)
+
+
+def swap_routing(context: dict[str, Any]) -> dict[str, Any]:
+    """Turn a request's bus context into its reply's, in place (OVOS ``Message.reply``):
+    ``source`` and ``destination`` swap, and a list destination answers its first entry."""
+    destination = context.pop("destination", None)
+    if isinstance(destination, list):
+        destination = destination[0] if destination else None
+    source = context.pop("source", None)
+    if destination is not None:
+        context["source"] = destination
+    if source is not None:
+        context["destination"] = source
+    return context

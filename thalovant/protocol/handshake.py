@@ -23,6 +23,7 @@ from __future__ import annotations
 import binascii
 import hmac
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -115,7 +116,7 @@ class HandshakeResult:
         return self.remote_static.hex()
 
 
-class _Machine:
+class _Machine(ABC):
     """State shared by both roles: the state name, failure latching, frame plumbing."""
 
     _noise: HandshakeState | None
@@ -171,8 +172,9 @@ class _Machine:
             self._state = _FAILED
             raise
 
+    @abstractmethod
     def _on_frame(self, msg_type: str, message: dict[str, Any]) -> list[str]:
-        raise NotImplementedError
+        """Handle one cleartext handshake frame; return the frames to send."""
 
     def _unexpected(self, msg_type: str) -> ThalovantProtocolError:
         return ThalovantProtocolError(
