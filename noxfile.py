@@ -52,3 +52,10 @@ def interop(session: nox.Session) -> None:
     """Interop with HiveMind-core 5.x and hivemind-bus-client (builds the peer venv once)."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "interop", *session.posargs)
+
+
+@nox.session
+def chaos(session: nox.Session) -> None:
+    """The chaos suite at full scale: hostile input, silent sockets, floods, load (prints figures)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "tests/chaos", *session.posargs, env={"THALOVANT_CHAOS_SCALE": "full"})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.chaos.conftest import FIGURES
+
 #: Carriers the end-to-end client tests run over, once each (the ``protocol`` fixture).
 E2E_PROTOCOLS = ["wss", "https", "mqtt"]
 
@@ -19,3 +21,11 @@ def protocol(request: pytest.FixtureRequest) -> str:
     ``@pytest.mark.parametrize("protocol", ["wss"])`` when it is WSS-specific)."""
     value: str = request.param
     return value
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures the chaos suite measured (tests/chaos)."""
+    if FIGURES:
+        terminalreporter.section("chaos figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
