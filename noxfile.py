@@ -56,6 +56,6 @@ def interop(session: nox.Session) -> None:
 
 @nox.session
 def chaos(session: nox.Session) -> None:
-    """The chaos suite at full scale: hostile input, silent sockets, floods, load (prints figures)."""
+    """The chaos suite at full scale: hostile input, silent sockets, floods, load."""
     session.install("-e", ".[test]")
     session.run("pytest", "tests/chaos", *session.posargs, env={"THALOVANT_CHAOS_SCALE": "full"})
