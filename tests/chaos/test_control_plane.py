@@ -16,7 +16,7 @@ import json
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import anyio
@@ -24,9 +24,8 @@ import pytest
 
 from tests.chaos.conftest import scaled
 from tests.control.raw_http import RawAnswer, request
-from thalovant.hub import ClientRegistry, LocalHub
+from thalovant.hub import ClientRegistry, LocalHub, control_api
 from thalovant.hub.account import LocalAccount
-from thalovant.hub import control_api
 from thalovant.hub.control_resources import client_id_for, hub_id_for
 from thalovant.hub.control_server import LocalControlPlane
 from thalovant.hub.tokens import ALL_SCOPES, TokenStore
@@ -59,7 +58,7 @@ def emit(value: Any) -> bytes:
 class Hostile:
     """Seeded generator of hostile values."""
 
-    SPECIAL = [
+    SPECIAL: ClassVar[list[str]] = [
         "",
         " ",
         "\t",
@@ -339,7 +338,12 @@ async def _fuzz(
         async with limiter:
             try:
                 answer: RawAnswer = await request(
-                    control.api_url, hub_tls.client_context, method, path, headers=headers, body=body
+                    control.api_url,
+                    hub_tls.client_context,
+                    method,
+                    path,
+                    headers=headers,
+                    body=body,
                 )
             except (TimeoutError, ValueError, IndexError, OSError) as exc:
                 bad.append(f"{method} {path[:80]!r}: no answer ({type(exc).__name__})")

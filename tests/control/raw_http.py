@@ -65,13 +65,13 @@ def parse_answer(raw: bytes) -> RawAnswer:
 
 
 async def send_raw(
-    api_url: str, request: bytes, ssl_context: ssl.SSLContext, *, timeout: float = 20
+    api_url: str, request: bytes, ssl_context: ssl.SSLContext, *, deadline: float = 20
 ) -> RawAnswer:
     """Send ``request`` to the server of ``api_url`` and read the whole answer."""
     where = urlsplit(api_url)
     assert where.hostname is not None
     assert where.port is not None
-    with anyio.fail_after(timeout):
+    with anyio.fail_after(deadline):
         stream = await anyio.connect_tcp(
             where.hostname,
             where.port,

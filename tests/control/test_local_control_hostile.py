@@ -63,7 +63,7 @@ class Caller:
         *,
         body: Any = None,
         raw: bytes | None = None,
-        token: str | None | bool = True,
+        token: str | bool | None = True,
         headers: list[tuple[str | bytes, str | bytes]] | None = None,
     ) -> RawAnswer:
         data = raw if raw is not None else None if body is None else json.dumps(body).encode()
@@ -77,7 +77,8 @@ class Caller:
             body=data,
             token=bearer if isinstance(bearer, str) else None,
         )
-        assert answer.status < 500, (method, path, answer.status, answer.body[:300])
+        documented = answer.status == 501 and b'"not_supported"' in answer.body  # device login
+        assert answer.status < 500 or documented, (method, path, answer.status, answer.body[:300])
         return answer
 
 
@@ -186,8 +187,12 @@ async def test_create_refuses_bad_names_and_site_ids(
 ) -> None:
     problem(await call("POST", "/v1/clients", body=create_body(local_hub, bad)), 422)
     answer = await call("POST", "/v1/clients", body=create_body(local_hub, "ok", siteId=bad))
-    problem(answer, 422)
-    assert len(local_hub.registry) == 0
+    if bad.strip(" "):
+        problem(answer, 422, "invalid_spec")
+        assert len(local_hub.registry) == 0
+    else:  # a blank site id is no site id: it defaults to the name
+        assert answer.status == 201
+        assert answer.json()["site_id"] == "ok"
 
 
 @pytest.mark.parametrize(
@@ -206,7 +211,7 @@ async def test_hostile_headers(call: Caller, local_hub: LocalHub) -> None:
     for header in (b"Bearer \xff\xfe", b"Bearer tvpat_\xc3\x28", b"Bearer " + b"a" * 4000):
         answer = await call("GET", "/v1/hubs", token=False, headers=[("Authorization", header)])
         problem(answer, 401, "invalid_token")
-    for key in (b"\xff\xfe", b"k" * 300, b"a\x01b"):
+    for key in (b"\xff\xfe", b"k" * 300, b"a b", "é".encode()):
         answer = await call(
             "POST",
             "/v1/clients",
@@ -242,9 +247,7 @@ async def test_hostile_cursors(call: Caller, text: str) -> None:
         problem(answer, 422, "invalid_cursor")
 
 
-async def test_non_ascii_email_signs_in(
-    local_hub: LocalHub, hub_tls: HubTLS, call: Caller
-) -> None:
+async def test_non_ascii_email_signs_in(local_hub: LocalHub, hub_tls: HubTLS, call: Caller) -> None:
     jose = LocalAccount.create("José@Example.test", PASSWORD)
     async with LocalControlPlane(local_hub, jose, ssl_context=hub_tls.server_context) as control:
         other = Caller(control, hub_tls)
@@ -332,9 +335,9 @@ def _sample_path(path: str, token_id: str) -> str:
 
 async def test_route_table_covers_every_route(control: LocalControlPlane) -> None:
     served = {
-        (route.method, route.resource.canonical)
+        (route.method, route.resource.canonical.removeprefix("/v1"))
         for route in control.app.router.routes()
-        if route.resource is not None and route.resource.canonical != "/{tail}"
+        if route.resource is not None and route.resource.canonical != "/v1/{tail}"
     }
     declared = {(route.method, route.path) for route in api_module.ROUTES}
     assert served == declared
@@ -344,7 +347,7 @@ async def test_route_table_covers_every_route(control: LocalControlPlane) -> Non
 
 
 @pytest.mark.parametrize(
-    "route", getattr(api_module, "ROUTES", ()), ids=lambda r: f"{r.method} {r.path}".replace("/", "_")
+    "route", api_module.ROUTES, ids=lambda r: f"{r.method} {r.path}".replace("/", "_")
 )
 async def test_every_route_enforces_its_scopes(
     call: Caller, control: LocalControlPlane, route: Any
