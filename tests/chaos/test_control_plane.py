@@ -28,7 +28,7 @@ from thalovant.hub import ClientRegistry, LocalHub, control_api
 from thalovant.hub.account import LocalAccount
 from thalovant.hub.control_resources import client_id_for, hub_id_for
 from thalovant.hub.control_server import LocalControlPlane
-from thalovant.hub.tokens import ALL_SCOPES, TokenStore
+from thalovant.hub.tokens import ALL_SCOPES, IssuedToken, TokenStore
 from thalovant.testing import HubTLS
 
 pytestmark = pytest.mark.anyio
@@ -104,7 +104,7 @@ class Hostile:
             bad = self.pick(["\x7f", "\x85", "\x9f", "\u2028", "\u2029", "\ufffe", "\U0010ffff"])
             return f"site{bad}"
         if kind == 2:
-            return "x" * self.pick([127, 128, 129, 255, 256, 257, 320, 1024, 20_000])
+            return "x" * int(self.pick([127, 128, 129, 255, 256, 257, 320, 1024, 20_000]))
         if kind == 3:
             return str(self.pick(self.SPECIAL))
         size = rng.randrange(1, 40)
@@ -148,7 +148,7 @@ class Hostile:
             ]
         )
         raw = base64.urlsafe_b64encode(inner.encode()).decode().rstrip("=")
-        return self.pick([raw, raw + "=", "!!!", "%ff", _quoted(self.text()), ""])
+        return str(self.pick([raw, raw + "=", "!!!", "%ff", _quoted(self.text()), ""]))
 
 
 def _quoted(value: str) -> str:
@@ -421,3 +421,114 @@ async def test_hostile_requests_on_every_route(
     assert bad == [], bad[:10]
     assert writable
     assert consistent
+
+
+# ---------------------------------------------------------------- scopes, every route
+
+
+#: Who may call each route, written out independently of the implementation's table:
+#: ``None`` = public, ``()`` = any live token, else a token holding one of the scopes.
+EXPECTED_ACCESS: dict[tuple[str, str], tuple[str, ...] | None] = {
+    ("GET", "/public/hubs"): None,
+    ("GET", "/public/hubs/{ref}"): None,
+    ("GET", "/hubs"): ("hubs:read",),
+    ("GET", "/hubs/{hub_id}"): ("hubs:read",),
+    ("POST", "/auth/token"): None,
+    ("POST", "/auth/device/authorize"): None,
+    ("POST", "/auth/device/token"): None,
+    ("DELETE", "/auth/api-tokens/{token_id}"): (),  # own token; others need every scope
+    ("GET", "/users/profile"): (),
+    ("GET", "/clients"): ("clients:read",),
+    ("POST", "/clients"): ("clients:write",),
+    ("GET", "/clients/{client_id}"): ("clients:read",),
+    ("DELETE", "/clients/{client_id}"): ("clients:write",),
+    ("GET", "/operations/{op_id}"): ("clients:read", "clients:write"),
+}
+
+
+def _subsets() -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    for mask in range(2 ** len(ALL_SCOPES)):
+        out.append(tuple(s for i, s in enumerate(ALL_SCOPES) if mask >> i & 1))
+    return out
+
+
+async def test_every_route_against_every_scope_set(
+    hub_tls: HubTLS, tmp_path: Path, chaos_figure: Callable[[str], None]
+) -> None:
+    """Each route x each set of scopes (and no token, and a forged one), with a real target
+    for the destructive routes: whatever the scopes do not allow must be refused (401/403)
+    and change nothing."""
+    account = LocalAccount.create(EMAIL, PASSWORD)
+    async with (
+        LocalHub(tmp_path / "hub", ssl_context=hub_tls.server_context) as hub,
+        LocalControlPlane(
+            hub, account, ssl_context=hub_tls.server_context, tokens=TokenStore()
+        ) as control,
+    ):
+        served = {
+            (r.method, r.resource.canonical.removeprefix("/v1"))
+            for r in control.app.router.routes()
+            if r.resource is not None and r.resource.canonical != "/v1/{tail}"
+        }
+        assert served == set(EXPECTED_ACCESS), "a route without an expected access entry"
+        sent, escalations = 0, []
+        for (method, template), needs in sorted(EXPECTED_ACCESS.items()):
+            callers: list[tuple[str, tuple[str, ...] | None]] = [("none", None), ("forged", None)]
+            callers += [("token", subset) for subset in _subsets()]
+            for kind, scopes in callers:
+                for target_own in (True, False) if "{token_id}" in template else (True,):
+                    caller: tuple[str, IssuedToken] | None = None
+                    if kind == "forged":  # a well-formed token this store never issued
+                        caller = ("tvpat_" + "A" * 43, control.tokens.issue(())[1])
+                    elif scopes is not None:
+                        caller = control.tokens.issue(scopes)
+                    victim_token, victim = control.tokens.issue(ALL_SCOPES)
+                    record = hub.registry.create(f"target {sent}")
+                    values = {
+                        "ref": "local-hub",
+                        "hub_id": hub_id_for(hub),
+                        "token_id": caller[1].token_id
+                        if caller is not None and target_own
+                        else victim.token_id,
+                        "client_id": client_id_for(record.access_key),
+                        "op_id": "op_missing",
+                    }
+                    path = "/v1" + template
+                    for name, value in values.items():
+                        path = path.replace("{" + name + "}", value)
+                    body = None
+                    if method == "POST":
+                        body = json.dumps(
+                            {"hub_id": hub_id_for(hub), "name": f"new {sent}"}
+                            if template == "/clients"
+                            else {"email": EMAIL, "password": PASSWORD}
+                        ).encode()
+                    answer = await request(
+                        control.api_url,
+                        hub_tls.client_context,
+                        method,
+                        path,
+                        body=body,
+                        token=None if caller is None else caller[0],
+                    )
+                    sent += 1
+                    if needs is None:
+                        allowed = True
+                    elif scopes is None:  # no token, or a forged one
+                        allowed = False
+                    elif "{token_id}" in template and not target_own:
+                        allowed = set(ALL_SCOPES) <= set(scopes or ())
+                    else:
+                        allowed = not needs or bool(set(needs) & set(scopes or ()))
+                    refused = answer.status in (401, 403)
+                    changed = (
+                        hub.registry.get(record.access_key) is None
+                        or control.tokens.check(victim_token)[0] is None
+                    )
+                    if not allowed and (not refused or changed):
+                        escalations.append(f"{method} {template} scopes={scopes}: {answer.status}")
+                    elif allowed and refused:
+                        escalations.append(f"{method} {template} scopes={scopes}: refused")
+    chaos_figure(f"{sent} route x scope-set requests, {len(escalations)} wrong answers")
+    assert escalations == [], escalations[:10]

@@ -18,15 +18,17 @@ import anyio
 import pytest
 
 from thalovant.client import AsyncThalovantClient
+from thalovant.errors import ThalovantError, ThalovantRuntimeError
 from thalovant.hub import ClientRegistry, LocalHub
 from thalovant.hub import control_api as api_module
 from thalovant.hub.account import LocalAccount
 from thalovant.hub.control_resources import hub_id_for
 from thalovant.hub.control_server import LocalControlPlane
+from thalovant.hub.registry import InvalidClientError
 from thalovant.hub.tokens import ALL_SCOPES, TokenStore
 from thalovant.testing import HubTLS
 
-from .raw_http import RawAnswer, request
+from .raw_http import RawAnswer, build_request, parse_answer, request
 
 pytestmark = pytest.mark.anyio
 
@@ -150,9 +152,12 @@ BAD_TEXT = [
 
 @pytest.mark.parametrize("bad", BAD_TEXT, ids=repr)
 async def test_register_client_refuses_bad_strings(local_hub: LocalHub, bad: str) -> None:
-    with pytest.raises(ValueError, match="name"):
+    with pytest.raises(InvalidClientError, match="name") as caught:
         local_hub.register_client(bad)
-    with pytest.raises(ValueError, match="site_id"):
+    assert isinstance(caught.value, ThalovantError)
+    assert isinstance(caught.value, ValueError)
+    assert bad.strip() == "" or bad not in str(caught.value)  # the value is never echoed
+    with pytest.raises(InvalidClientError, match="site_id"):
         local_hub.register_client("fine", site_id=bad)
     assert len(local_hub.registry) == 0
     local_hub.register_client("fine")
@@ -179,6 +184,13 @@ async def test_registry_writes_are_all_or_nothing(tmp_path: Path) -> None:
     shutil.rmtree(path)
     third = registry.create("third")
     assert ClientRegistry(path).records() == [first, third]
+
+
+async def test_undecodable_registry_file_is_a_typed_error(tmp_path: Path) -> None:
+    path = tmp_path / "clients.json"
+    path.write_bytes(b'{"version": 1, "clients": [{"name": "\xff"}]}')
+    with pytest.raises(ThalovantRuntimeError, match="not UTF-8"):
+        ClientRegistry(path)
 
 
 @pytest.mark.parametrize("bad", BAD_TEXT, ids=repr)
@@ -229,6 +241,26 @@ async def test_hostile_headers(call: Caller, local_hub: LocalHub) -> None:
         )
         assert answer.status == 200  # JSON is UTF-8 (RFC 8259): the charset is ignored
     assert len(local_hub.registry) == 0
+
+
+async def test_a_body_sent_too_slowly_gets_408(
+    control: LocalControlPlane, hub_tls: HubTLS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api_module, "BODY_SECONDS", 0.5)
+    host = control.api_url.removeprefix("https://")
+    head = build_request("POST", "/v1/auth/token", host=host, body=b"x" * 100)
+    partial = head[: len(head) - 90]  # the headers promise 100 bytes; 10 are sent
+    hostname, port = host.rsplit(":", 1)
+    with anyio.fail_after(30):
+        stream = await anyio.connect_tcp(
+            hostname, int(port), ssl_context=hub_tls.client_context, tls_standard_compatible=False
+        )
+        async with stream:
+            await stream.send(partial)
+            raw = b""
+            while b"\r\n\r\n" not in raw or not raw.rstrip().endswith(b"}"):
+                raw += await stream.receive()
+    problem(parse_answer(raw), 408, "body_timeout")
 
 
 # ------------------------------------------------------------- defect 4: answers of 500
