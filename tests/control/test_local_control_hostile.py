@@ -28,7 +28,7 @@ from thalovant.hub.registry import InvalidClientError
 from thalovant.hub.tokens import ALL_SCOPES, TokenStore
 from thalovant.testing import HubTLS
 
-from .raw_http import RawAnswer, build_request, parse_answer, request
+from .raw_http import RawAnswer, build_request, parse_answer, request, send_raw
 
 pytestmark = pytest.mark.anyio
 
@@ -263,6 +263,28 @@ async def test_a_body_sent_too_slowly_gets_408(
     problem(parse_answer(raw), 408, "body_timeout")
 
 
+async def test_body_limit_holds_on_both_mounts(
+    call: Caller, hub_tls: HubTLS, tmp_path: Path, account: LocalAccount
+) -> None:
+    """A chunked body (no Content-Length) past MAX_BODY is a 413 on the control plane's own
+    server and on the hub's HTTPS server (whose root app takes larger bodies)."""
+    chunk = b'{"email": "' + b"x" * (api_module.MAX_BODY + 10) + b'"}'
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(chunk), chunk)
+    headers: list[tuple[str | bytes, str | bytes]] = [
+        ("Transfer-Encoding", "chunked"),
+        ("Content-Type", "application/json"),
+    ]
+    async with LocalHub(
+        tmp_path / "mounted", ssl_context=hub_tls.server_context, control_account=account
+    ) as hub:
+        assert hub.https_url is not None
+        for url in (call.control.api_url, hub.https_url.rstrip("/")):
+            host = url.split("://", 1)[1].split("/", 1)[0]
+            head = build_request("POST", "/v1/auth/token", host=host, headers=headers)
+            answer = await send_raw(url, head + chunked, hub_tls.client_context)
+            problem(answer, 413, "body_too_large")
+
+
 # ------------------------------------------------------------- defect 4: answers of 500
 
 
@@ -302,6 +324,17 @@ async def test_non_ascii_email_signs_in(local_hub: LocalHub, hub_tls: HubTLS, ca
         problem(await call("POST", "/v1/auth/token", body=body), 422, "invalid_body")
     body = {"email": EMAIL, "password": PASSWORD, "recovery_code": "\ud800"}
     problem(await call("POST", "/v1/auth/token", body=body), 422, "invalid_body")
+
+
+async def test_any_password_the_account_takes_signs_in(
+    local_hub: LocalHub, hub_tls: HubTLS
+) -> None:
+    secret = " tab\there, zero\u200bwidth and trailing space "
+    owner = LocalAccount.create(EMAIL, secret)
+    async with LocalControlPlane(local_hub, owner, ssl_context=hub_tls.server_context) as control:
+        body = {"email": EMAIL, "password": secret}
+        answer = await Caller(control, hub_tls)("POST", "/v1/auth/token", body=body, token=False)
+        assert answer.status == 200, answer.body[:300]
 
 
 def _nested(depth: int, kind: str) -> bytes:

@@ -35,6 +35,7 @@ __all__ = [
     "demo_account",
     "fold_email",
     "hash_password",
+    "password_text_ok",
     "check_password_hash",
 ]
 
@@ -61,6 +62,13 @@ def _utf8(text: str) -> bytes:
     # "surrogatepass": a lone surrogate that got this far hashes (and never matches)
     # instead of raising.
     return text.encode("utf-8", "surrogatepass")
+
+
+def password_text_ok(password: str) -> bool:
+    """True for a password this module can hash: at most :data:`MAX_PASSWORD` characters, no
+    lone surrogates (anything else, spaces and control characters included, is the user's
+    business)."""
+    return len(password) <= MAX_PASSWORD and not any(0xD800 <= ord(ch) < 0xE000 for ch in password)
 
 
 def fold_email(email: str) -> str:
@@ -142,7 +150,7 @@ class LocalAccount:
         sign-in, each of ``recovery_codes`` may replace a TOTP code once."""
         if not password:
             raise ValueError("the account password must not be empty")
-        if len(password) > MAX_PASSWORD or any(0xD800 <= ord(c) < 0xE000 for c in password):
+        if not password_text_ok(password):
             raise ValueError(
                 f"the account password must be valid text of at most {MAX_PASSWORD} characters"
             )

@@ -46,7 +46,7 @@ import anyio.to_thread
 from aiohttp import web
 
 from ._text import clean_text
-from .account import MAX_EMAIL, MAX_PASSWORD, LocalAccount
+from .account import MAX_EMAIL, MAX_PASSWORD, LocalAccount, password_text_ok
 from .control_resources import (
     IdempotencyCache,
     OperationStore,
@@ -292,6 +292,19 @@ def _json_too_deep(text: str) -> bool:
     return False
 
 
+async def _read_body(request: web.Request) -> bytes:
+    """The body, at most :data:`MAX_BODY` bytes (413 past it, wherever the app is mounted:
+    the root app's ``client_max_size`` may be larger)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.readany():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ApiProblem(413, "body_too_large", f"The request body exceeds {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -303,7 +316,7 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
     if (request.content_length or 0) > MAX_BODY:
         raise ApiProblem(413, "body_too_large", f"The request body exceeds {MAX_BODY} bytes")
     with anyio.move_on_after(BODY_SECONDS) as waited:
-        raw = await request.read()  # client_max_size: 413 past MAX_BODY
+        raw = await _read_body(request)
     if waited.cancelled_caught:
         raise ApiProblem(408, "body_timeout", "The request body was not sent in time")
     try:
@@ -437,8 +450,10 @@ async def _login(request: web.Request) -> web.Response:
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         raise ApiProblem(422, "invalid_body", "email and password are required strings")
     email = _field(email, "email", max_len=MAX_EMAIL)
-    # A password is taken as sent (spaces and all), but must be text of a bounded length.
-    _field(password, "password", max_len=MAX_PASSWORD, strip=False, min_len=1)
+    if not password_text_ok(password):  # taken as sent otherwise: spaces and all
+        raise ApiProblem(
+            422, "invalid_body", f"password must be text of at most {MAX_PASSWORD} characters"
+        )
     scopes = _scopes(body.get("scope", body.get("scopes")))
     otp = _optional(body.get("otp_code"), "otp_code", max_len=32)
     recovery = _optional(body.get("recovery_code"), "recovery_code", max_len=128)
