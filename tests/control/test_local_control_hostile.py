@@ -19,7 +19,7 @@ import pytest
 
 from thalovant.client import AsyncThalovantClient
 from thalovant.errors import ThalovantError, ThalovantRuntimeError
-from thalovant.hub import ClientRegistry, LocalHub
+from thalovant.hub import ClientRegistry, LocalHub, control_server
 from thalovant.hub import control_api as api_module
 from thalovant.hub.account import LocalAccount
 from thalovant.hub.control_resources import hub_id_for
@@ -261,6 +261,30 @@ async def test_a_body_sent_too_slowly_gets_408(
             while b"\r\n\r\n" not in raw or not raw.rstrip().endswith(b"}"):
                 raw += await stream.receive()
     problem(parse_answer(raw), 408, "body_timeout")
+
+
+async def test_a_header_sent_too_slowly_is_cut_off(
+    local_hub: LocalHub, account: LocalAccount, hub_tls: HubTLS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(control_server, "IDLE_SECONDS", 0.5)
+    async with LocalControlPlane(local_hub, account, ssl_context=hub_tls.server_context) as cp:
+        hostname, port = cp.api_url.removeprefix("https://").rsplit(":", 1)
+        with anyio.fail_after(20):  # aiohttp's own default would be an hour
+            stream = await anyio.connect_tcp(
+                hostname,
+                int(port),
+                ssl_context=hub_tls.client_context,
+                tls_standard_compatible=False,
+            )
+            async with stream:
+                await stream.send(b"GET /v1/public/hubs HTTP/1.1\r\nHost: x\r\n")
+                received = b""
+                try:
+                    while True:
+                        received += await stream.receive()
+                except (anyio.EndOfStream, anyio.BrokenResourceError):
+                    pass
+    assert received == b""  # closed without an answer: it never finished its request
 
 
 async def test_body_limit_holds_on_both_mounts(
