@@ -14,13 +14,16 @@ from __future__ import annotations
 import base64
 import json
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 import anyio
 import pytest
+from aiohttp import web
 
 from tests.chaos.conftest import scaled
 from tests.control.raw_http import RawAnswer, request
@@ -158,14 +161,33 @@ def _quoted(value: str) -> str:
 Headers = list[tuple[str | bytes, str | bytes]]
 
 
+@dataclass
+class Target:
+    """One place the ``/v1`` app is served: its base URL, the app and its token store."""
+
+    api_url: str
+    app: web.Application
+    tokens: TokenStore
+
+    @classmethod
+    def of_server(cls, control: LocalControlPlane) -> Target:
+        return cls(control.api_url, control.app, control.tokens)
+
+    @classmethod
+    def of_hub(cls, hub: LocalHub) -> Target:
+        assert hub.control_app is not None
+        assert hub.https_url is not None
+        base = hub.https_url.split("://", 1)
+        url = f"{base[0]}://{base[1].split('/', 1)[0]}"
+        return cls(url, hub.control_app, hub.control_app[control_api.STATE].tokens)
+
+
 class Corpus:
     """Hostile requests over the served routes: a valid request for the route (real ids, a
     fresh full-scope token, a valid body), then one to three hostile mutations of its path,
     query, headers or body, so that hostile values get past the first check they meet."""
 
-    def __init__(
-        self, hub: LocalHub, control: LocalControlPlane, routes: list[tuple[str, str]]
-    ) -> None:
+    def __init__(self, hub: LocalHub, control: Target, routes: list[tuple[str, str]]) -> None:
         self.hub = hub
         self.control = control
         self.routes = routes
@@ -317,7 +339,7 @@ class Corpus:
 
 
 async def _fuzz(
-    control: LocalControlPlane, hub: LocalHub, hub_tls: HubTLS, count: int
+    control: Target, hub: LocalHub, hub_tls: HubTLS, count: int
 ) -> tuple[int, list[str]]:
     """Send ``count`` generated requests (8 at a time); the 5xx and unanswered ones."""
     routes = sorted(
@@ -363,9 +385,7 @@ async def _fuzz(
     return count, bad
 
 
-async def _registry_still_writable(
-    control: LocalControlPlane, hub: LocalHub, hub_tls: HubTLS
-) -> bool:
+async def _registry_still_writable(control: Target, hub: LocalHub, hub_tls: HubTLS) -> bool:
     """A create through the API and one in Python still work."""
     token, _ = control.tokens.issue(ALL_SCOPES)
     body = {"hub_id": hub_id_for(hub), "name": "after the storm"}
@@ -386,25 +406,36 @@ async def _registry_still_writable(
     return True
 
 
-@pytest.mark.parametrize("rounds", [scaled(400, 6000)])
+@asynccontextmanager
+async def _serving(mount: str, state: Path, tls: HubTLS) -> AsyncIterator[tuple[LocalHub, Target]]:
+    """The hub and the ``/v1`` app on its own server, or mounted in the hub's HTTPS one."""
+    account = LocalAccount.create(EMAIL, PASSWORD)
+    if mount == "hub":
+        async with LocalHub(state, ssl_context=tls.server_context, control_account=account) as hub:
+            yield hub, Target.of_hub(hub)
+        return
+    async with (
+        LocalHub(state, ssl_context=tls.server_context) as hub,
+        LocalControlPlane(
+            hub, account, ssl_context=tls.server_context, tokens=TokenStore()
+        ) as control,
+    ):
+        yield hub, Target.of_server(control)
+
+
+@pytest.mark.parametrize("mount", ["server", "hub"])
 async def test_hostile_requests_on_every_route(
     hub_tls: HubTLS,
     tmp_path: Path,
-    rounds: int,
+    mount: str,
     chaos_figure: Callable[[str], None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(control_api, "LOCKOUT_AFTER", 10**9)  # keep sign-in reachable
-    account = LocalAccount.create(EMAIL, PASSWORD)
     state = tmp_path / "hub"
-    async with (
-        LocalHub(state, ssl_context=hub_tls.server_context) as hub,
-        LocalControlPlane(
-            hub, account, ssl_context=hub_tls.server_context, tokens=TokenStore()
-        ) as control,
-    ):
-        sent, bad = await _fuzz(control, hub, hub_tls, rounds)
-        writable = await _registry_still_writable(control, hub, hub_tls)
+    async with _serving(mount, state, hub_tls) as (hub, target):
+        sent, bad = await _fuzz(target, hub, hub_tls, scaled(250, 4000))
+        writable = await _registry_still_writable(target, hub, hub_tls)
         before = hub.registry.records()
     async with LocalHub(state, ssl_context=hub_tls.server_context) as restarted:
         after = restarted.registry.records()
