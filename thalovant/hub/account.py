@@ -129,7 +129,8 @@ class LocalAccount:
             raise ValueError("the account email must contain '@'")
         self.email = email
         self._folded_email = _utf8(fold_email(email))
-        self.display_name = display_name or email.partition("@")[0]
+        shown = display_name or email.partition("@")[0]
+        self.display_name = clean_text(shown, "the account display name", max_len=MAX_EMAIL)
         self.user_id = user_id
         self._password_hash = password_hash
         self._totp_secret = totp_secret or None
