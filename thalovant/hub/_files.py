@@ -26,13 +26,16 @@ def write_private_text(path: Path, text: str) -> None:
     """Replace ``path`` atomically with ``text``; the file is 0600 from its first byte.
 
     The temporary file lives in the same folder so ``os.replace`` is atomic; a crash leaves
-    either the old file or the new one, never half of either.
+    either the old file or the new one, never half of either. ``text`` is encoded before
+    anything is touched: text that is not valid UTF-8 (a lone surrogate) raises
+    ``UnicodeEncodeError`` and leaves the file as it was.
     """
+    data = text.encode("utf-8")
     ensure_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o600)
@@ -54,9 +57,11 @@ def read_json_object(path: Path) -> dict[str, Any] | None:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError:
+        raise ThalovantRuntimeError(f"hub state file {path} is not UTF-8 text") from None
     try:
         value = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ThalovantRuntimeError(f"hub state file {path} is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise ThalovantRuntimeError(f"hub state file {path} must hold a JSON object")

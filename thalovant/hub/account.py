@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,15 +22,20 @@ from typing import Any
 from thalovant.errors import ThalovantRuntimeError
 
 from ._files import read_json_object, write_private_json
+from ._text import clean_text
 from .totp import verify_totp
 
 __all__ = [
     "DEMO_ACCOUNT_FILE",
     "DEMO_EMAIL",
+    "MAX_EMAIL",
+    "MAX_PASSWORD",
     "LocalAccount",
     "account_from_options",
     "demo_account",
+    "fold_email",
     "hash_password",
+    "password_text_ok",
     "check_password_hash",
 ]
 
@@ -37,6 +43,9 @@ __all__ = [
 DEMO_EMAIL = "demo@thalovant.local"
 #: File (in the hub's state folder) holding the demo account's generated password.
 DEMO_ACCOUNT_FILE = "demo-account.json"
+
+#: Longest account email (RFC 5321 path limit) and password (characters).
+MAX_EMAIL, MAX_PASSWORD = 320, 1024
 
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 
@@ -49,9 +58,29 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _utf8(text: str) -> bytes:
+    # "surrogatepass": a lone surrogate that got this far hashes (and never matches)
+    # instead of raising.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def password_text_ok(password: str) -> bool:
+    """True for a password this module can hash: at most :data:`MAX_PASSWORD` characters, no
+    lone surrogates (anything else, spaces and control characters included, is the user's
+    business)."""
+    return len(password) <= MAX_PASSWORD and not any(0xD800 <= ord(ch) < 0xE000 for ch in password)
+
+
+def fold_email(email: str) -> str:
+    """The form two emails are compared in: stripped, NFKC-normalised, case-folded (so
+    ``José@x``, ``JOSÉ@x`` and ``Jose\u0301@x`` are one address)."""
+    folded = unicodedata.normalize("NFKC", email.strip()).casefold()
+    return unicodedata.normalize("NFKC", folded)
+
+
 def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(
-        secret.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=64 * 1024 * 1024
+        _utf8(secret), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=64 * 1024 * 1024
     )
 
 
@@ -75,7 +104,7 @@ def check_password_hash(stored: str, password: str) -> bool:
 
 
 def _code_hash(code: str) -> str:
-    return hashlib.sha256("".join(code.split()).lower().encode("utf-8")).hexdigest()
+    return hashlib.sha256(_utf8("".join(code.split()).lower())).hexdigest()
 
 
 class LocalAccount:
@@ -95,11 +124,13 @@ class LocalAccount:
         display_name: str | None = None,
         user_id: str = "usr_local",
     ) -> None:
-        email = str(email).strip()
+        email = clean_text(str(email), "the account email", max_len=MAX_EMAIL)
         if "@" not in email:
             raise ValueError("the account email must contain '@'")
         self.email = email
-        self.display_name = display_name or email.partition("@")[0]
+        self._folded_email = _utf8(fold_email(email))
+        shown = display_name or email.partition("@")[0]
+        self.display_name = clean_text(shown, "the account display name", max_len=MAX_EMAIL)
         self.user_id = user_id
         self._password_hash = password_hash
         self._totp_secret = totp_secret or None
@@ -120,6 +151,10 @@ class LocalAccount:
         sign-in, each of ``recovery_codes`` may replace a TOTP code once."""
         if not password:
             raise ValueError("the account password must not be empty")
+        if not password_text_ok(password):
+            raise ValueError(
+                f"the account password must be valid text of at most {MAX_PASSWORD} characters"
+            )
         if totp_secret:
             verify_totp(totp_secret, "000000")  # raises ValueError for a malformed secret
         return cls(
@@ -139,8 +174,9 @@ class LocalAccount:
         return self._totp_secret is not None
 
     def check_password(self, email: str, password: str) -> bool:
-        """True for this account's email (case-insensitive) and password. Blocking."""
-        same_email = hmac.compare_digest(email.strip().lower(), self.email.lower())
+        """True for this account's email (compared as :func:`fold_email`, so non-ASCII
+        addresses work) and password. Blocking."""
+        same_email = hmac.compare_digest(_utf8(fold_email(email)), self._folded_email)
         matches = check_password_hash(self._password_hash, password)
         return same_email and matches
 

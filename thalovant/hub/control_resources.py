@@ -14,12 +14,14 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import secrets
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from .registry import ClientRecord
 from .tokens import iso_time
@@ -44,6 +46,8 @@ __all__ = [
 HUB_SLUG = "local-hub"
 HUB_TITLE = "Thalovant local hub"
 _KEEP = 1024  # operations and idempotency answers remembered
+_MAX_CURSOR = 64  # characters of an encoded cursor; ours are about 20
+_OFFSET = re.compile(r"o:(0|[1-9][0-9]{0,11})")  # ASCII digits, at most 12 of them
 
 
 def _short_hash(*parts: str, size: int = 20) -> str:
@@ -129,14 +133,14 @@ def decode_cursor(cursor: str | None) -> int | None:
     """The offset in an opaque cursor; 0 for none; ``None`` when it is not one of ours."""
     if not cursor:
         return 0
+    if len(cursor) > _MAX_CURSOR:
+        return None
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return None
-    kind, _, number = text.partition(":")
-    if kind != "o" or not number.isdigit():
-        return None
-    return int(number)
+    found = _OFFSET.fullmatch(text)
+    return None if found is None else int(found.group(1))
 
 
 def _encode_cursor(offset: int) -> str:
@@ -146,13 +150,16 @@ def _encode_cursor(offset: int) -> str:
 def page(
     items: Sequence[dict[str, Any]], offset: int, limit: int, path: str, query: Mapping[str, str]
 ) -> dict[str, Any]:
-    """``{"data", "meta": {"count", "total", "next"}, "links": {"self", "next"}}``."""
+    """``{"data", "meta": {"count", "total", "next"}, "links": {"self", "next"}}``.
+
+    The links repeat ``query`` (checked by the caller: storable text), URL-encoded, without
+    its cursor."""
     chunk = list(items[offset : offset + limit])
     more = offset + limit < len(items)
     cursor = _encode_cursor(offset + limit) if more else None
     kept = {k: v for k, v in query.items() if k != "cursor"}
     kept["limit"] = str(limit)
-    base = "&".join(f"{k}={v}" for k, v in sorted(kept.items()))
+    base = urlencode(sorted(kept.items()))
     return {
         "data": chunk,
         "meta": {"count": len(chunk), "total": len(items), "next": cursor},

@@ -24,7 +24,11 @@ from .tokens import TokenStore
 if TYPE_CHECKING:
     from .hub import LocalHub
 
-__all__ = ["LocalControlPlane"]
+__all__ = ["IDLE_SECONDS", "LocalControlPlane"]
+
+IDLE_SECONDS = 15.0
+"""A connection that has not sent a whole request header this long after it opened (or after
+its last answer) is closed: aiohttp's default (an hour) would let slow senders hold sockets."""
 
 
 async def _root_not_found(request: web.Request) -> web.Response:
@@ -81,7 +85,9 @@ class LocalControlPlane:
         root = web.Application(client_max_size=MAX_BODY)
         root.add_subapp("/v1", self.app)
         root.router.add_route("*", "/{tail:.*}", _root_not_found)
-        runner = web.AppRunner(root, access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            root, access_log=None, handle_signals=False, keepalive_timeout=IDLE_SECONDS
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, self._host, self._port, ssl_context=self._ssl)

@@ -10,6 +10,12 @@ The hub must know each password: it derives the client's Noise PSK from it (wire
 ``client_key`` is the client static key pinned after the first XX handshake; it enables
 ``KKpsk0`` and makes the hub refuse any other key for that access key.
 
+Every string of a record is checked when the record is built (:func:`~thalovant.hub._text.
+clean_text`: no lone surrogates, control or format characters, bounded lengths), so a record
+that exists can always be written. Writes are all-or-nothing: a change is written to disk
+first and only then made in memory, so a failed write (disk full, a bad state folder) leaves
+memory and disk as they were.
+
 Methods block on file I/O (a few KiB); async callers run the mutating ones in a worker thread.
 They are thread-safe.
 """
@@ -26,17 +32,47 @@ from typing import Any
 
 import msgspec
 
-from thalovant.errors import ThalovantRuntimeError
+from thalovant.errors import ThalovantError, ThalovantRuntimeError
 
 from ._files import read_json_object, write_private_json
+from ._text import clean_text
 from .policy import DEFAULT_ALLOWED_TYPES, normalize_allowed_types
 
-__all__ = ["CLIENTS_FILE", "ClientRecord", "ClientRegistry"]
+__all__ = [
+    "CLIENTS_FILE",
+    "MAX_NAME",
+    "MAX_SECRET",
+    "ClientExistsError",
+    "ClientRecord",
+    "ClientRegistry",
+    "InvalidClientError",
+]
 
 CLIENTS_FILE = "clients.json"
 """File name of the registry inside the hub's state folder."""
 
+MAX_NAME = 128
+"""Longest client name and site id (characters)."""
+MAX_SECRET = 256
+"""Longest access key, password and MQTT credential (characters)."""
+_MAX_TYPE, _MAX_TYPES = 256, 1024  # one allowed message type, and how many
+
 _KEY_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+class InvalidClientError(ThalovantError, ValueError):
+    """A client record field is not storable (the message names the field, not its value)."""
+
+
+class ClientExistsError(ThalovantError, ValueError):
+    """A client with this access key is already registered."""
+
+
+def _checked(value: object, what: str, max_len: int, *, secret: bool = False) -> None:
+    try:
+        clean_text(value, what, max_len=max_len, strip=False, spaces=not secret)
+    except ValueError as exc:
+        raise InvalidClientError(str(exc)) from None
 
 
 class ClientRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,11 +95,25 @@ class ClientRecord(msgspec.Struct, frozen=True, kw_only=True):
         for field in ("access_key", "password", "name", "site_id"):
             value = getattr(self, field)
             if not isinstance(value, str) or not value.strip():
-                raise ValueError(f"client {field} must be a non-empty string")
+                raise InvalidClientError(f"client {field} must be a non-empty string")
         if ":" in self.access_key or any(ch.isspace() for ch in self.access_key):
-            raise ValueError("an access key may not contain ':' or whitespace")
+            raise InvalidClientError("an access key may not contain ':' or whitespace")
+        _checked(self.access_key, "client access_key", MAX_SECRET, secret=True)
+        _checked(self.password, "client password", MAX_SECRET)
+        _checked(self.name, "client name", MAX_NAME)
+        _checked(self.site_id, "client site_id", MAX_NAME)
+        if len(self.allowed_types) > _MAX_TYPES:
+            raise InvalidClientError(f"a client may have at most {_MAX_TYPES} allowed types")
+        for item in self.allowed_types:
+            _checked(item, "an allowed message type", _MAX_TYPE)
+        for field in ("mqtt_username", "mqtt_password"):
+            value = getattr(self, field)
+            if value is not None:
+                _checked(value, f"client {field}", MAX_SECRET, secret=True)
+        if self.created_at:
+            _checked(self.created_at, "client created_at", 64)
         if self.client_key is not None and not _KEY_HEX.fullmatch(self.client_key):
-            raise ValueError("client_key must be 64 lowercase hex chars")
+            raise InvalidClientError("client_key must be 64 lowercase hex chars")
 
     def __repr__(self) -> str:
         pinned = "yes" if self.client_key else "no"
@@ -128,8 +178,9 @@ class ClientRegistry:
     ) -> ClientRecord:
         """Register a new client; random access key and password unless given.
 
-        ``site_id`` defaults to ``name``. An access key that is already registered raises
-        ``ValueError``.
+        ``site_id`` defaults to ``name``. A field that cannot be stored raises
+        :class:`InvalidClientError`, an access key that is already registered
+        :class:`ClientExistsError` (both are ``ValueError``); either way nothing changes.
         """
         record = ClientRecord(
             access_key=access_key if access_key is not None else secrets.token_urlsafe(18),
@@ -142,9 +193,10 @@ class ClientRegistry:
         )
         with self._lock:
             if record.access_key in self._clients:
-                raise ValueError(f"a client with this access key is already registered ({name})")
-            self._clients[record.access_key] = record
-            self._save()
+                raise ClientExistsError(
+                    f"a client with this access key is already registered ({record.name})"
+                )
+            self._commit({**self._clients, record.access_key: record})
         return record
 
     def update(self, access_key: str, /, **changes: Any) -> ClientRecord:
@@ -156,8 +208,7 @@ class ClientRegistry:
         with self._lock:
             record = self._require(access_key)
             updated = msgspec.structs.replace(record, **changes)
-            self._clients[access_key] = updated
-            self._save()
+            self._commit({**self._clients, access_key: updated})
             return updated
 
     def pin_client_key(self, access_key: str, key_hex: str) -> str | None:
@@ -173,8 +224,8 @@ class ClientRegistry:
                 return None
             if record.client_key is not None:
                 return record.client_key
-            self._clients[access_key] = msgspec.structs.replace(record, client_key=key_hex)
-            self._save()
+            pinned = msgspec.structs.replace(record, client_key=key_hex)
+            self._commit({**self._clients, access_key: pinned})
             return key_hex
 
     def unpin_client_key(self, access_key: str) -> bool:
@@ -183,8 +234,8 @@ class ClientRegistry:
             record = self._require(access_key)
             if record.client_key is None:
                 return False
-            self._clients[access_key] = msgspec.structs.replace(record, client_key=None)
-            self._save()
+            unpinned = msgspec.structs.replace(record, client_key=None)
+            self._commit({**self._clients, access_key: unpinned})
             return True
 
     def ensure_mqtt_credentials(self, access_key: str) -> ClientRecord:
@@ -198,8 +249,7 @@ class ClientRegistry:
                 mqtt_username=f"client-{secrets.token_hex(8)}",
                 mqtt_password=secrets.token_urlsafe(24),
             )
-            self._clients[access_key] = updated
-            self._save()
+            self._commit({**self._clients, access_key: updated})
             return updated
 
     def by_mqtt_username(self, username: str) -> ClientRecord | None:
@@ -210,9 +260,9 @@ class ClientRegistry:
     def remove(self, access_key: str) -> bool:
         """Unregister a client; open connections are not closed by this."""
         with self._lock:
-            if self._clients.pop(access_key, None) is None:
+            if access_key not in self._clients:
                 return False
-            self._save()
+            self._commit({k: r for k, r in self._clients.items() if k != access_key})
             return True
 
     def _require(self, access_key: str) -> ClientRecord:
@@ -221,7 +271,10 @@ class ClientRegistry:
             raise KeyError("no client with this access key")
         return record
 
-    def _save(self) -> None:
-        # Caller holds the lock.
-        clients = [record.as_dict() for record in self._clients.values()]
-        write_private_json(self._path, {"version": 1, "clients": clients})
+    def _commit(self, clients: dict[str, ClientRecord]) -> None:
+        """Write ``clients`` to disk, then make them the registry. Caller holds the lock.
+
+        All-or-nothing: when the write fails, memory keeps what the disk has."""
+        stored = [record.as_dict() for record in clients.values()]
+        write_private_json(self._path, {"version": 1, "clients": stored})
+        self._clients = clients

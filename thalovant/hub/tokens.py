@@ -29,7 +29,8 @@ def iso_time(at: float) -> str:
 
 
 def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    # "surrogatepass": any str hashes (a header decoded with surrogateescape included).
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def totp_code(secret: str, at: float | None = None) -> str:
 def verify_totp(secret: str, code: str, at: float | None = None, *, drift: int = 1) -> bool:
     """True when ``code`` is the code of the current step, or of ``drift`` steps around it."""
     given = "".join(str(code).split())
-    if len(given) != TOTP_DIGITS or not given.isdigit():
+    if len(given) != TOTP_DIGITS or not (given.isascii() and given.isdigit()):
         return False
     key = _key(secret)
     step = int((time.time() if at is None else at) // TOTP_STEP)
