@@ -269,6 +269,11 @@ class LocalHub:
         return self._wss.url
 
     @property
+    def wss_server(self) -> WSSServer:
+        """The WebSocket carrier's server (its ``gate`` holds the connection counters)."""
+        return self._wss
+
+    @property
     def mqtt_url(self) -> str | None:
         """The broker URL clients use (``mqtts://`` with TLS), or ``None`` without MQTT."""
         if self._mqtt is None:

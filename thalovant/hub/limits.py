@@ -189,7 +189,8 @@ class _Guard(asyncio.Protocol):
             raw.abort()
             self._gate.leave(self)
             return
-        if transport is None or self.done:  # lost while the handshake finished
+        if transport is None:  # aborted (deadline, eviction) during the handshake
+            self._gate.leave(self)
             return
         self._start(transport)
 
@@ -268,6 +269,20 @@ class ConnectionGate:
         """Connections closed because no request came in time."""
         self._last_log = -_LOG_EVERY
         self._unlogged = 0
+        self._changed: asyncio.Event | None = None
+
+    async def wait_until(self, predicate: Callable[[ConnectionGate], bool]) -> None:
+        """Wait until ``predicate(gate)`` holds (checked whenever a connection comes or goes;
+        wrap in a timeout)."""
+        while not predicate(self):
+            if self._changed is None:
+                self._changed = asyncio.Event()
+            await self._changed.wait()
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
 
     @property
     def open_connections(self) -> int:
@@ -364,6 +379,7 @@ class ConnectionGate:
         self._waiting[guard] = None
         self._per_peer[guard.peer] = from_peer + 1
         self.accepted += 1
+        self._notify()
         return True
 
     def attach(self, transport: asyncio.BaseTransport, guard: _Guard) -> None:
@@ -379,6 +395,7 @@ class ConnectionGate:
             del self._by_transport[guard.app]
         self._waiting.pop(guard, None)
         self._leave_counts(guard)
+        self._notify()
 
     def _leave_counts(self, guard: _Guard) -> None:
         if guard in self._open:
@@ -391,6 +408,7 @@ class ConnectionGate:
 
     def _refuse(self, peer: str, why: str) -> None:
         self.refused += 1
+        self._notify()
         now = time.monotonic()
         if now - self._last_log < _LOG_EVERY:
             self._unlogged += 1
