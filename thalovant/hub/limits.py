@@ -289,6 +289,15 @@ class ConnectionGate:
         """Connections open on this listener right now."""
         return len(self._open)
 
+    def open_from(self, peer: str) -> int:
+        """Connections open right now from the address ``peer``."""
+        return self._per_peer.get(peer, 0)
+
+    @property
+    def busiest_peer(self) -> int:
+        """The most connections one address holds right now."""
+        return max(self._per_peer.values(), default=0)
+
     def protocol_factory(
         self, make: Callable[[], asyncio.BaseProtocol]
     ) -> Callable[[], asyncio.Protocol]:
