@@ -2,7 +2,7 @@
 
 ``python -m tests.chaos._hub_child <folder> [<json: LocalHub options, "limits": {...}>]``
 starts a :class:`~thalovant.hub.LocalHub` with trustme TLS (CA written to ``<folder>``) and a
-standalone control plane, registers clients ``c0``...``c7`` (``ak-cN``/``pw-cN``), prints
+standalone control plane, registers clients ``c0``...``c9`` (``ak-cN``/``pw-cN``), prints
 one JSON line (pid, ports, CA file) and then answers each ``stats`` line on stdin with a JSON
 line (RSS, gate counters, reassembly memory); it stops when stdin closes.
 """
@@ -38,7 +38,7 @@ async def main(folder: Path, options: dict[str, Any]) -> None:
         LocalHub(folder / "hub", ssl_context=tls.server_context, limits=limits, **options) as hub,
         LocalControlPlane(hub, account, ssl_context=tls.server_context, limits=limits) as control,
     ):
-        for i in range(8):
+        for i in range(10):
             hub.register_client(f"c{i}", access_key=f"ak-c{i}", password=f"pw-c{i}")
         broker = hub.embedded_broker
         http = hub.http_server
