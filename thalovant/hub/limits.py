@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from thalovant.carriers.tls import trim_ssl_protocol
+from thalovant.carriers.tls import trim_ssl_protocol, trim_tls_read_buffer
 from thalovant.protocol.framing import MAX_MESSAGE_BYTES
 
 __all__ = ["ConnectionGate", "HubLimits", "ReassemblyPool"]
@@ -197,6 +197,8 @@ class _Guard(asyncio.Protocol):
     def _start(self, transport: asyncio.BaseTransport) -> None:
         if self.done:
             return
+        if transport is not self._raw:
+            trim_tls_read_buffer(transport)  # in case the early trim found no SSLProtocol
         real: Any = self._make()
         self._real = real
         self._gate.attach(transport, self)
