@@ -19,7 +19,7 @@ import pytest
 
 from thalovant.client import AsyncThalovantClient
 from thalovant.errors import ThalovantError, ThalovantRuntimeError
-from thalovant.hub import ClientRegistry, LocalHub, control_server
+from thalovant.hub import ClientRegistry, HubLimits, LocalHub
 from thalovant.hub import control_api as api_module
 from thalovant.hub.account import LocalAccount
 from thalovant.hub.control_resources import hub_id_for
@@ -266,8 +266,10 @@ async def test_a_body_sent_too_slowly_gets_408(
 async def test_a_header_sent_too_slowly_is_cut_off(
     local_hub: LocalHub, account: LocalAccount, hub_tls: HubTLS, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(control_server, "IDLE_SECONDS", 0.5)
-    async with LocalControlPlane(local_hub, account, ssl_context=hub_tls.server_context) as cp:
+    limits = HubLimits(request_timeout=0.5)
+    async with LocalControlPlane(
+        local_hub, account, ssl_context=hub_tls.server_context, limits=limits
+    ) as cp:
         hostname, port = cp.api_url.removeprefix("https://").rsplit(":", 1)
         with anyio.fail_after(20):  # aiohttp's own default would be an hour
             stream = await anyio.connect_tcp(

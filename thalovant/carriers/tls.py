@@ -7,8 +7,15 @@ import logging
 import os
 import ssl
 from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["CA_BUNDLE_ENV", "TLS_READ_BUFFER_BYTES", "client_ssl_context", "trim_tls_read_buffer"]
+__all__ = [
+    "CA_BUNDLE_ENV",
+    "TLS_READ_BUFFER_BYTES",
+    "client_ssl_context",
+    "trim_ssl_protocol",
+    "trim_tls_read_buffer",
+]
 
 logger = logging.getLogger("thalovant.carriers")
 
@@ -52,7 +59,12 @@ def trim_tls_read_buffer(
     at most ~16 KiB). The protocol object honours a smaller per-instance ``max_size`` in
     ``get_buffer``; on any other event loop or implementation this does nothing.
     """
-    protocol = getattr(transport, "_ssl_protocol", None)
+    return trim_ssl_protocol(getattr(transport, "_ssl_protocol", None), size)
+
+
+def trim_ssl_protocol(protocol: Any, size: int = TLS_READ_BUFFER_BYTES) -> bool:
+    """:func:`trim_tls_read_buffer` for asyncio's ``SSLProtocol`` itself (e.g. the protocol
+    of a raw transport right after ``loop.start_tls`` began); False for anything else."""
     if protocol is None or not isinstance(getattr(protocol, "max_size", None), int):
         return False
     if not isinstance(getattr(protocol, "_ssl_buffer", None), bytearray):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from .demo import demo_skills
 from .dispatch import PolicyViolation, SessionView
 from .hub import LocalHub, write_identity_file
+from .limits import HubLimits
 from .policy import DEFAULT_ALLOWED_TYPES
 from .registry import ClientRecord, ClientRegistry
 from .session import HubSession, SessionClosed
@@ -22,6 +23,7 @@ __all__ = [
     "DEFAULT_ALLOWED_TYPES",
     "ClientRecord",
     "ClientRegistry",
+    "HubLimits",
     "HubSession",
     "HubSkill",
     "LocalHub",

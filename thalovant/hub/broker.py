@@ -28,8 +28,10 @@ import hmac
 import logging
 import ssl
 import struct
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from .limits import ConnectionGate, HubLimits
 
 __all__ = ["BrokerAccount", "EmbeddedBroker", "topic_matches"]
 
@@ -37,6 +39,7 @@ logger = logging.getLogger("thalovant.hub.broker")
 
 _MAX_PACKET = 1024 * 1024
 _OUT_QUEUE = 1024
+_STREAM_LIMIT = 64 * 1024
 _CONNECT, _CONNACK, _PUBLISH, _PUBACK = 1, 2, 3, 4
 _PUBREC, _PUBREL, _PUBCOMP = 5, 6, 7
 _SUBSCRIBE, _SUBACK, _UNSUBSCRIBE, _UNSUBACK = 8, 9, 10, 11
@@ -153,6 +156,17 @@ async def _read_packet(reader: asyncio.StreamReader) -> tuple[int, int, bytes]:
     return first >> 4, first & 0x0F, await reader.readexactly(length)
 
 
+def _streams(
+    connected: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+) -> Callable[[], asyncio.StreamReaderProtocol]:
+    """The protocol factory ``asyncio.start_server`` would build, for a gated listener."""
+
+    def make() -> asyncio.StreamReaderProtocol:
+        return asyncio.StreamReaderProtocol(asyncio.StreamReader(limit=_STREAM_LIMIT), connected)
+
+    return make
+
+
 @dataclass
 class _Will:
     topic: str
@@ -221,8 +235,13 @@ class EmbeddedBroker:
         hub_port: int = 0,
         client_port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
+        limits: HubLimits | None = None,
     ) -> None:
         self._accounts = accounts
+        self.limits = limits or HubLimits()
+        self.hub_gate = ConnectionGate("MQTT hub listener", self.limits)
+        self.client_gate = ConnectionGate("MQTT listener", self.limits, ssl_context=ssl_context)
+        """Connection caps and the deadline to ``CONNECT`` (TLS is done by the gate)."""
         self._host = host
         self._hub_port = hub_port
         self._client_port = client_port
@@ -266,13 +285,15 @@ class EmbeddedBroker:
     async def start(self, *, serve_clients: bool = True) -> None:
         """Bind both listeners; with ``serve_clients=False`` clients wait (in the backlog)
         until :meth:`serve_clients`, so the hub can subscribe first."""
-        hub = await asyncio.start_server(self._serve_hub, self._host, self._hub_port)
+        loop = asyncio.get_running_loop()
+        hub = await loop.create_server(
+            self.hub_gate.protocol_factory(_streams(self._serve_hub)), self._host, self._hub_port
+        )
         try:
-            clients = await asyncio.start_server(
-                self._serve_client,
+            clients = await loop.create_server(
+                self.client_gate.protocol_factory(_streams(self._serve_client)),
                 self._host,
                 self._client_port,
-                ssl=self._ssl,
                 start_serving=serve_clients,
             )
         except BaseException:
@@ -296,6 +317,8 @@ class EmbeddedBroker:
         for connection in list(self._all):
             connection.will = None
             connection.abort()
+        self.hub_gate.close_all()
+        self.client_gate.close_all()
         self._retained.clear()
 
     async def aclose(self) -> None:
@@ -356,9 +379,13 @@ class EmbeddedBroker:
             self._tasks.discard(task)
 
     async def _connect(self, connection: _Connection, hub_listener: bool) -> bool:
-        kind, _flags, body = await asyncio.wait_for(_read_packet(connection.reader), 10)
+        # The gate already bounds the time to CONNECT; this is the same bound, in case.
+        reading = _read_packet(connection.reader)
+        kind, _flags, body = await asyncio.wait_for(reading, self.limits.request_timeout)
         if kind != _CONNECT:
             raise _ProtocolViolation("first packet is not CONNECT")
+        gate = self.hub_gate if hub_listener else self.client_gate
+        gate.admit(connection.writer.transport)
         r = _Reader(body)
         name, level, flags, keepalive = r.text(), r.u8(), r.u8(), r.u16()
         if name not in ("MQTT", "MQIsdp") or level not in (3, 4):

@@ -9,6 +9,7 @@ class is the only thing to switch.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -19,16 +20,13 @@ from thalovant.errors import ThalovantRuntimeError
 
 from .account import LocalAccount
 from .control_api import MAX_BODY, build_control_app, problem_response
+from .limits import ConnectionGate, HubLimits
 from .tokens import TokenStore
 
 if TYPE_CHECKING:
     from .hub import LocalHub
 
-__all__ = ["IDLE_SECONDS", "LocalControlPlane"]
-
-IDLE_SECONDS = 15.0
-"""A connection that has not sent a whole request header this long after it opened (or after
-its last answer) is closed: aiohttp's default (an hour) would let slow senders hold sockets."""
+__all__ = ["LocalControlPlane"]
 
 
 async def _root_not_found(request: web.Request) -> web.Response:
@@ -56,6 +54,7 @@ class LocalControlPlane:
         port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
         tokens: TokenStore | None = None,
+        limits: HubLimits | None = None,
     ) -> None:
         self.tokens = tokens if tokens is not None else TokenStore()
         """The tokens this control plane issued (hashed)."""
@@ -63,6 +62,10 @@ class LocalControlPlane:
         """The ``/v1`` application (routes relative to ``/v1``)."""
         self._host, self._port, self._ssl = host, port, ssl_context
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
+        self.limits = limits or HubLimits()
+        self.gate = ConnectionGate("control-plane listener", self.limits, ssl_context=ssl_context)
+        """Connection caps, first-request and keep-alive deadlines (TLS is done by the gate)."""
 
     @property
     def port(self) -> int:
@@ -82,27 +85,37 @@ class LocalControlPlane:
         """Start serving (``async with`` does this)."""
         if self._runner is not None:
             raise ThalovantRuntimeError("the local control plane is already running")
-        root = web.Application(client_max_size=MAX_BODY)
+        root = web.Application(client_max_size=MAX_BODY, middlewares=[self.gate.middleware()])
         root.add_subapp("/v1", self.app)
         root.router.add_route("*", "/{tail:.*}", _root_not_found)
         runner = web.AppRunner(
-            root, access_log=None, handle_signals=False, keepalive_timeout=IDLE_SECONDS
+            root,
+            access_log=None,
+            handle_signals=False,
+            keepalive_timeout=self.limits.keepalive_timeout + 1.0,  # the gate's comes first
         )
         await runner.setup()
+        assert runner.server is not None
         try:
-            site = web.TCPSite(runner, self._host, self._port, ssl_context=self._ssl)
-            await site.start()
+            listener = await asyncio.get_running_loop().create_server(
+                self.gate.protocol_factory(runner.server), self._host, self._port, backlog=128
+            )
         except BaseException:
             await runner.cleanup()
             raise
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
+        self._runner, self._listener = runner, listener
+        self._port = int(listener.sockets[0].getsockname()[1])
 
     async def aclose(self) -> None:
         """Stop serving."""
         runner, self._runner = self._runner, None
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        self.gate.close_all_waiting()
         if runner is not None:
             await runner.cleanup()
+        self.gate.close_all()
 
     async def __aenter__(self) -> LocalControlPlane:
         await self.start()

@@ -42,6 +42,7 @@ import anyio.lowlevel
 from aiohttp import web
 from anyio.abc import TaskGroup
 
+from .limits import ConnectionGate, HubLimits
 from .registry import ClientRecord
 from .session import CLOSE_PROTOCOL, HubServices, HubSession, SessionClosed
 from .wss import parse_authorization
@@ -152,6 +153,7 @@ class HTTPServer:
         handshake_timeout: float = 20.0,
         idle_timeout: float = 30.0,
         extra_apps: Mapping[str, web.Application] | None = None,
+        limits: HubLimits | None = None,
     ) -> None:
         self._services = services
         self._lookup = lookup
@@ -167,7 +169,10 @@ class HTTPServer:
         self._latest: dict[str, str] = {}  # access key -> cookie of its newest connection
         self.requests = 0
         """HTTP requests answered by the five carrier endpoints (for measurements)."""
-        self.app = web.Application(client_max_size=_MAX_BODY)
+        self.limits = limits or HubLimits()
+        self.gate = ConnectionGate("HTTPS listener", self.limits, ssl_context=ssl_context)
+        """Connection caps, first-request and keep-alive deadlines (TLS is done by the gate)."""
+        self.app = web.Application(client_max_size=_MAX_BODY, middlewares=[self.gate.middleware()])
         """The aiohttp application; mount sub-applications here before :meth:`start`."""
         self.app.router.add_post("/connect", self._connect)
         self.app.router.add_post("/disconnect", self._disconnect)
@@ -203,13 +208,17 @@ class HTTPServer:
     async def start(self) -> None:
         """Bind and start serving."""
         runner = web.AppRunner(
-            self.app, handle_signals=False, access_log=None, shutdown_timeout=2.0
+            self.app,
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=2.0,
+            keepalive_timeout=self.limits.keepalive_timeout + 1.0,  # the gate's comes first
         )
         await runner.setup()
         assert runner.server is not None
         try:
             listener = await asyncio.get_running_loop().create_server(
-                runner.server, self._host, self._port, ssl=self._ssl, backlog=128
+                self.gate.protocol_factory(runner.server), self._host, self._port, backlog=128
             )
         except BaseException:
             await runner.cleanup()
@@ -248,6 +257,7 @@ class HTTPServer:
             for handler in self._runner.server.connections:
                 if handler.transport is not None:
                     handler.transport.abort()
+        self.gate.close_all()
 
     async def aclose(self, grace: float = 5.0) -> None:
         """Stop listening, end every connection (1001), stop the session tasks."""
@@ -256,6 +266,7 @@ class HTTPServer:
             return
         if self._listener is not None:
             self._listener.close()
+        self.gate.close_all_waiting()
         await self.drop_connections(_CLOSE_GOING_AWAY, "hub shutting down")
         host, self._host_task = self._host_task, None
         if host is not None:
@@ -266,6 +277,7 @@ class HTTPServer:
         self._latest.clear()
         with anyio.move_on_after(grace, shield=True):
             await runner.cleanup()
+        self.gate.close_all()
 
     # --------------------------------------------------------------------- connections
 

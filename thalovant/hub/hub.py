@@ -22,6 +22,7 @@ from .demo import demo_skills
 from .dispatch import BinaryHandler, Dispatcher
 from .http import HTTPServer
 from .keys import HubKeys
+from .limits import HubLimits, ReassemblyPool
 from .policy import DEFAULT_ALLOWED_TYPES
 from .registry import CLIENTS_FILE, ClientRecord, ClientRegistry
 from .session import DEFAULT_OFFER_EXTRA, HubServices, HubSession
@@ -80,6 +81,10 @@ class LocalHub:
     ``control_account`` (a :class:`~thalovant.hub.account.LocalAccount`) also serves the
     local control plane (``/v1``) from the HTTPS server's app, at :attr:`api_url`.
 
+    ``limits`` (:class:`~thalovant.hub.limits.HubLimits`) bounds what clients can hold: time
+    to a first request, connections per listener and per peer address, sessions per client,
+    memory for unfinished chunked messages and how long such a message may stall.
+
     Runs on asyncio (the ``websockets`` and ``aiohttp`` servers); enter it from asyncio or
     anyio-on-asyncio.
     """
@@ -108,7 +113,10 @@ class LocalHub:
         mqtt_topic_prefix: str = "hivemind",
         mqtt_provisioner: MqttProvisioner | None = None,
         control_account: LocalAccount | None = None,
+        limits: HubLimits | None = None,
     ) -> None:
+        self.limits = limits or HubLimits()
+        """Bounds on connections and reassembly memory (:class:`~thalovant.hub.HubLimits`)."""
         self._state_dir = ensure_private_dir(Path(state_dir).expanduser().absolute())
         self._host = host
         self._ssl = ssl_context
@@ -135,6 +143,11 @@ class LocalHub:
             offer_extra=dict(DEFAULT_OFFER_EXTRA if offer_extra is None else offer_extra),
             on_ready=self._on_ready,
             on_closed=self._on_closed,
+            max_sessions_per_client=self.limits.max_sessions_per_client,
+            chunk_stall_timeout=self.limits.chunk_stall_timeout,
+            reassembly=ReassemblyPool(
+                self.limits.max_reassembly_total, self.limits.max_reassembly_per_client
+            ),
         )
         self._wss = WSSServer(
             self.services,
@@ -143,6 +156,7 @@ class LocalHub:
             port=wss_port,
             ssl_context=ssl_context,
             handshake_timeout=handshake_timeout,
+            limits=self.limits,
         )
         self._http = (
             None
@@ -154,6 +168,7 @@ class LocalHub:
                 port=https_port,
                 ssl_context=ssl_context,
                 handshake_timeout=handshake_timeout,
+                limits=self.limits,
             )
         )
         self._running = False
@@ -183,7 +198,11 @@ class LocalHub:
             self._hub_account = (f"hub-{secrets.token_hex(6)}", secrets.token_urlsafe(24))
             hub_user, hub_password = self._hub_account
             self._broker = EmbeddedBroker(
-                self._broker_account, host=self._host, client_port=port, ssl_context=self._ssl
+                self._broker_account,
+                host=self._host,
+                client_port=port,
+                ssl_context=self._ssl,
+                limits=self.limits,
             )
             url = "mqtt://placeholder"  # the hub port is known once the broker runs
         else:
@@ -248,6 +267,11 @@ class LocalHub:
     def wss_url(self) -> str:
         """``wss://<host>:<port>`` (``ws://`` without an SSL context)."""
         return self._wss.url
+
+    @property
+    def wss_server(self) -> WSSServer:
+        """The WebSocket carrier's server (its ``gate`` holds the connection counters)."""
+        return self._wss
 
     @property
     def mqtt_url(self) -> str | None:

@@ -318,8 +318,19 @@ class MQTTHubServer:
         send = _PipelinedPublisher(lambda: self._client, out_topic, self._qos).send
 
         sender, receiver = anyio.create_memory_object_stream[str | bytes](INBOUND_QUEUE_FRAMES)
+        peer: _Peer | None = None
+
+        async def abort(code: int, reason: str) -> None:
+            if peer is not None and self._peers.get(access_key) is peer:
+                await self._end(access_key, code, reason)
+
         session = HubSession(
-            self._services, record, peer=f"mqtt:{record.name}", send=send, task_group=tg
+            self._services,
+            record,
+            peer=f"mqtt:{record.name}",
+            send=send,
+            task_group=tg,
+            abort=abort,
         )
         peer = _Peer(session, sender, receiver)
         self._peers[access_key] = peer

@@ -22,6 +22,7 @@ from thalovant.identity import ThalovantIdentity
 from .account import account_from_options
 from .control_server import LocalControlPlane
 from .hub import LocalHub, write_identity_file
+from .limits import HubLimits
 from .tls import dev_certificates
 
 __all__ = ["HubOptions", "default_state_dir", "serve_hub"]
@@ -50,6 +51,8 @@ class HubOptions:
     account_totp_secret: str | None = None
     broker: str | None = "embedded"
     """``"embedded"``, a broker URL (``mqtt://hub:pw@host:1883``), or ``None`` (no MQTT)."""
+    limits: HubLimits | None = None
+    """Connection and memory bounds of every listener (``None``: the defaults)."""
 
 
 def _existing_identity(hub: LocalHub, path: Path) -> ThalovantIdentity | None:
@@ -81,12 +84,18 @@ async def serve_hub(options: HubOptions, *, out: TextIO = sys.stdout) -> None:
                 ssl_context=server_tls,
                 mqtt_broker=options.broker,
                 control_account=account if options.https_port is not None else None,
+                limits=options.limits,
             )
         )
         api_url = hub.api_url
         if api_url is None:  # no HTTPS server: the control plane gets its own port
             control = LocalControlPlane(
-                hub, account, host=options.host, port=options.control_port, ssl_context=server_tls
+                hub,
+                account,
+                host=options.host,
+                port=options.control_port,
+                ssl_context=server_tls,
+                limits=hub.limits,
             )
             api_url = (await stack.enter_async_context(control)).api_url
         path = options.identity_out or state_dir / f"{options.name}.identity.json"

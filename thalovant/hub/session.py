@@ -37,12 +37,14 @@ from thalovant.errors import ThalovantHubRefusedError, ThalovantProtocolError
 from thalovant.protocol.binary import BinaryFrame
 from thalovant.protocol.channel import SecureChannel
 from thalovant.protocol.envelope import HiveMessage
+from thalovant.protocol.framing import Reassembler
 from thalovant.protocol.handshake import HubHandshake
 from thalovant.protocol.noise import PATTERN_XX, PATTERNS, SUITES, NoiseDecryptError
 from thalovant.protocol.psk import PskDeriver, default_psk_deriver
 
 from .dispatch import Dispatcher, PolicyViolation
 from .keys import HubKeys
+from .limits import ReassemblyPool
 from .registry import ClientRecord, ClientRegistry
 from .skills import DeliveryError
 
@@ -89,6 +91,14 @@ class HubServices:
     offer_extra: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_OFFER_EXTRA))
     max_in_flight: int = 16
     send_timeout: float = 10.0
+    max_sessions_per_client: int = 16
+    """Sessions (handshaking or ready) one access key may hold; the oldest makes room."""
+    chunk_stall_timeout: float = 15.0
+    """Seconds a chunked message may go without a new chunk before the session is closed."""
+    reassembly: ReassemblyPool = field(default_factory=ReassemblyPool)
+    """Memory for unfinished chunked messages, per client and for the whole hub."""
+    by_client: dict[str, list[HubSession]] = field(default_factory=dict)
+    """Open sessions per access key, oldest first."""
     on_ready: Callable[[HubSession], None] = lambda session: None
     on_closed: Callable[[HubSession], None] = lambda session: None
 
@@ -114,6 +124,9 @@ class HubSession:
         self._tg = task_group
         self._handshake: HubHandshake | None = None
         self._channel: SecureChannel | None = None
+        self._reassembler = Reassembler(budget=services.reassembly.for_client(client.access_key))
+        self._last_chunk = 0.0
+        self._watching = False
         self._send_lock = anyio.Lock()
         self._slots = anyio.Semaphore(services.max_in_flight)
         self._session_id: str | None = None
@@ -163,6 +176,7 @@ class HubSession:
     async def start(self) -> None:
         """Derive the client's PSK (off the event loop, cached) and send HELLO and offer."""
         services, client = self._services, self._client
+        self._enter()
         node_id = services.keys.node_id
         psk = await anyio.to_thread.run_sync(
             services.psk_deriver.get,
@@ -201,8 +215,50 @@ class HubSession:
         except ThalovantProtocolError as exc:
             # Decrypt, framing or decode failure: the spec allows no frame skipping.
             raise self._fail(CLOSE_PROTOCOL, f"bad transport message: {exc}") from None
+        if self._channel.reassembling:
+            self._last_chunk = anyio.current_time()
+            if not self._watching:
+                self._watching = True
+                self._tg.start_soon(self._watch_chunks)
         if message is not None:
             await self._on_message(message)
+
+    async def _watch_chunks(self) -> None:
+        """Close the session when its chunked message stops getting chunks (the partial
+        message holds memory the hub shares with everyone)."""
+        timeout = self._services.chunk_stall_timeout
+        try:
+            while not self._closed and self._channel is not None and self._channel.reassembling:
+                left = self._last_chunk + timeout - anyio.current_time()
+                if left <= 0:
+                    self._fail(CLOSE_PROTOCOL, f"chunked message stalled for {timeout:g} s")
+                    if self._abort is not None:
+                        await self._abort(CLOSE_PROTOCOL, "chunked message stalled")
+                    return
+                await anyio.sleep(left)
+        finally:
+            self._watching = False
+
+    async def _close_for(self, code: int, reason: str) -> None:
+        if self._abort is not None:
+            await self._abort(code, reason)
+
+    def _enter(self) -> None:
+        """Count this session for its client; close the oldest ones beyond the cap."""
+        services = self._services
+        mine = services.by_client.setdefault(self._client.access_key, [])
+        if self not in mine:
+            mine.append(self)
+        while len(mine) > services.max_sessions_per_client:
+            oldest = mine[0]
+            logger.warning(
+                "client %s has %d connections (max_sessions_per_client=%d): closing its oldest",
+                self._client.name,
+                len(mine),
+                services.max_sessions_per_client,
+            )
+            oldest.mark_closed()  # leaves ``mine``
+            self._tg.start_soon(oldest._close_for, CLOSE_POLICY, "too many connections")
 
     async def _receive_handshake(self, handshake: HubHandshake, frame: str | bytes) -> None:
         try:
@@ -231,7 +287,9 @@ class HubSession:
                 raise self._fail(CLOSE_POLICY, "a different client key is pinned for this client")
             if self._client.client_key is None:
                 logger.info("pinned the static key of client %s", self._client.name)
-        self._channel = SecureChannel(result.send_cipher, result.recv_cipher)
+        self._channel = SecureChannel(
+            result.send_cipher, result.recv_cipher, reassembler=self._reassembler
+        )
         logger.debug(
             "handshake with %s (%s) done: %s %s",
             self._client.name,
@@ -331,5 +389,11 @@ class HubSession:
         """The carrier is gone (or going); idempotent."""
         if not self._closed:
             self._closed = True
+            self._reassembler.reset()  # a partial message gives its memory back
+            mine = self._services.by_client.get(self._client.access_key)
+            if mine is not None and self in mine:
+                mine.remove(self)
+                if not mine:
+                    del self._services.by_client[self._client.access_key]
             if self._ready:
                 self._services.on_closed(self)

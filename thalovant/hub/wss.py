@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from http import HTTPStatus
 from ssl import SSLContext
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
@@ -29,6 +29,7 @@ from websockets.http11 import Request, Response
 from thalovant._redact import scrub_text
 from thalovant.carriers.tls import trim_tls_read_buffer
 
+from .limits import ConnectionGate, HubLimits
 from .registry import ClientRecord
 from .session import CLOSE_PROTOCOL, HubServices, HubSession, SessionClosed
 
@@ -95,6 +96,7 @@ class WSSServer:
         port: int = 0,
         ssl_context: SSLContext | None = None,
         handshake_timeout: float = 20.0,
+        limits: HubLimits | None = None,
     ) -> None:
         self._services = services
         self._lookup = lookup
@@ -103,6 +105,9 @@ class WSSServer:
         self._ssl = ssl_context
         self._handshake_timeout = handshake_timeout
         self._server: Server | None = None
+        self.limits = limits or HubLimits()
+        self.gate = ConnectionGate("WSS listener", self.limits, ssl_context=ssl_context)
+        """Connection caps and the first-request deadline (TLS is done by the gate)."""
 
     @property
     def port(self) -> int:
@@ -127,8 +132,9 @@ class WSSServer:
             self._handle,
             self._host,
             self._port,
-            ssl=self._ssl,
+            create_connection=cast("type[ServerConnection]", self._gated_connection),
             process_request=self._authorize,
+            open_timeout=self.limits.request_timeout,
             compression=None,
             max_size=MAX_FRAME_BYTES,
             max_queue=16,
@@ -139,6 +145,12 @@ class WSSServer:
         if self._server.sockets:
             self._port = int(self._server.sockets[0].getsockname()[1])
         logger.info("local hub listening on %s", self.url)
+
+    def _gated_connection(self, *args: Any, **kwargs: Any) -> ServerConnection:
+        # websockets' protocol factory builds the connection through this hook: the gate's
+        # protocol wraps it (caps, TLS, the deadline to the upgrade request).
+        factory = self.gate.protocol_factory(lambda: ServerConnection(*args, **kwargs))
+        return cast(ServerConnection, factory())
 
     async def drop_connections(self, code: int = _CLOSE_INTERNAL, reason: str = "") -> None:
         """Close every open connection with ``code`` (clients see a drop, or a refusal for
@@ -156,6 +168,7 @@ class WSSServer:
         self._server.server.close()
         for connection in list(self._server.all_connections):
             connection.transport.abort()
+        self.gate.close_all()
 
     async def aclose(self, grace: float = 5.0) -> None:
         """Stop listening, close connections with 1001, wait ``grace`` s for handlers."""
@@ -163,6 +176,7 @@ class WSSServer:
         if server is None:
             return
         server.close(close_connections=True)
+        self.gate.close_all_waiting()
         with anyio.move_on_after(grace) as scope:
             await server.wait_closed()
         if scope.cancelled_caught:
@@ -181,6 +195,7 @@ class WSSServer:
         return self._lookup(parsed[1]) if parsed is not None else None
 
     def _authorize(self, connection: ServerConnection, request: Request) -> Response | None:
+        self.gate.admit(connection.transport)
         if self._client_for(request.path) is None:
             logger.info("refused a connection from %s", _peer_name(connection.remote_address))
             return connection.respond(HTTPStatus.FORBIDDEN, "Forbidden\n")

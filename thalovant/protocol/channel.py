@@ -45,10 +45,16 @@ class SecureChannel:
 
     __slots__ = ("_broken", "_reassembler", "_recv", "_send")
 
-    def __init__(self, send_cipher: CipherState, recv_cipher: CipherState) -> None:
+    def __init__(
+        self,
+        send_cipher: CipherState,
+        recv_cipher: CipherState,
+        *,
+        reassembler: Reassembler | None = None,
+    ) -> None:
         self._send = send_cipher
         self._recv = recv_cipher
-        self._reassembler = Reassembler()
+        self._reassembler = reassembler if reassembler is not None else Reassembler()
         self._broken: ThalovantProtocolError | None = None
 
     def encrypt_message(self, message: HiveMessage) -> list[bytes]:
@@ -83,6 +89,11 @@ class SecureChannel:
         self._check()
         encrypt = self._send.encrypt
         return [encrypt(plaintext) for plaintext in frame_plaintexts(body, binary=binary)]
+
+    @property
+    def reassembling(self) -> bool:
+        """A chunked message has started and not finished."""
+        return self._reassembler.in_progress
 
     def decrypt(self, frame: bytes) -> HiveMessage | BinaryFrame | None:
         """Feed one received Noise message; returns a message when one is complete."""

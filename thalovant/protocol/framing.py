@@ -18,6 +18,8 @@ Decisions where the spec is silent:
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from thalovant.errors import ThalovantProtocolError, ThalovantRuntimeError
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "MARKER_MIDDLE",
     "MAX_MESSAGE_BYTES",
     "Reassembler",
+    "ReassemblyBudget",
     "frame_plaintexts",
 ]
 
@@ -61,6 +64,22 @@ _MIDDLE = bytes([MARKER_MIDDLE])
 _LAST = bytes([MARKER_LAST])
 
 
+def _size_text(size: int) -> str:
+    mib = 1024 * 1024
+    return f"{size // mib} MiB" if size % mib == 0 else f"{size}-byte"
+
+
+class ReassemblyBudget(Protocol):
+    """Memory a :class:`Reassembler` draws on for unfinished chunked messages (e.g. shared by
+    every connection of a server, so many half-sent messages cannot add up without bound)."""
+
+    def reserve(self, size: int) -> bool:
+        """Take ``size`` more bytes; False (and nothing taken) when there is no room."""
+
+    def release(self, size: int) -> None:
+        """Give back ``size`` bytes taken with :meth:`reserve`."""
+
+
 def frame_plaintexts(body: bytes | bytearray | memoryview, *, binary: bool = False) -> list[bytes]:
     """Split ``body`` into transport plaintexts (marker byte + at most CHUNK_SIZE bytes each).
 
@@ -88,16 +107,26 @@ class Reassembler:
     """Turns received transport plaintexts back into whole message bodies.
 
     Chunks are kept as views of the plaintexts they arrived in and joined once at the end,
-    so reassembly copies each byte once and never holds more than MAX_MESSAGE_BYTES of body.
+    so reassembly copies each byte once and never holds more than ``max_message_bytes``
+    (default MAX_MESSAGE_BYTES) of body. With a ``budget``, every chunk is reserved from it
+    before it is stored and given back when the message completes, fails or is reset; a
+    chunk the budget has no room for fails the stream like an oversized message.
     """
 
-    __slots__ = ("_binary", "_failed", "_parts", "_size")
+    __slots__ = ("_binary", "_budget", "_failed", "_limit", "_parts", "_size")
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+        budget: ReassemblyBudget | None = None,
+    ) -> None:
         self._parts: list[memoryview] | None = None
         self._binary = False
         self._size = 0
         self._failed = False
+        self._limit = min(max_message_bytes, MAX_MESSAGE_BYTES)
+        self._budget = budget
 
     @property
     def in_progress(self) -> bool:
@@ -123,13 +152,13 @@ class Reassembler:
         if marker <= MARKER_BINARY:
             if parts is not None:
                 raise self._fail("complete message inside an open chunk sequence")
-            if len(plaintext) - 1 > MAX_MESSAGE_BYTES:
-                raise self._fail("message exceeds the 32 MiB limit")
+            if len(plaintext) - 1 > self._limit:
+                raise self._fail(f"message exceeds the {_size_text(self._limit)} limit")
             return marker == MARKER_BINARY, plaintext[1:]
         if marker <= MARKER_FIRST_BINARY:
             if parts is not None:
                 raise self._fail("new first chunk inside an open chunk sequence")
-            self._check_room(len(plaintext) - 1)
+            self._check_room(0, len(plaintext) - 1)
             self._parts = [memoryview(plaintext)[1:]]
             self._binary = marker == MARKER_FIRST_BINARY
             self._size = len(plaintext) - 1
@@ -138,28 +167,34 @@ class Reassembler:
             raise self._fail(f"unknown framing marker 0x{marker:02x}")
         if parts is None:
             raise self._fail("continuation chunk without a first chunk")
-        self._check_room(self._size + len(plaintext) - 1)
+        self._check_room(self._size, len(plaintext) - 1)
         parts.append(memoryview(plaintext)[1:])
         self._size += len(plaintext) - 1
         if marker == MARKER_MIDDLE:
             return None
         body = b"".join(parts)
         binary = self._binary
-        self._parts = None
-        self._size = 0
+        self._drop()
         return binary, body
 
     def reset(self) -> None:
-        """Forget any partial message and any failure (for a new session)."""
-        self._parts = None
+        """Forget any partial message (giving its budget back) and any failure."""
+        self._drop()
         self._binary = False
-        self._size = 0
         self._failed = False
 
-    def _check_room(self, total: int) -> None:
+    def _drop(self) -> None:
+        if self._budget is not None and self._size:
+            self._budget.release(self._size)
+        self._parts = None
+        self._size = 0
+
+    def _check_room(self, held: int, more: int) -> None:
         # Checked before anything is stored, so a hostile peer cannot make us hold more.
-        if total > MAX_MESSAGE_BYTES:
-            raise self._fail("chunked message exceeds the 32 MiB limit")
+        if held + more > self._limit:
+            raise self._fail(f"chunked message exceeds the {_size_text(self._limit)} limit")
+        if self._budget is not None and more and not self._budget.reserve(more):
+            raise self._fail("no room to reassemble this chunked message (memory budget)")
 
     def _fail(self, reason: str) -> ThalovantProtocolError:
         self.reset()
