@@ -45,6 +45,7 @@ class Raw:
         self, method: str, path: str, *, params: Any = None, **kwargs: Any
     ) -> tuple[int, Any]:
         headers = {"Cookie": f"{REPLICA_COOKIE}={self.cookie}"} if self.cookie else {}
+        headers.update(kwargs.pop("headers", {}))
         async with self.session.request(
             method,
             self.base + path,

@@ -32,6 +32,7 @@ import logging
 import re
 import secrets
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from ssl import SSLContext
@@ -67,6 +68,8 @@ _REFUSAL_CODES = frozenset({1000, 1005, 1008})
 _CLOSE_GOING_AWAY = 1001
 _CLOSE_INTERNAL = 1011
 _COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_FORM_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+_MAX_FORM_FIELDS = 16
 
 
 @dataclass(eq=False)
@@ -415,7 +418,7 @@ class HTTPServer:
     async def _send_message(self, request: web.Request) -> web.Response:
         client = self._authorize(request)
         conn = self._find(request, client)
-        form = await request.post()
+        form = await _read_form(request)
         message = form.get("message")
         if not isinstance(message, str) or not message:
             raise _error(400, "Missing message")
@@ -450,6 +453,44 @@ class HTTPServer:
         )
 
 
+async def _read_form(request: web.Request) -> Mapping[str, object]:
+    """The posted form, strictly: a body that is not a well-formed UTF-8 form is HTTP 400 (an
+    unsupported charset or content type 415), never a server error.
+
+    ``application/x-www-form-urlencoded`` (what every known client sends) is parsed here:
+    UTF-8 only, and a percent-escape that is not UTF-8 is refused rather than replaced with
+    U+FFFD (the frame would not be the one the client sent). ``multipart/form-data`` goes
+    through aiohttp; whatever its parser raises on a malformed body is the client's fault.
+    """
+    if request.content_type == "multipart/form-data":
+        try:
+            return await request.post()
+        except web.HTTPException:
+            raise  # 413 for an oversized body
+        except Exception as exc:  # aiohttp raises ValueError, LookupError, RuntimeError, ...
+            logger.info("malformed multipart form from %s: %s", _peer_name(request), type(exc).__name__)
+            raise _error(400, "malformed multipart form") from None
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise _error(415, "the body must be a form (application/x-www-form-urlencoded)")
+    if (request.charset or "utf-8").lower() not in _FORM_CHARSETS:
+        raise _error(415, "unsupported form charset (UTF-8 only)")
+    body = await request.read()  # bounded by client_max_size (413)
+    try:
+        pairs = urllib.parse.parse_qsl(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=_MAX_FORM_FIELDS,
+        )
+    except ValueError:  # UnicodeDecodeError, or too many fields
+        raise _error(400, "malformed form (not UTF-8, or too many fields)") from None
+    form: dict[str, object] = {}
+    for name, value in pairs:
+        form.setdefault(name, value)  # the first value wins, as with aiohttp's MultiDict.get
+    return form
+
+
 def _error(status: int, text: str, *, code: int | None = None) -> web.HTTPException:
     body: dict[str, Any] = {"error": text}
     if code is not None:
@@ -458,6 +499,7 @@ def _error(status: int, text: str, *, code: int | None = None) -> web.HTTPExcept
         400: web.HTTPBadRequest,
         403: web.HTTPForbidden,
         410: web.HTTPGone,
+        415: web.HTTPUnsupportedMediaType,
         503: web.HTTPServiceUnavailable,
     }[status]
     return cls(text=json.dumps(body), content_type="application/json")
