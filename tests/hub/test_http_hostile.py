@@ -5,16 +5,21 @@ client side is raw aiohttp (and the SDK's own client for the legit party)."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import aiohttp
 import anyio
 import pytest
 
+from thalovant._reconnect import Backoff
+from thalovant.client import AsyncThalovantClient
 from thalovant.hub import LocalHub
-from thalovant.hub.http import REPLICA_COOKIE
+from thalovant.hub.http import _MAX_PER_KEY, REPLICA_COOKIE
+from thalovant.protocol.envelope import bus_payload
+from thalovant.testing import HubTLS
 
 from .conftest import register
-from .test_http_server import Raw, handshake, raw
+from .test_http_server import Raw, ask, handshake, raw
 from .test_http_server import session as session  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.anyio
@@ -91,3 +96,107 @@ async def test_a_well_formed_multipart_form_is_accepted(
 
 def test_cookie_name_is_the_hubs() -> None:
     assert REPLICA_COOKIE == "hivemind_http_replica"
+
+
+# -- defect 6: the access key alone does not reach another program's connection ------------
+
+
+async def test_key_only_requests_do_not_reach_a_cookie_keeping_client(
+    hub: LocalHub,
+    hub_tls: HubTLS,
+    session: aiohttp.ClientSession,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    identity = register(hub)
+    intruder = raw(hub, session, identity)  # never learns a cookie
+    intruder.keep_cookie = False
+    stolen: list[str] = []
+    asks = 6
+
+    async def steal() -> None:
+        while True:
+            for path, field in (("/get_binary_messages", "b64_messages"), ("/get_messages", "messages")):
+                status, body = await intruder.call("GET", path)
+                if status == 200 and isinstance(body, dict):
+                    stolen.extend(body.get(field, []))
+
+    client = AsyncThalovantClient(
+        identity,
+        protocol="https",
+        ssl_context=hub_tls.client_context,
+        noise_state_dir=tmp_path / "noise",
+    )
+    client.reconnect_backoff = Backoff(initial=0.02, floor=0.01)
+    with anyio.fail_after(60):
+        async with client, anyio.create_task_group() as tg:
+            tg.start_soon(steal)
+            for _ in range(asks):
+                assert "Hello" in (await client.ask("hello", timeout=20)).text
+            status, body = await intruder.call("POST", "/disconnect")
+            assert (status, body) == (200, {"error": "Already Disconnected"})
+            assert "Hello" in (await client.ask("hello", timeout=20)).text
+            tg.cancel_scope.cancel()
+            assert client.redials == 0
+    assert stolen == []
+
+
+async def test_a_cookie_less_client_still_works_beside_a_cookie_keeping_one(
+    hub: LocalHub,
+    session: aiohttp.ClientSession,  # noqa: F811
+) -> None:
+    """hivemind-bus-client never sends the cookie: its requests reach the key's newest
+    connection that no request has named by its cookie, even after a cookie-keeping client of
+    the same key connected later."""
+    identity = register(hub)
+    cookie_less = raw(hub, session, identity)
+    cookie_less.keep_cookie = False
+    keeper = raw(hub, session, identity)
+    with anyio.fail_after(15):
+        channel = await handshake(cookie_less, identity)
+        await hub.wait_for_session("raw-http-session")
+        assert (await keeper.call("POST", "/connect"))[0] == 200
+        assert len(await keeper.frames(2)) == 2  # bound to its cookie from this poll on
+        replies = await ask(cookie_less, channel, "hello")
+        assert any(bus_payload(m).type == "speak" for m in replies)
+        # a cookie-less disconnect ends the cookie-less connection, not the keeper's
+        assert await cookie_less.call("POST", "/disconnect") == (200, {"status": "Disconnected"})
+        assert await cookie_less.call("POST", "/disconnect") == (
+            200,
+            {"error": "Already Disconnected"},
+        )
+        status, body = await keeper.call("GET", "/get_messages")
+        assert (status, body) == (200, {"messages": []})
+
+
+async def test_a_connect_with_a_cookie_is_bound_at_once(
+    hub: LocalHub,
+    session: aiohttp.ClientSession,  # noqa: F811
+) -> None:
+    """A client that comes back with its cookie (our carrier on a redial) is bound from its
+    ``/connect``: no cookie-less request ever sees its HELLO."""
+    identity = register(hub)
+    keeper, intruder = raw(hub, session, identity), raw(hub, session, identity)
+    intruder.keep_cookie = False
+    keeper.cookie = "my-own-cookie-value"
+    with anyio.fail_after(10):
+        assert (await keeper.call("POST", "/connect"))[0] == 200
+        assert keeper.cookie == "my-own-cookie-value"
+        assert (await intruder.call("GET", "/get_messages"))[0] == 410
+        assert (await intruder.call("POST", "/send_message", data={"message": "x"}))[0] == 410
+        assert len(await keeper.frames(2)) == 2
+
+
+async def test_key_only_connects_do_not_evict_a_bound_connection(
+    hub: LocalHub,
+    session: aiohttp.ClientSession,  # noqa: F811
+) -> None:
+    identity = register(hub)
+    keeper, intruder = raw(hub, session, identity), raw(hub, session, identity)
+    intruder.keep_cookie = False
+    with anyio.fail_after(30):
+        assert (await keeper.call("POST", "/connect"))[0] == 200
+        assert len(await keeper.frames(2)) == 2
+        for _ in range(_MAX_PER_KEY + 5):
+            assert (await intruder.call("POST", "/connect"))[0] == 200
+        status, body = await keeper.call("GET", "/get_messages")
+    assert (status, body) == (200, {"messages": []})

@@ -8,8 +8,13 @@ Five endpoints at the root: ``POST /connect``, ``POST /disconnect``, ``POST /sen
 
 A connection is an access key plus a ``hivemind_http_replica`` cookie value, which
 ``/connect`` sets when the request has none; a client that keeps the cookie reconnects into
-the same slot (the old session is replaced), one without it reaches the key's latest
-connection. Each connection runs a :class:`~thalovant.hub.session.HubSession` in its own task,
+the same slot (the old session is replaced). A connection is *bound* to its cookie once a
+request carries it (from its ``/connect`` on, for a client that came with one; else from
+its first poll): from then on only requests with that cookie reach it. Requests without a
+cookie reach the key's newest connection that is not bound, as on HiveMind-core (whose
+plugin keys sessions by access key alone and never reads the cookie), so a client that
+drops cookies (hivemind-bus-client) still works, but a party holding only the access key can
+no longer read, post to or end a cookie-keeping client's connection. Each connection runs a :class:`~thalovant.hub.session.HubSession` in its own task,
 which takes the posted frames in order; replies wait in two bounded mailboxes (cleartext and
 binary) until polled. A full mailbox holds the session's writer back (it gives up after the
 session's send timeout and drops the connection).
@@ -27,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import itertools
 import json
 import logging
 import re
@@ -52,6 +58,7 @@ __all__ = ["HOLD_SECONDS", "MAX_BATCH", "MAX_MAILBOX", "REPLICA_COOKIE", "HTTPSe
 logger = logging.getLogger("thalovant.hub.http")
 
 REPLICA_COOKIE = "hivemind_http_replica"
+"""The cookie that names a connection; a request carrying it binds that connection to it."""
 MAX_MAILBOX = 256
 """Frames a connection's outbound mailbox holds before the session's writer waits."""
 MAX_BATCH = 64
@@ -82,6 +89,8 @@ class _Connection:
     inbound: list[tuple[str | bytes, anyio.Event]] = field(default_factory=list)
     cleartext: list[str] = field(default_factory=list)
     binary: list[bytes] = field(default_factory=list)
+    bound: bool = False  # the client showed it keeps the cookie: only the cookie reaches it
+    serial: int = 0  # creation order, among the connections of one access key
     last_seen: float = field(default_factory=time.monotonic)
     last_posted: float = -1.0  # time.monotonic() of the last frame the client posted
     answered: bool = True  # a frame was queued for the client since its last post
@@ -167,7 +176,8 @@ class HTTPServer:
         self.hold_seconds = HOLD_SECONDS
         """See :data:`HOLD_SECONDS`; ``0`` answers every poll at once."""
         self._connections: dict[tuple[str, str], _Connection] = {}
-        self._latest: dict[str, str] = {}  # access key -> cookie of its newest connection
+        self._latest: dict[str, str] = {}  # access key -> cookie of its newest unbound one
+        self._serials = itertools.count(1)
         self.requests = 0
         """HTTP requests answered by the five carrier endpoints (for measurements)."""
         self.app = web.Application(client_max_size=_MAX_BODY)
@@ -347,7 +357,20 @@ class HTTPServer:
         if self._connections.get(key) is conn:
             del self._connections[key]
         if self._latest.get(key[0]) == key[1]:
-            del self._latest[key[0]]
+            self._elect_latest(key[0])
+
+    def _elect_latest(self, access_key: str) -> None:
+        """Point the key's cookie-less requests at its newest connection that is not bound
+        (a tombstone included, so a cookie-less client learns how its connection ended)."""
+        unbound = [
+            conn
+            for conn in self._connections.values()
+            if conn.client.access_key == access_key and not conn.bound
+        ]
+        if unbound:
+            self._latest[access_key] = max(unbound, key=lambda c: c.serial).cookie
+        else:
+            self._latest.pop(access_key, None)
 
     # ------------------------------------------------------------------------ requests
 
@@ -361,9 +384,21 @@ class HTTPServer:
         return client
 
     def _find(self, request: web.Request, client: ClientRecord) -> _Connection:
-        """The request's connection (touching it), or an error response for a tombstone."""
-        cookie = request.cookies.get(REPLICA_COOKIE) or self._latest.get(client.access_key)
-        conn = self._connections.get((client.access_key, cookie)) if cookie else None
+        """The request's connection (touching it), or an error response for a tombstone.
+
+        With the replica cookie: that connection, which is bound to the cookie from then on.
+        Without it: the key's newest connection that is not bound (see :data:`REPLICA_COOKIE`).
+        """
+        cookie = request.cookies.get(REPLICA_COOKIE)
+        if cookie:
+            conn = self._connections.get((client.access_key, cookie))
+            if conn is not None and not conn.bound:
+                conn.bound = True
+                if self._latest.get(client.access_key) == cookie:
+                    self._elect_latest(client.access_key)
+        else:
+            latest = self._latest.get(client.access_key)
+            conn = self._connections.get((client.access_key, latest)) if latest else None
         if conn is None:
             raise _error(410, "Not connected")
         conn.last_seen = time.monotonic()
@@ -378,16 +413,23 @@ class HTTPServer:
         if self._tg is None:
             raise _error(503, "hub not running")
         cookie = request.cookies.get(REPLICA_COOKIE, "")
-        if not _COOKIE_VALUE.fullmatch(cookie):
+        bound = bool(_COOKIE_VALUE.fullmatch(cookie))  # a client that keeps its cookie
+        if not bound:
             cookie = secrets.token_urlsafe(16)
         key = (client.access_key, cookie)
         old = self._connections.pop(key, None)
         if old is not None:
             old.close(_CLOSE_GOING_AWAY, "replaced by a new connection")
         self._evict_oldest(client.access_key)
-        conn = _Connection(client, cookie, _peer_name(request))
+        conn = _Connection(
+            client, cookie, _peer_name(request), bound=bound, serial=next(self._serials)
+        )
         self._connections[key] = conn
-        self._latest[client.access_key] = cookie
+        if bound:
+            if self._latest.get(client.access_key) == cookie:
+                self._elect_latest(client.access_key)
+        else:
+            self._latest[client.access_key] = cookie
         self._tg.start_soon(self._run, conn)
         response = web.json_response({"status": "Connected"})
         response.set_cookie(
@@ -401,7 +443,9 @@ class HTTPServer:
 
     def _evict_oldest(self, access_key: str) -> None:
         mine = [c for c in self._connections.values() if c.client.access_key == access_key]
-        for conn in sorted(mine, key=lambda c: c.last_seen)[: max(0, len(mine) + 1 - _MAX_PER_KEY)]:
+        # Cookie-less (unbound) connections go first: anyone with the key can open those.
+        oldest = sorted(mine, key=lambda c: (c.bound, c.last_seen))
+        for conn in oldest[: max(0, len(mine) + 1 - _MAX_PER_KEY)]:
             conn.close(_CLOSE_GOING_AWAY, "too many connections")
             self._forget(conn.key, conn)
 
