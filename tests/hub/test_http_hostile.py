@@ -20,7 +20,7 @@ from thalovant.testing import HubTLS
 
 from .conftest import register
 from .test_http_server import Raw, ask, handshake, raw
-from .test_http_server import session as session  # noqa: F401  (the fixture)
+from .test_http_server import session as session
 
 pytestmark = pytest.mark.anyio
 
@@ -36,7 +36,7 @@ HOSTILE_FORMS: list[tuple[str, bytes]] = [
     ("application/x-www-form-urlencoded; charset=utf-16", b"message=x"),
     ("multipart/form-data", b"--x\r\n\r\nx\r\n--x--\r\n"),  # no boundary
     (_MULTIPART, b"garbage\r\n\r\n\xff"),  # no starting boundary
-    (_MULTIPART, b'--zz\r\nContent-Disposition: form-data\r\n\r\nx\r\n--zz--\r\n'),  # no name
+    (_MULTIPART, b"--zz\r\nContent-Disposition: form-data\r\n\r\nx\r\n--zz--\r\n"),  # no name
     (_MULTIPART, _PART + b"Content-Type: text/plain; charset=nope\r\n\r\nx\r\n--zz--\r\n"),
     (_MULTIPART, _PART + b"Content-Transfer-Encoding: weird\r\n\r\nx\r\n--zz--\r\n"),
     (_MULTIPART, _PART + b"\r\n\xff\xfe\r\n--zz--\r\n"),  # non-UTF-8 part
@@ -54,7 +54,7 @@ async def _post_form(client: Raw, content_type: str, body: bytes) -> tuple[int, 
 @pytest.mark.parametrize(("content_type", "body"), HOSTILE_FORMS)
 async def test_hostile_form_is_a_4xx_without_an_error_log(
     hub: LocalHub,
-    session: aiohttp.ClientSession,  # noqa: F811
+    session: aiohttp.ClientSession,
     caplog: pytest.LogCaptureFixture,
     content_type: str,
     body: bytes,
@@ -78,7 +78,7 @@ async def test_hostile_form_is_a_4xx_without_an_error_log(
 
 async def test_a_well_formed_multipart_form_is_accepted(
     hub: LocalHub,
-    session: aiohttp.ClientSession,  # noqa: F811
+    session: aiohttp.ClientSession,
 ) -> None:
     client = raw(hub, session, register(hub))
     with anyio.fail_after(10):
@@ -104,7 +104,7 @@ def test_cookie_name_is_the_hubs() -> None:
 async def test_key_only_requests_do_not_reach_a_cookie_keeping_client(
     hub: LocalHub,
     hub_tls: HubTLS,
-    session: aiohttp.ClientSession,  # noqa: F811
+    session: aiohttp.ClientSession,
     tmp_path: Path,
 ) -> None:
     identity = register(hub)
@@ -115,7 +115,10 @@ async def test_key_only_requests_do_not_reach_a_cookie_keeping_client(
 
     async def steal() -> None:
         while True:
-            for path, field in (("/get_binary_messages", "b64_messages"), ("/get_messages", "messages")):
+            for path, field in (
+                ("/get_binary_messages", "b64_messages"),
+                ("/get_messages", "messages"),
+            ):
                 status, body = await intruder.call("GET", path)
                 if status == 200 and isinstance(body, dict):
                     stolen.extend(body.get(field, []))
@@ -142,7 +145,7 @@ async def test_key_only_requests_do_not_reach_a_cookie_keeping_client(
 
 async def test_a_cookie_less_client_still_works_beside_a_cookie_keeping_one(
     hub: LocalHub,
-    session: aiohttp.ClientSession,  # noqa: F811
+    session: aiohttp.ClientSession,
 ) -> None:
     """hivemind-bus-client never sends the cookie: its requests reach the key's newest
     connection that no request has named by its cookie, even after a cookie-keeping client of
@@ -170,7 +173,7 @@ async def test_a_cookie_less_client_still_works_beside_a_cookie_keeping_one(
 
 async def test_a_connect_with_a_cookie_is_bound_at_once(
     hub: LocalHub,
-    session: aiohttp.ClientSession,  # noqa: F811
+    session: aiohttp.ClientSession,
 ) -> None:
     """A client that comes back with its cookie (our carrier on a redial) is bound from its
     ``/connect``: no cookie-less request ever sees its HELLO."""
@@ -188,7 +191,7 @@ async def test_a_connect_with_a_cookie_is_bound_at_once(
 
 async def test_key_only_connects_do_not_evict_a_bound_connection(
     hub: LocalHub,
-    session: aiohttp.ClientSession,  # noqa: F811
+    session: aiohttp.ClientSession,
 ) -> None:
     identity = register(hub)
     keeper, intruder = raw(hub, session, identity), raw(hub, session, identity)

@@ -14,8 +14,10 @@ its first poll): from then on only requests with that cookie reach it. Requests 
 cookie reach the key's newest connection that is not bound, as on HiveMind-core (whose
 plugin keys sessions by access key alone and never reads the cookie), so a client that
 drops cookies (hivemind-bus-client) still works, but a party holding only the access key can
-no longer read, post to or end a cookie-keeping client's connection. Each connection runs a :class:`~thalovant.hub.session.HubSession` in its own task,
-which takes the posted frames in order; replies wait in two bounded mailboxes (cleartext and
+no longer read, post to or end a cookie-keeping client's connection (docs/interop.md).
+
+Each connection runs a :class:`~thalovant.hub.session.HubSession` in its own task, which
+takes the posted frames in order; replies wait in two bounded mailboxes (cleartext and
 binary) until polled. A full mailbox holds the session's writer back (it gives up after the
 session's send timeout and drops the connection).
 
@@ -512,7 +514,9 @@ async def _read_form(request: web.Request) -> Mapping[str, object]:
         except web.HTTPException:
             raise  # 413 for an oversized body
         except Exception as exc:  # aiohttp raises ValueError, LookupError, RuntimeError, ...
-            logger.info("malformed multipart form from %s: %s", _peer_name(request), type(exc).__name__)
+            logger.info(
+                "malformed multipart form from %s: %s", _peer_name(request), type(exc).__name__
+            )
             raise _error(400, "malformed multipart form") from None
     if request.content_type != "application/x-www-form-urlencoded":
         raise _error(415, "the body must be a form (application/x-www-form-urlencoded)")
