@@ -17,6 +17,7 @@ form bodies and charsets, wrong and missing replica cookies.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import random
@@ -427,11 +428,8 @@ async def run_case(
         tally.unanswered.append(name)
     finally:
         if peer is not None:
-            with anyio.move_on_after(3, shield=True):
-                try:
-                    await peer.aclose()
-                except (Closed, Crash, Exception):
-                    pass
+            with anyio.move_on_after(3, shield=True), contextlib.suppress(Exception):
+                await peer.aclose()  # the hub may have closed it already
 
 
 # -- hostile steps ----------------------------------------------------------------------------
