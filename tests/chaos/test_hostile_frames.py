@@ -65,6 +65,11 @@ class Crash(Exception):
     """The hub answered 5xx."""
 
 
+class Breach(Exception):
+    """The hub took what it must refuse (or refused what it must take): a request above the
+    depth limit answered, one at the limit refused, a key-only request reaching a connection."""
+
+
 # -- JSON generators ----------------------------------------------------------------------
 
 
@@ -86,7 +91,7 @@ def nested_text(levels: int, leaf: str = '"x"') -> str:
 DEPTHS = (
     (MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, 900, 1000, 5000)
     if scaled(0, 1)
-    else (MAX_DEPTH, MAX_DEPTH + 1, 1000)
+    else (MAX_DEPTH, MAX_DEPTH + 1, 900)
 )
 
 
@@ -324,14 +329,15 @@ class Tally:
     sent: int = 0
     crashes: list[str] = field(default_factory=list)
     unanswered: list[str] = field(default_factory=list)
+    breaches: list[str] = field(default_factory=list)
     refused: int = 0  # closed or 4xx
     tolerated: int = 0  # answered afterwards
 
     def figure(self) -> str:
         return (
             f"{self.sent} inputs sent / {len(self.crashes)} crashes / "
-            f"{len(self.unanswered)} unanswered ({self.refused} refused, "
-            f"{self.tolerated} tolerated and answered)"
+            f"{len(self.unanswered)} unanswered / {len(self.breaches)} limit or cookie "
+            f"breaches ({self.refused} refused, {self.tolerated} tolerated and answered)"
         )
 
 
@@ -429,6 +435,8 @@ async def run_case(
         tally.refused += 1
     except Crash as exc:
         tally.crashes.append(f"{name}: {exc}")
+    except (Breach, AssertionError) as exc:
+        tally.breaches.append(f"{name}: {exc}")
     except TimeoutError:
         tally.unanswered.append(name)
     finally:
@@ -463,12 +471,25 @@ def after_handshake(make: Callable[[Conversation], Awaitable[None]]) -> Hostile:
     return step
 
 
+async def within_limit(levels: int, answered: Awaitable[None]) -> None:
+    """Await ``answered``: at or below :data:`MAX_DEPTH` it must come, above it the hub must
+    close instead."""
+    try:
+        await answered
+    except Closed:
+        if levels <= MAX_DEPTH:
+            raise Breach(f"refused at {levels} levels") from None
+        raise
+    if levels > MAX_DEPTH:
+        raise Breach(f"answered at {levels} levels")
+
+
 def deep_envelope(where: str, levels: int) -> Hostile:
     async def send(talk: Conversation) -> None:
         rid = f"chaos-deep-{uuid.uuid4().hex}"
         text, _ = envelope_text(where, levels, rid, talk.identity.site_id)
         await talk.send_body(text.encode())
-        await talk.wait_handled(rid)  # this very request: answered (at the limit) or closed
+        await within_limit(levels, talk.wait_handled(rid))  # this very request
 
     return after_handshake(send)
 
@@ -478,6 +499,7 @@ def deep_binary(levels: int) -> Hostile:
         empty = encode_binary_frame("bus", payload={})  # the JSON payload is the tail
         section = '{"k":' + nested_text(levels - 1) + "}"
         await talk.send_body(empty[:-2] + section.encode(), binary=True)
+        await within_limit(levels, talk.ask())  # ignored (no hook) or closed
 
     return after_handshake(send)
 
@@ -616,6 +638,7 @@ async def test_hostile_frames_over_wss(
     chaos_figure(tally.figure())
     assert not tally.crashes, tally.crashes
     assert not tally.unanswered, tally.unanswered
+    assert not tally.breaches, tally.breaches
 
 
 async def test_hostile_frames_and_bodies_over_https(
@@ -647,6 +670,7 @@ async def test_hostile_frames_and_bodies_over_https(
     chaos_figure(tally.figure())
     assert not tally.crashes, tally.crashes
     assert not tally.unanswered, tally.unanswered
+    assert not tally.breaches, tally.breaches
 
 
 async def test_hostile_frames_over_mqtt(
@@ -666,25 +690,29 @@ async def test_hostile_frames_over_mqtt(
     tally = await run_carrier("mqtt", chaos_hub, hub_tls, tmp_path, caplog, opener_for, [], seed=29)
     # The opening frame itself: a cleartext HELLO nested at and around the limits, or not JSON.
     rng = random.Random(31)
-    hellos = [
-        json.dumps({"msg_type": "hello", "payload": {"x": "@@"}}).replace(
-            '"@@"', nested_text(levels - 2)
+    hellos: list[tuple[int | None, str]] = [
+        (
+            levels,
+            json.dumps({"msg_type": "hello", "payload": {"x": "@@"}}).replace(
+                '"@@"', nested_text(levels - 2)
+            ),
         )
         for levels in DEPTHS
-    ] + [garbage_text(rng) for _ in range(scaled(3, 50))]
-    for n, hello in enumerate(hellos):
+    ] + [(None, garbage_text(rng)) for _ in range(scaled(3, 50))]
+    for n, (levels, hello) in enumerate(hellos):
         await run_case(
-            f"cleartext HELLO #{n}",
+            f"cleartext HELLO #{n} ({levels} deep)",
             tally,
             lambda hello=hello: MqttPeer.open(identity, hub_tls, hello=hello),
             identity,
             hello_static,
-            nothing,
+            hello_at(levels),
         )
     tally.crashes += hub_errors(caplog)
     chaos_figure(tally.figure())
     assert not tally.crashes, tally.crashes
     assert not tally.unanswered, tally.unanswered
+    assert not tally.breaches, tally.breaches
 
 
 # -- carrier-specific steps -------------------------------------------------------------------
@@ -764,13 +792,25 @@ def cookie_step(cookie: str | None) -> Hostile:
         ):
             kwargs: dict[str, Any] = {"data": {"message": "{}"}} if path == "/send_message" else {}
             status, body = await peer.call(method, path, cookie=cookie or None, **kwargs)
-            if path == "/disconnect":
-                assert (status, body) == (200, {"error": "Already Disconnected"})
-            else:
-                assert status == 410, (method, path, status, body)
+            expected = (200, {"error": "Already Disconnected"}) if path == "/disconnect" else 410
+            if (status, body) != expected and status != expected:
+                raise Breach(f"{method} {path} without the cookie: {status} {body}")
 
     return step
 
 
-async def nothing(peer: Peer, talk: Conversation) -> None:
-    """The hostile part was the opening itself (e.g. an MQTT cleartext HELLO)."""
+def hello_at(levels: int | None) -> Hostile:
+    """The hostile part was the opening itself (an MQTT cleartext HELLO ``levels`` deep, or
+    not JSON when ``None``): finish the handshake and ask, within the depth limit."""
+
+    async def step(peer: Peer, talk: Conversation) -> None:
+        async def proceed() -> None:
+            await talk.handshake()
+            await talk.ask()
+
+        if levels is None:
+            await proceed()
+        else:
+            await within_limit(levels, proceed())
+
+    return step
