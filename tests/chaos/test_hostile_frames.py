@@ -697,7 +697,7 @@ async def test_hostile_frames_over_mqtt(
                 '"@@"', nested_text(levels - 2)
             ),
         )
-        for levels in DEPTHS
+        for levels in sorted({*DEPTHS, 5000})
     ] + [(None, garbage_text(rng)) for _ in range(scaled(3, 50))]
     for n, (levels, hello) in enumerate(hellos):
         await run_case(

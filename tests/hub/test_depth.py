@@ -9,9 +9,11 @@ import json
 import logging
 from typing import Any
 
+import aiomqtt
 import anyio
 import pytest
 
+from thalovant.carriers.mqtt import parse_close_notice
 from thalovant.client import AsyncThalovantClient
 from thalovant.errors import ThalovantError, ThalovantRuntimeError
 from thalovant.hub import LocalHub
@@ -103,3 +105,32 @@ async def test_the_client_refuses_to_send_a_too_deep_context(
             assert "Hello" in (await client.ask("hello", timeout=10)).text
             with pytest.raises(ThalovantError):
                 await client.emit("x.y", {"deep": nested(MAX_DEPTH)})
+
+
+async def test_a_deep_cleartext_hello_over_mqtt_is_refused_and_the_broker_link_stays(
+    hub: LocalHub, hub_tls: HubTLS, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cleartext HELLO nested beyond the interpreter's limit used to raise RecursionError
+    in the hub's MQTT reader, which dropped the broker link (every MQTT client's session)."""
+    caplog.set_level(logging.INFO)
+    identity = register(hub, "mqtt-deep")
+    creds, topics = identity.mqtt, identity.mqtt_topics()
+    assert creds is not None
+    deep = "[" * 5000 + "]" * 5000
+    hello = '{"msg_type":"hello","payload":{"x":' + deep + "}}"
+    async with aiomqtt.Client(
+        "127.0.0.1",
+        int(creds.endpoint.rsplit(":", 1)[1]),
+        username=creds.username,
+        password=creds.password,
+        tls_context=hub_tls.client_context,
+    ) as raw:
+        with anyio.fail_after(10):
+            await raw.subscribe(topics.outbound, qos=1)
+            await raw.publish(topics.inbound, hello.encode(), qos=1)
+            async for message in raw.messages:  # the hub answers: no session (a close notice)
+                assert isinstance(message.payload, bytes)
+                assert parse_close_notice(message.payload.decode()) is not None
+                break
+    assert not [r for r in caplog.records if "lost the MQTT broker" in r.getMessage()]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
