@@ -40,6 +40,7 @@ from thalovant._reconnect import Backoff
 from thalovant.carriers.base import authorization_token, authorized_url
 from thalovant.carriers.mqtt import decode_payload, parse_close_notice
 from thalovant.client import AsyncThalovantClient
+from thalovant.errors import ThalovantProtocolError
 from thalovant.hub import LocalHub
 from thalovant.hub.http import REPLICA_COOKIE
 from thalovant.identity import ThalovantIdentity
@@ -433,6 +434,10 @@ async def run_case(
         tally.tolerated += 1
     except (Closed, Refused):
         tally.refused += 1
+    except ThalovantProtocolError as exc:
+        if "second cleartext HELLO" not in str(exc):
+            raise
+        tally.refused += 1  # MQTT: the hostile frame was a HELLO, which opens a new session
     except Crash as exc:
         tally.crashes.append(f"{name}: {exc}")
     except (Breach, AssertionError) as exc:
