@@ -9,7 +9,6 @@ modified (deep copies).
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from collections.abc import Iterable, Mapping
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .collector import ConversationCarry
-from .context import request_context
+from .context import copy_mapping, request_context
 from .errors import ThalovantRuntimeError
 from .events import EVENT_RECOGNIZER_LOOP_UTTERANCE
 from .models import ThalovantEvent
@@ -125,7 +124,7 @@ def filter_ids(
 def _merge_metadata(context: dict[str, Any], metadata: Mapping[str, Any]) -> None:
     if not metadata:
         return
-    merged = copy.deepcopy(dict(metadata))
+    merged = copy_mapping(metadata, "metadata")
     given = context.get("metadata")
     if isinstance(given, Mapping):
         merged.update(given)  # caller keys win
@@ -207,7 +206,7 @@ def build_utterance(
         carry.apply(effective, session)
         ctx["session"] = session
     if input is not None:
-        ctx["input"] = copy.deepcopy(dict(input))
+        ctx["input"] = copy_mapping(input, "input")
     _correlate(
         ctx, request_id=rid, session_id=sid or fallback_session_id, site_id=stamp.site_id, lang=lang
     )
@@ -215,7 +214,7 @@ def build_utterance(
         stamp_runtime(ctx, stamp, connection_session_id)
     data: dict[str, Any] = {"utterances": [text], "lang": lang}
     if input is not None and data_input:
-        data["input"] = copy.deepcopy(dict(input))
+        data["input"] = copy_mapping(input, "input")
     message = bus_message(EVENT_RECOGNIZER_LOOP_UTTERANCE, data, ctx)
     return Outgoing(message, rid, effective or "")
 
@@ -237,7 +236,7 @@ def action_input(
     if isinstance(payload, str):
         encoded, data = payload, payload
     elif isinstance(payload, Mapping):
-        data = copy.deepcopy(dict(payload))
+        data = copy_mapping(payload, "payload")
         try:
             encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         except (TypeError, ValueError) as exc:
@@ -259,7 +258,7 @@ def code_input(value: str, kind: str, label: str | None) -> dict[str, Any]:
 def _emit_context(
     stamp: RequestStamp, context: Mapping[str, Any] | None, connection_session_id: str
 ) -> dict[str, Any]:
-    ctx = copy.deepcopy(dict(context)) if context else {}
+    ctx = copy_mapping(context) if context else {}
     _merge_metadata(ctx, stamp.metadata)
     return stamp_runtime(ctx, stamp, connection_session_id)
 
@@ -274,7 +273,7 @@ def build_emit(
     """A raw ``bus`` message: identity metadata + runtime stamping, no correlation."""
     require_text(msg_type, "message type")
     ctx = _emit_context(stamp, context, connection_session_id)
-    return bus_message(msg_type, copy.deepcopy(dict(data)) if data else {}, ctx)
+    return bus_message(msg_type, copy_mapping(data, "data") if data else {}, ctx)
 
 
 def build_reply(
@@ -289,9 +288,9 @@ def build_reply(
     (source ⇄ destination, first destination of a list), then overlaid by ``context``."""
     raw = event.raw.get("context") if event.raw else None
     wire = raw if isinstance(raw, Mapping) else event.context
-    ctx = swap_routing(copy.deepcopy(dict(wire)))
+    ctx = swap_routing(copy_mapping(wire))
     if context:
-        ctx.update(copy.deepcopy(dict(context)))
+        ctx.update(copy_mapping(context))
     return build_emit(stamp, msg_type, data, ctx, connection_session_id=connection_session_id)
 
 

@@ -14,8 +14,24 @@ from typing import Any
 
 from ._redact import is_secret_key
 from .errors import ThalovantRuntimeError
+from .protocol.envelope import MAX_DEPTH, nesting_exceeds
 
-__all__ = ["build_client_context", "build_location", "ensure_no_secrets", "request_context"]
+__all__ = [
+    "build_client_context",
+    "build_location",
+    "copy_mapping",
+    "ensure_no_secrets",
+    "request_context",
+]
+
+
+def copy_mapping(value: Mapping[str, Any], what: str = "context") -> dict[str, Any]:
+    """A deep copy of a caller's mapping, refused with :class:`ThalovantRuntimeError` when it
+    nests deeper than the protocol allows (:data:`~thalovant.protocol.envelope.MAX_DEPTH`)
+    instead of failing in ``copy.deepcopy`` with a RecursionError."""
+    if nesting_exceeds(value):
+        raise ThalovantRuntimeError(f"{what} nests deeper than {MAX_DEPTH} levels")
+    return copy.deepcopy(dict(value))
 
 
 def ensure_no_secrets(context: Mapping[str, Any], *, where: str = "context") -> None:
@@ -60,7 +76,7 @@ def build_client_context(
     (claims are checked for secrets, so no token can slip through); everything else is a
     top-level key named as the argument. ``None`` arguments are left out.
     """
-    out: dict[str, Any] = copy.deepcopy(dict(context)) if context else {}
+    out: dict[str, Any] = copy_mapping(context) if context else {}
     flat = {
         "user_id": user_id,
         "user_name": user_name,
@@ -84,11 +100,11 @@ def build_client_context(
         if auth_provider is not None:
             auth["provider"] = str(auth_provider)
         if auth_claims is not None:
-            auth["claims"] = copy.deepcopy(dict(auth_claims))
+            auth["claims"] = copy_mapping(auth_claims, "auth_claims")
         out["auth"] = auth
     if metadata is not None:
         merged = dict(out.get("metadata") or {})
-        merged.update(copy.deepcopy(dict(metadata)))
+        merged.update(copy_mapping(metadata, "metadata"))
         out["metadata"] = merged
     if session_id is not None:
         session = dict(out.get("session") or {})
@@ -150,7 +166,7 @@ def request_context(
     ``stt_lang`` and ``location`` are top-level keys; ``pipeline`` (intent stages) goes to
     ``session.pipeline``.
     """
-    out: dict[str, Any] = copy.deepcopy(dict(context)) if context else {}
+    out: dict[str, Any] = copy_mapping(context) if context else {}
     if stt_lang:
         out["stt_lang"] = str(stt_lang)
     if pipeline is not None:
@@ -160,5 +176,5 @@ def request_context(
         session["pipeline"] = [str(stage) for stage in pipeline]
         out["session"] = session
     if location is not None:
-        out["location"] = copy.deepcopy(dict(location))
+        out["location"] = copy_mapping(location, "location")
     return out

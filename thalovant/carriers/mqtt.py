@@ -159,7 +159,7 @@ def decode_payload(payload: bytes | bytearray) -> str | bytes:
             text = data.decode("utf-8")
             if isinstance(json.loads(text), dict):
                 return text
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested beyond any limit
             pass
     return data
 
@@ -178,7 +178,7 @@ def is_hub_hello(frame: str) -> bool:
         return False
     try:
         message = json.loads(frame)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(message, dict) and message.get("msg_type") == "hello"
 
@@ -189,7 +189,7 @@ def parse_close_notice(frame: str) -> tuple[int, str] | None:
         return None
     try:
         message = json.loads(frame)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(message, dict) or message.get("msg_type") != CLOSE_NOTICE_TYPE:
         return None

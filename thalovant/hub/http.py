@@ -8,9 +8,16 @@ Five endpoints at the root: ``POST /connect``, ``POST /disconnect``, ``POST /sen
 
 A connection is an access key plus a ``hivemind_http_replica`` cookie value, which
 ``/connect`` sets when the request has none; a client that keeps the cookie reconnects into
-the same slot (the old session is replaced), one without it reaches the key's latest
-connection. Each connection runs a :class:`~thalovant.hub.session.HubSession` in its own task,
-which takes the posted frames in order; replies wait in two bounded mailboxes (cleartext and
+the same slot (the old session is replaced). A connection is *bound* to its cookie once a
+request carries it (from its ``/connect`` on, for a client that came with one; else from
+its first poll): from then on only requests with that cookie reach it. Requests without a
+cookie reach the key's newest connection that is not bound, as on HiveMind-core (whose
+plugin keys sessions by access key alone and never reads the cookie), so a client that
+drops cookies (hivemind-bus-client) still works, but a party holding only the access key can
+no longer read, post to or end a cookie-keeping client's connection (docs/interop.md).
+
+Each connection runs a :class:`~thalovant.hub.session.HubSession` in its own task, which
+takes the posted frames in order; replies wait in two bounded mailboxes (cleartext and
 binary) until polled. A full mailbox holds the session's writer back (it gives up after the
 session's send timeout and drops the connection).
 
@@ -27,11 +34,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import itertools
 import json
 import logging
 import re
 import secrets
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from ssl import SSLContext
@@ -52,6 +61,7 @@ __all__ = ["HOLD_SECONDS", "MAX_BATCH", "MAX_MAILBOX", "REPLICA_COOKIE", "HTTPSe
 logger = logging.getLogger("thalovant.hub.http")
 
 REPLICA_COOKIE = "hivemind_http_replica"
+"""The cookie that names a connection; a request carrying it binds that connection to it."""
 MAX_MAILBOX = 256
 """Frames a connection's outbound mailbox holds before the session's writer waits."""
 MAX_BATCH = 64
@@ -68,6 +78,8 @@ _REFUSAL_CODES = frozenset({1000, 1005, 1008})
 _CLOSE_GOING_AWAY = 1001
 _CLOSE_INTERNAL = 1011
 _COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_FORM_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+_MAX_FORM_FIELDS = 16
 
 
 @dataclass(eq=False)
@@ -80,6 +92,8 @@ class _Connection:
     inbound: list[tuple[str | bytes, anyio.Event]] = field(default_factory=list)
     cleartext: list[str] = field(default_factory=list)
     binary: list[bytes] = field(default_factory=list)
+    bound: bool = False  # the client showed it keeps the cookie: only the cookie reaches it
+    serial: int = 0  # creation order, among the connections of one access key
     last_seen: float = field(default_factory=time.monotonic)
     last_posted: float = -1.0  # time.monotonic() of the last frame the client posted
     answered: bool = True  # a frame was queued for the client since its last post
@@ -166,7 +180,8 @@ class HTTPServer:
         self.hold_seconds = HOLD_SECONDS
         """See :data:`HOLD_SECONDS`; ``0`` answers every poll at once."""
         self._connections: dict[tuple[str, str], _Connection] = {}
-        self._latest: dict[str, str] = {}  # access key -> cookie of its newest connection
+        self._latest: dict[str, str] = {}  # access key -> cookie of its newest unbound one
+        self._serials = itertools.count(1)
         self.requests = 0
         """HTTP requests answered by the five carrier endpoints (for measurements)."""
         self.limits = limits or HubLimits()
@@ -356,7 +371,20 @@ class HTTPServer:
         if self._connections.get(key) is conn:
             del self._connections[key]
         if self._latest.get(key[0]) == key[1]:
-            del self._latest[key[0]]
+            self._elect_latest(key[0])
+
+    def _elect_latest(self, access_key: str) -> None:
+        """Point the key's cookie-less requests at its newest connection that is not bound
+        (a tombstone included, so a cookie-less client learns how its connection ended)."""
+        unbound = [
+            conn
+            for conn in self._connections.values()
+            if conn.client.access_key == access_key and not conn.bound
+        ]
+        if unbound:
+            self._latest[access_key] = max(unbound, key=lambda c: c.serial).cookie
+        else:
+            self._latest.pop(access_key, None)
 
     # ------------------------------------------------------------------------ requests
 
@@ -370,9 +398,21 @@ class HTTPServer:
         return client
 
     def _find(self, request: web.Request, client: ClientRecord) -> _Connection:
-        """The request's connection (touching it), or an error response for a tombstone."""
-        cookie = request.cookies.get(REPLICA_COOKIE) or self._latest.get(client.access_key)
-        conn = self._connections.get((client.access_key, cookie)) if cookie else None
+        """The request's connection (touching it), or an error response for a tombstone.
+
+        With the replica cookie: that connection, which is bound to the cookie from then on.
+        Without it: the key's newest connection that is not bound (see :data:`REPLICA_COOKIE`).
+        """
+        cookie = request.cookies.get(REPLICA_COOKIE)
+        if cookie:
+            conn = self._connections.get((client.access_key, cookie))
+            if conn is not None and not conn.bound:
+                conn.bound = True
+                if self._latest.get(client.access_key) == cookie:
+                    self._elect_latest(client.access_key)
+        else:
+            latest = self._latest.get(client.access_key)
+            conn = self._connections.get((client.access_key, latest)) if latest else None
         if conn is None:
             raise _error(410, "Not connected")
         conn.last_seen = time.monotonic()
@@ -387,16 +427,23 @@ class HTTPServer:
         if self._tg is None:
             raise _error(503, "hub not running")
         cookie = request.cookies.get(REPLICA_COOKIE, "")
-        if not _COOKIE_VALUE.fullmatch(cookie):
+        bound = bool(_COOKIE_VALUE.fullmatch(cookie))  # a client that keeps its cookie
+        if not bound:
             cookie = secrets.token_urlsafe(16)
         key = (client.access_key, cookie)
         old = self._connections.pop(key, None)
         if old is not None:
             old.close(_CLOSE_GOING_AWAY, "replaced by a new connection")
         self._evict_oldest(client.access_key)
-        conn = _Connection(client, cookie, _peer_name(request))
+        conn = _Connection(
+            client, cookie, _peer_name(request), bound=bound, serial=next(self._serials)
+        )
         self._connections[key] = conn
-        self._latest[client.access_key] = cookie
+        if bound:
+            if self._latest.get(client.access_key) == cookie:
+                self._elect_latest(client.access_key)
+        else:
+            self._latest[client.access_key] = cookie
         self._tg.start_soon(self._run, conn)
         response = web.json_response({"status": "Connected"})
         response.set_cookie(
@@ -410,7 +457,9 @@ class HTTPServer:
 
     def _evict_oldest(self, access_key: str) -> None:
         mine = [c for c in self._connections.values() if c.client.access_key == access_key]
-        for conn in sorted(mine, key=lambda c: c.last_seen)[: max(0, len(mine) + 1 - _MAX_PER_KEY)]:
+        # Cookie-less (unbound) connections go first: anyone with the key can open those.
+        oldest = sorted(mine, key=lambda c: (c.bound, c.last_seen))
+        for conn in oldest[: max(0, len(mine) + 1 - _MAX_PER_KEY)]:
             conn.close(_CLOSE_GOING_AWAY, "too many connections")
             self._forget(conn.key, conn)
 
@@ -427,7 +476,7 @@ class HTTPServer:
     async def _send_message(self, request: web.Request) -> web.Response:
         client = self._authorize(request)
         conn = self._find(request, client)
-        form = await request.post()
+        form = await _read_form(request)
         message = form.get("message")
         if not isinstance(message, str) or not message:
             raise _error(400, "Missing message")
@@ -462,6 +511,46 @@ class HTTPServer:
         )
 
 
+async def _read_form(request: web.Request) -> Mapping[str, object]:
+    """The posted form, strictly: a body that is not a well-formed UTF-8 form is HTTP 400 (an
+    unsupported charset or content type 415), never a server error.
+
+    ``application/x-www-form-urlencoded`` (what every known client sends) is parsed here:
+    UTF-8 only, and a percent-escape that is not UTF-8 is refused rather than replaced with
+    U+FFFD (the frame would not be the one the client sent). ``multipart/form-data`` goes
+    through aiohttp; whatever its parser raises on a malformed body is the client's fault.
+    """
+    if request.content_type == "multipart/form-data":
+        try:
+            return await request.post()
+        except web.HTTPException:
+            raise  # 413 for an oversized body
+        except Exception as exc:  # aiohttp raises ValueError, LookupError, RuntimeError, ...
+            logger.info(
+                "malformed multipart form from %s: %s", _peer_name(request), type(exc).__name__
+            )
+            raise _error(400, "malformed multipart form") from None
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise _error(415, "the body must be a form (application/x-www-form-urlencoded)")
+    if (request.charset or "utf-8").lower() not in _FORM_CHARSETS:
+        raise _error(415, "unsupported form charset (UTF-8 only)")
+    body = await request.read()  # bounded by client_max_size (413)
+    try:
+        pairs = urllib.parse.parse_qsl(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=_MAX_FORM_FIELDS,
+        )
+    except ValueError:  # UnicodeDecodeError, or too many fields
+        raise _error(400, "malformed form (not UTF-8, or too many fields)") from None
+    form: dict[str, object] = {}
+    for name, value in pairs:
+        form.setdefault(name, value)  # the first value wins, as with aiohttp's MultiDict.get
+    return form
+
+
 def _error(status: int, text: str, *, code: int | None = None) -> web.HTTPException:
     body: dict[str, Any] = {"error": text}
     if code is not None:
@@ -470,6 +559,7 @@ def _error(status: int, text: str, *, code: int | None = None) -> web.HTTPExcept
         400: web.HTTPBadRequest,
         403: web.HTTPForbidden,
         410: web.HTTPGone,
+        415: web.HTTPUnsupportedMediaType,
         503: web.HTTPServiceUnavailable,
     }[status]
     return cls(text=json.dumps(body), content_type="application/json")

@@ -19,7 +19,13 @@ from thalovant.events import (
     EVENT_SPEAK,
     EVENT_UTTERANCE_HANDLED,
 )
-from thalovant.protocol.envelope import BusMessage, HiveMessage, mesh_message, swap_routing
+from thalovant.protocol.envelope import (
+    MAX_DEPTH,
+    BusMessage,
+    HiveMessage,
+    mesh_message,
+    swap_routing,
+)
 
 __all__ = [
     "DEFAULT_LANG",
@@ -38,14 +44,22 @@ DEFAULT_LANG = "en-us"
 """Language assumed when a request names none."""
 
 
-def _json_copy(value: Any) -> Any:
+def _json_copy(value: Any, depth: int = 0) -> Any:
     """A deep copy of decoded JSON (dicts, lists, scalars): several times cheaper than
     ``copy.deepcopy``, which keeps a memo for cycles JSON cannot have; anything else is
-    handed to ``copy.deepcopy``."""
+    handed to ``copy.deepcopy``.
+
+    Bounded by :data:`~thalovant.protocol.envelope.MAX_DEPTH` like the decoder (a decoded
+    context is always within it; a hook's own dict may not be): ``ValueError`` beyond it.
+    """
     if isinstance(value, dict):
-        return {key: _json_copy(item) for key, item in value.items()}
+        if depth >= MAX_DEPTH:
+            raise ValueError(f"context nests deeper than {MAX_DEPTH} levels")
+        return {key: _json_copy(item, depth + 1) for key, item in value.items()}
     if isinstance(value, list):
-        return [_json_copy(item) for item in value]
+        if depth >= MAX_DEPTH:
+            raise ValueError(f"context nests deeper than {MAX_DEPTH} levels")
+        return [_json_copy(item, depth + 1) for item in value]
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return copy.deepcopy(value)

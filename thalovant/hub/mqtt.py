@@ -402,7 +402,7 @@ def _is_hello(frame: str) -> bool:
         return False
     try:
         message = json.loads(frame)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(message, dict) and message.get("msg_type") == "hello"
 

@@ -34,6 +34,8 @@ import msgspec
 
 from thalovant.errors import ThalovantProtocolError
 
+from .envelope import MAX_DEPTH, exceeds_depth
+
 __all__ = [
     "BINARY_KINDS",
     "MAX_INFLATED_BYTES",
@@ -182,9 +184,21 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
         value = msgspec.json.decode(raw)
     except (msgspec.DecodeError, UnicodeError, RecursionError):  # DecodeError ⊃ ValidationError
         raise ThalovantProtocolError(f"binary frame {what} is not valid JSON") from None
+    if exceeds_depth(raw):
+        raise ThalovantProtocolError(f"binary frame {what} nests deeper than {MAX_DEPTH} levels")
     if not isinstance(value, dict):
         raise ThalovantProtocolError(f"binary frame {what} is not a JSON object")
     return value
+
+
+def _encode_json(value: dict[str, Any]) -> bytes:
+    try:
+        out = _ENCODER.encode(value)
+    except RecursionError:
+        out = b""
+    if not out or exceeds_depth(out):
+        raise ValueError(f"binary frame section nests deeper than {MAX_DEPTH} levels")
+    return out
 
 
 def _kind_code(kind: str | int | None) -> int:
@@ -218,7 +232,7 @@ def encode_binary_frame(
     code = TYPE_CODES.get(msg_type)
     if code is None:
         raise ValueError(f"{msg_type!r} has no binary type number")
-    meta_json = _ENCODER.encode({} if metadata is None else metadata)
+    meta_json = _encode_json({} if metadata is None else metadata)
     if len(meta_json) > 255:
         compress = True
     meta = zlib.compress(meta_json) if compress else meta_json
@@ -238,7 +252,7 @@ def encode_binary_frame(
         return b"".join((prefix.to_bytes(3 + len(meta), "big"), data))
     if binary_kind is not None or data is not None:
         raise ValueError(f"{msg_type} frames carry a JSON payload, not raw data")
-    body = _ENCODER.encode({} if payload is None else payload)
+    body = _encode_json({} if payload is None else payload)
     if compress:
         body = zlib.compress(body)
     return b"".join((header.to_bytes(2, "big"), meta, body))

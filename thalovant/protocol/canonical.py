@@ -21,6 +21,8 @@ from typing import Any
 
 from thalovant.errors import ThalovantProtocolError
 
+from .envelope import MAX_DEPTH, exceeds_depth
+
 __all__ = ["canonical_json", "parse_cleartext"]
 
 
@@ -45,8 +47,8 @@ def parse_cleartext(text: str | bytes) -> dict[str, Any]:
     """Parse one cleartext handshake frame into a JSON object with stdlib ``json.loads``.
 
     Bytes must be UTF-8 (no BOM sniffing, unlike ``json.loads(bytes)``). Anything that is not a
-    JSON object (invalid JSON, an array, a number, invalid UTF-8, nesting so deep it exhausts
-    the recursion limit, an integer beyond Python's digit limit) raises
+    JSON object (invalid JSON, an array, a number, invalid UTF-8, nesting deeper than
+    :data:`~thalovant.protocol.envelope.MAX_DEPTH`, an integer beyond Python's digit limit) raises
     :class:`ThalovantProtocolError`.
     """
     if isinstance(text, (bytes, bytearray, memoryview)):
@@ -63,4 +65,6 @@ def parse_cleartext(text: str | bytes) -> dict[str, Any]:
         raise ThalovantProtocolError(
             f"cleartext frame must be a JSON object, not {type(value).__name__}"
         )
+    if exceeds_depth(text):
+        raise ThalovantProtocolError(f"cleartext frame nests deeper than {MAX_DEPTH} levels")
     return value

@@ -6,6 +6,14 @@ must be an object with a string ``type`` and a mesh payload must be an object, b
 structures are validated only when :func:`bus_payload` or :func:`inner_message` asks for them.
 Every malformed input raises :class:`~thalovant.errors.ThalovantProtocolError`.
 
+One nesting limit, :data:`MAX_DEPTH`, holds for every JSON document of the protocol, in both
+directions and on both sides: :func:`decode_message` refuses a deeper frame (a protocol error:
+the hub closes the link with 1002, a client drops the message), :func:`encode_message` refuses
+to build one (``ValueError``: the caller's payload), and the binary-frame header and the
+cleartext handshake frames use the same :func:`exceeds_depth`. Whatever a peer accepted can
+therefore be copied, answered and re-encoded by recursive code without reaching Python's
+recursion limit.
+
 Unknown ``msg_type`` strings are kept as they are (not rejected, not renamed): a protocol
 error kills the link, and a hub that grows a new message kind should not take every older
 client down with it. Dispatchers ignore kinds they do not know; :data:`MSG_TYPES` lists the
@@ -14,6 +22,7 @@ known ones.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -21,6 +30,7 @@ import msgspec
 from thalovant.errors import ThalovantProtocolError
 
 __all__ = [
+    "MAX_DEPTH",
     "MESH_KINDS",
     "MSG_TYPES",
     "BusMessage",
@@ -29,8 +39,10 @@ __all__ = [
     "bus_payload",
     "decode_message",
     "encode_message",
+    "exceeds_depth",
     "inner_message",
     "mesh_message",
+    "nesting_exceeds",
     "swap_routing",
 ]
 
@@ -75,6 +87,49 @@ _ROUTING_FIELDS = frozenset(
 )
 # Error texts quote at most this much of anything taken from the frame.
 _MAX_DETAIL = 160
+
+MAX_DEPTH = 64
+"""Deepest nesting of objects and arrays in one JSON document (the envelope itself is level
+1; a bus context is level 3, inside a ``query`` level 4). Real HiveMind/OVOS messages use
+about ten levels; at 64 every recursive walk of an accepted message (``copy.deepcopy`` takes
+two Python frames per level) stays far below Python's recursion limit from any call stack."""
+
+_NOT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+_TO_PARENS = bytes.maketrans(b"[{]}", b"(())")
+
+
+def exceeds_depth(document: bytes | bytearray | memoryview | str, limit: int = MAX_DEPTH) -> bool:
+    """True when the *valid* JSON text ``document`` nests objects/arrays deeper than ``limit``.
+
+    Cheap for the usual message: with no more brackets than ``limit`` it cannot be deeper.
+    Otherwise strings are cut out and the brackets peeled level by level (no recursion).
+    """
+    if isinstance(document, str):
+        if document.count("{") + document.count("[") <= limit:
+            return False
+        raw = document.encode("utf-8", "surrogatepass")
+    else:
+        raw = document if isinstance(document, bytes) else bytes(document)
+        if raw.count(b"{") + raw.count(b"[") <= limit:
+            return False
+    # Escapes first: pairs of backslashes, then escaped quotes (valid JSON has backslashes only
+    # inside strings, and an escape starts at the first backslash of a run).
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Then only quotes and brackets. Two adjacent quotes (a string without brackets, or the
+    # gap between two strings) go at once; that keeps every other quote's parity, so if any
+    # quote is left the even pieces between quotes are what lies outside strings.
+    structure = raw.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in structure:  # some string holds a bracket
+        structure = b"".join(structure.split(b'"')[::2])
+    parens = structure.translate(_TO_PARENS)
+    # Each pass removes every innermost pair, so a document `limit` deep is gone after
+    # `limit` passes (each a C-speed replace).
+    for _ in range(limit):
+        parens = parens.replace(b"()", b"")
+        if not parens:
+            return False
+    return bool(parens)
 
 
 class HiveMessage(msgspec.Struct):
@@ -123,6 +178,25 @@ _LENIENT_DECODER = msgspec.json.Decoder(_LenientHiveMessage)
 _DECODE_ERRORS = (msgspec.DecodeError, UnicodeError, RecursionError, OverflowError)
 
 
+def nesting_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """True when the Python value ``value`` nests mappings, lists and tuples deeper than
+    ``limit`` (the object-side twin of :func:`exceeds_depth`; iterative, so it is safe on
+    anything a caller passes)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _short(text: str) -> str:
     return text if len(text) <= _MAX_DETAIL else text[:_MAX_DETAIL] + "..."
 
@@ -130,10 +204,16 @@ def _short(text: str) -> str:
 def encode_message(msg: HiveMessage) -> bytes:
     """UTF-8 JSON of ``msg`` with all eight envelope keys.
 
-    A payload holding something JSON cannot express raises ``TypeError`` (a caller bug, not a
-    protocol fault).
+    A payload holding something JSON cannot express raises ``TypeError``, one nested deeper
+    than :data:`MAX_DEPTH` ``ValueError`` (caller bugs, not protocol faults).
     """
-    return _ENCODER.encode(msg)
+    try:
+        out = _ENCODER.encode(msg)
+    except RecursionError:
+        out = b""
+    if not out or exceeds_depth(out):
+        raise ValueError(f"message nests deeper than {MAX_DEPTH} levels")
+    return out
 
 
 def decode_message(data: bytes | bytearray | memoryview | str) -> HiveMessage:
@@ -144,6 +224,8 @@ def decode_message(data: bytes | bytearray | memoryview | str) -> HiveMessage:
         msg = _decode_lenient(data, exc)
     except _DECODE_ERRORS as exc:
         raise ThalovantProtocolError(f"malformed JSON envelope: {_short(str(exc))}") from None
+    if exceeds_depth(data):
+        raise ThalovantProtocolError(f"envelope nests deeper than {MAX_DEPTH} levels")
     return _checked(msg)
 
 

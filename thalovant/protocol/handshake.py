@@ -36,6 +36,7 @@ from thalovant.errors import (
     ThalovantRuntimeError,
 )
 from thalovant.protocol.canonical import canonical_json, parse_cleartext
+from thalovant.protocol.envelope import exceeds_depth
 from thalovant.protocol.noise import (
     MAX_MESSAGE_LEN,
     PATTERN_KK,
@@ -527,4 +528,6 @@ def _lenient_object(data: bytes) -> dict[str, Any]:
         value = json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError):
         return {}
-    return value if isinstance(value, dict) else {}
+    if not isinstance(value, dict) or exceeds_depth(data):
+        return {}
+    return value
