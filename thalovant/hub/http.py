@@ -309,6 +309,7 @@ class HTTPServer:
                         send=conn.put,
                         task_group=tg,
                         abort=self._aborter(conn),
+                        evict_first=lambda: not conn.bound,
                     )
                     try:
                         closing = await self._drive(conn, session)

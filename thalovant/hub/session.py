@@ -115,8 +115,10 @@ class HubSession:
         send: Callable[[str | bytes], Awaitable[None]],
         task_group: TaskGroup,
         abort: Callable[[int, str], Awaitable[None]] | None = None,
+        evict_first: Callable[[], bool] | None = None,
     ) -> None:
         self._services = services
+        self._evict_first = evict_first or (lambda: False)
         self._client = client
         self._peer = peer
         self._send = send
@@ -250,15 +252,19 @@ class HubSession:
         if self not in mine:
             mine.append(self)
         while len(mine) > services.max_sessions_per_client:
-            oldest = mine[0]
+            # The oldest connection anyone with the key could have opened (a cookie-less HTTPS
+            # one) goes first, then the oldest of all: a key-only flood never evicts a
+            # connection bound to its own client.
+            others = [session for session in mine if session is not self]
+            victim = next((s for s in others if s._evict_first()), others[0])
             logger.warning(
-                "client %s has %d connections (max_sessions_per_client=%d): closing its oldest",
+                "client %s has %d connections (max_sessions_per_client=%d): closing one",
                 self._client.name,
                 len(mine),
                 services.max_sessions_per_client,
             )
-            oldest.mark_closed()  # leaves ``mine``
-            self._tg.start_soon(oldest._close_for, CLOSE_POLICY, "too many connections")
+            victim.mark_closed()  # leaves ``mine``
+            self._tg.start_soon(victim._close_for, CLOSE_POLICY, "too many connections")
 
     async def _receive_handshake(self, handshake: HubHandshake, frame: str | bytes) -> None:
         try:
