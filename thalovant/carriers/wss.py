@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from thalovant._redact import redact_url
+from thalovant._redact import RedactingLogger, redact_url
 from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
 
 from .base import CarrierClosed, authorization_token, authorized_url
@@ -20,6 +21,9 @@ __all__ = ["HEARTBEAT_SECONDS", "MAX_FRAME_BYTES", "WSSCarrier", "open_wss"]
 HEARTBEAT_SECONDS = 20.0
 #: Larger inbound frames are refused (a Noise message is at most 65535 bytes).
 MAX_FRAME_BYTES = 256 * 1024
+#: What ``websockets`` logs for this carrier (its request line carries the token) goes here,
+#: redacted.
+_WS_LOGGER = logging.getLogger("thalovant.carriers.websockets")
 
 
 class WSSCarrier:
@@ -70,7 +74,8 @@ async def open_wss(
 
     An HTTP 401/403 answer to the upgrade is a credential refusal.
     """
-    target = authorized_url(url, authorization_token(user_agent, access_key))
+    token = authorization_token(user_agent, access_key)
+    target = authorized_url(url, token)
     shown = redact_url(url)
     kwargs: dict[str, Any] = {}
     if target.startswith("wss://"):
@@ -87,6 +92,7 @@ async def open_wss(
             max_size=MAX_FRAME_BYTES,
             max_queue=64,
             proxy=True,
+            logger=RedactingLogger(_WS_LOGGER, secrets=(access_key, token)),
             **kwargs,
         )
     except InvalidStatus as exc:

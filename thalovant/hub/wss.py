@@ -26,7 +26,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from thalovant._redact import scrub_text
+from thalovant._redact import RedactingLogger
 from thalovant.carriers.tls import trim_tls_read_buffer
 
 from .registry import ClientRecord
@@ -41,19 +41,8 @@ MAX_FRAME_BYTES = 256 * 1024
 _CLOSE_INTERNAL = 1011
 
 
-class _ScrubFilter(logging.Filter):
-    """Keeps ``authorization=`` tokens (and URL queries) out of the websockets logs."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        scrubbed = scrub_text(message)
-        if scrubbed != message:
-            record.msg, record.args = scrubbed, ()
-        return True
-
-
-_ws_logger = logging.getLogger("thalovant.hub.websockets")
-_ws_logger.addFilter(_ScrubFilter())
+#: websockets logs each request line, ``authorization=`` token included: redacted.
+_ws_logger = RedactingLogger(logging.getLogger("thalovant.hub.websockets"))
 
 
 def parse_authorization(path: str) -> tuple[str, str] | None:
