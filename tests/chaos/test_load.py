@@ -29,6 +29,8 @@ from tests.client.conftest import (  # noqa: F401 - the client suite's fixtures
     make_client,
     short_refusal_window,
 )
+from thalovant.client import AsyncThalovantClient
+from thalovant.errors import ThalovantConnectionError
 from thalovant.events import EVENT_SPEAK
 from thalovant.hub import LocalHub
 from thalovant.hub.skills import SkillContext
@@ -121,12 +123,11 @@ def echo_skill(hub: LocalHub) -> None:
             await ctx.speak(f"event {n}")
 
 
-async def run_asks(client: object, count: int, offset: int = 0) -> tuple[dict[int, str], float]:
+async def run_asks(
+    client: AsyncThalovantClient, count: int, offset: int = 0
+) -> tuple[dict[int, str], float]:
     """``count`` asks, :data:`IN_FLIGHT` at a time (one session per lane so the hub runs them
     side by side); returns ``{n: reply text}`` and the asks per second."""
-    from thalovant.client import AsyncThalovantClient
-
-    assert isinstance(client, AsyncThalovantClient)
     texts: dict[int, str] = {}
     numbers = iter(range(offset, offset + count))
 
@@ -236,3 +237,55 @@ async def test_a_burst_of_events_reaches_a_no_op_handler_with_few_warnings(
         assert subscription.dropped == 0
         assert subscription.delivered == heard == total
         assert warnings == []
+
+
+async def drop_under_load(threaded_hub: ThreadedHub, client: AsyncThalovantClient) -> float:
+    """Keep :data:`IN_FLIGHT` asks going, drop the hub's connections, return how long after
+    the drop the last ask failed."""
+    answered = 0
+    busy = anyio.Event()
+    failed_at: list[float] = []
+
+    async def lane(index: int) -> None:
+        nonlocal answered
+        while True:
+            try:
+                await client.ask("burst 20", session_id=f"lane-{index}", timeout=30)
+            except ThalovantConnectionError:
+                failed_at.append(time.perf_counter())
+                return
+            answered += 1
+            if answered == 2 * IN_FLIGHT:
+                busy.set()
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            for index in range(IN_FLIGHT):
+                tg.start_soon(lane, index)
+            await busy.wait()
+            dropped = time.perf_counter()
+            await threaded_hub.call(lambda hub: hub.drop_connections(1011, "drop"))
+    assert len(failed_at) == IN_FLIGHT
+    return max(failed_at) - dropped
+
+
+@pytest.mark.parametrize("protocol", ["wss", "https", "mqtt"])
+async def test_a_drop_under_load_fails_every_ask_at_once(
+    threaded_hub: ThreadedHub,
+    make_client: ClientFactory,  # noqa: F811 - the fixture imported above
+    protocol: str,
+    chaos_figure: Callable[[str], None],
+) -> None:
+    """A busy hub drops the connection: every ask in flight fails at once (defect 13: over
+    WSS they failed only after the hub's 2 s close timeout)."""
+    rounds = scaled(1, 10)
+    worst = 0.0
+    for attempt in range(rounds):
+        identity = await threaded_hub.register(f"drop-{protocol}-{attempt}")
+        async with make_client(identity, protocol=protocol, auto_reconnect=False) as client:
+            worst = max(worst, await drop_under_load(threaded_hub, client))
+    chaos_figure(
+        f"{protocol}: {rounds} drops with {IN_FLIGHT} asks in flight on a busy hub: the last "
+        f"ask failed {worst * 1000:.0f} ms after the drop"
+    )
+    assert worst < 1.0  # the hub's close timeout is 2 s

@@ -131,7 +131,10 @@ class WSSServer:
 
     async def drop_connections(self, code: int = _CLOSE_INTERNAL, reason: str = "") -> None:
         """Close every open connection with ``code`` (clients see a drop, or a refusal for
-        1000/1005/1008 during the handshake)."""
+        1000/1005/1008 during the handshake). Returns once every close handshake is over: up
+        to the close timeout (2 s) for a connection whose reading is paused because its
+        session is busy (the client itself fails its asks as soon as the close frame
+        arrives)."""
         if self._server is None:
             return
         async with anyio.create_task_group() as tg:
