@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from ssl import SSLContext
@@ -41,8 +42,12 @@ MAX_FRAME_BYTES = 256 * 1024
 _CLOSE_INTERNAL = 1011
 
 
-#: websockets logs each request line, ``authorization=`` token included: redacted.
-_ws_logger = RedactingLogger(logging.getLogger("thalovant.hub.websockets"))
+#: websockets logs each request line, ``authorization=`` token included: its whole query is
+#: redacted (a client may spell the parameter name percent-encoded).
+_ws_logger = RedactingLogger(
+    logging.getLogger("thalovant.hub.websockets"),
+    patterns=(re.compile(r"(\bGET [^\s?]*\?)\S+"),),
+)
 
 
 def parse_authorization(path: str) -> tuple[str, str] | None:
