@@ -43,6 +43,7 @@ from .conftest import scaled
 pytestmark = pytest.mark.anyio
 
 IN_FLIGHT = 64
+HANGING = 8  # asks certain to be in flight at a drop
 T = TypeVar("T")
 
 
@@ -111,11 +112,15 @@ def threaded_hub(tmp_path: Path, hub_tls: HubTLS) -> Iterator[ThreadedHub]:
 
 def echo_skill(hub: LocalHub) -> None:
     """``echo <token>`` is answered with one ``speak`` saying ``<token>``; ``burst <n>`` with
-    ``n`` speaks in a row."""
+    ``n`` speaks in a row; ``hang`` never."""
 
     @hub.skill("chaos.echo", match=r"^echo ", priority=50)
     async def echo(ctx: SkillContext) -> None:
         await ctx.speak(ctx.utterance[5:])
+
+    @hub.skill("chaos.hang", match=r"^hang$", priority=50)
+    async def hang(ctx: SkillContext) -> None:
+        await anyio.sleep_forever()  # until the session ends
 
     @hub.skill("chaos.burst", match=r"^burst \d+$", priority=50)
     async def burst(ctx: SkillContext) -> None:
@@ -240,15 +245,18 @@ async def test_a_burst_of_events_reaches_a_no_op_handler_with_few_warnings(
 
 
 async def drop_under_load(threaded_hub: ThreadedHub, client: AsyncThalovantClient) -> float:
-    """Keep :data:`IN_FLIGHT` asks going, drop the hub's connections, return how long after
-    the drop the last ask failed."""
+    """Keep :data:`IN_FLIGHT` chatty asks going plus a few that hang, drop the hub's
+    connections, return how long after the drop the last ask failed. (No new ask starts once
+    the drop is under way: it would connect again.)"""
     answered = 0
     busy = anyio.Event()
     failed_at: list[float] = []
+    hung_failed = 0
+    dropping = False
 
     async def lane(index: int) -> None:
         nonlocal answered
-        while True:
+        while not dropping:
             try:
                 await client.ask("burst 20", session_id=f"lane-{index}", timeout=30)
             except ThalovantConnectionError:
@@ -258,14 +266,23 @@ async def drop_under_load(threaded_hub: ThreadedHub, client: AsyncThalovantClien
             if answered == 2 * IN_FLIGHT:
                 busy.set()
 
+    async def hang(index: int) -> None:
+        nonlocal hung_failed
+        with pytest.raises(ThalovantConnectionError):
+            await client.ask("hang", session_id=f"hang-{index}", timeout=30)
+        failed_at.append(time.perf_counter())
+        hung_failed += 1
+
     with anyio.fail_after(60):
         async with anyio.create_task_group() as tg:
+            for index in range(HANGING):
+                tg.start_soon(hang, index)
             for index in range(IN_FLIGHT):
                 tg.start_soon(lane, index)
             await busy.wait()
-            dropped = time.perf_counter()
+            dropping, dropped = True, time.perf_counter()
             await threaded_hub.call(lambda hub: hub.drop_connections(1011, "drop"))
-    assert len(failed_at) == IN_FLIGHT
+    assert hung_failed == HANGING
     return max(failed_at) - dropped
 
 
@@ -285,7 +302,7 @@ async def test_a_drop_under_load_fails_every_ask_at_once(
         async with make_client(identity, protocol=protocol, auto_reconnect=False) as client:
             worst = max(worst, await drop_under_load(threaded_hub, client))
     chaos_figure(
-        f"{protocol}: {rounds} drops with {IN_FLIGHT} asks in flight on a busy hub: the last "
-        f"ask failed {worst * 1000:.0f} ms after the drop"
+        f"{protocol}: {rounds} drops with {IN_FLIGHT}+{HANGING} asks in flight on a busy hub: "
+        f"the last ask failed {worst * 1000:.0f} ms after the drop"
     )
     assert worst < 1.0  # the hub's close timeout is 2 s
