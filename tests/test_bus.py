@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from thalovant.bus import (
@@ -278,7 +279,7 @@ async def test_overflow_raise_retires_the_stream() -> None:
     bus.publish(ev())  # retired: nothing is buffered any more
 
 
-async def test_overflow_drop_oldest_counts_and_warns_once_per_burst(
+async def test_overflow_drop_oldest_counts_and_rate_limits_its_warnings(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     bus = EventBus()
@@ -287,15 +288,83 @@ async def test_overflow_drop_oldest_counts_and_warns_once_per_burst(
         for i in range(5):
             bus.publish(ev(utterance=str(i)))
         assert stream.dropped == 3
-        assert len(caplog.records) == 1
+        assert len(caplog.records) == 1  # the first drop warns at once
         with anyio.fail_after(5):
             assert [(await stream.__anext__()).text for _ in range(2)] == ["3", "4"]
         for i in range(5, 8):
             bus.publish(ev(utterance=str(i)))
-    assert stream.dropped == 4
-    assert len(caplog.records) == 2
-    bus.close()
+        assert stream.dropped == 4
+        assert len(caplog.records) == 1  # another burst within the interval: counted only
+        bus.close()
+    assert len(caplog.records) == 2  # closing reports the drops no warning mentioned
+    assert "3 dropped since the last warning, 4 in all" in caplog.records[1].getMessage()
     assert [e.text async for e in stream] == ["6", "7"]
+
+
+async def test_a_flood_of_drops_logs_a_handful_of_warnings(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from thalovant import _subscribers
+
+    clock = [1000.0]
+    monkeypatch.setattr(_subscribers.time, "monotonic", lambda: clock[0])
+    release = anyio.Event()
+
+    async def stuck(event: ThalovantEvent) -> None:
+        await release.wait()
+
+    with caplog.at_level(logging.WARNING, logger="thalovant.bus"):
+        async with EventBus() as bus:
+            sub = bus.on("speak", stuck, max_buffered=4)
+            await anyio.lowlevel.checkpoint()  # the handler takes the first event and sticks
+            for _ in range(10_000):
+                bus.publish(ev())
+                clock[0] += 0.002  # 10,000 drops in 20 s: two intervals
+            release.set()
+            sub.close()
+    assert sub.dropped > 9_000
+    messages = [r.getMessage() for r in caplog.records]
+    assert 2 <= len(messages) <= 4, messages
+    assert f"{sub.dropped} in all" in messages[-1]
+
+
+async def test_a_no_op_handler_keeps_up_with_bursts_of_events() -> None:
+    """Like the link's reader: many events per turn of the event loop (one TLS read holds
+    dozens of frames). The handler's task must take the whole batch at each turn."""
+    heard: list[ThalovantEvent] = []
+    async with EventBus() as bus:
+        sub = bus.on("speak", heard.append)  # 256 buffered
+        for _ in range(50):
+            for _ in range(200):
+                bus.publish(ev())
+            await anyio.lowlevel.checkpoint()
+            await anyio.lowlevel.checkpoint()
+        with anyio.fail_after(5):
+            await anyio.wait_all_tasks_blocked()  # the handler's task drained its queue
+    assert sub.dropped == 0
+    assert len(heard) == sub.delivered == 10_000
+
+
+async def test_a_listener_keeps_up_with_bursts_of_events() -> None:
+    async with EventBus() as bus:
+        stream = bus.subscribe("speak")  # 256 buffered, overflow raises
+        got = 0
+
+        async def consume() -> None:
+            nonlocal got
+            async for _ in stream:
+                got += 1
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(consume)
+            for _ in range(50):
+                for _ in range(200):
+                    bus.publish(ev())
+                await anyio.lowlevel.checkpoint()
+                await anyio.lowlevel.checkpoint()
+            stream._detach()  # end the iteration after what is buffered
+    assert stream.dropped == 0
+    assert got == 10_000
 
 
 async def test_overflow_drop_newest() -> None:

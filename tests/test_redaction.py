@@ -341,3 +341,65 @@ def test_redact_deep() -> None:
         "n": None,
     }
     assert value["token"] == "t"  # input untouched
+
+
+# -- loggers handed to libraries (issue #11: websockets, aiomqtt/paho) -------------------------
+
+
+def _library_logger(**kwargs: Any) -> Any:
+    from thalovant._redact import RedactingLogger
+
+    return RedactingLogger(logging.getLogger("tests.redaction.library"), **kwargs)
+
+
+def test_redacting_logger_scrubs_secrets_in_every_encoding(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import base64
+    from urllib.parse import quote
+
+    secret = "k3y+with=odd~chars/é"
+    log = _library_logger(secrets=(secret, None, ""))
+    with caplog.at_level(logging.DEBUG, logger="tests.redaction.library"):
+        log.debug("> GET /?authorization=%s HTTP/1.1", "dG9rZW4=")
+        log.debug("topic %r", f"hivemind/{secret}/in".encode())
+        log.info("encoded %s and %s", quote(secret, safe=""), base64.b64encode(secret.encode()))
+        log.debug("bad format %d", "not a number")  # formatting errors do not raise
+    assert "dG9rZW4" not in caplog.text
+    assert quote(secret, safe="") not in caplog.text
+    assert base64.b64encode(secret.encode()).decode() not in caplog.text
+    assert secret not in caplog.text
+    assert caplog.text.count(REDACTED) >= 4
+    assert all(record.args in ((), None) for record in caplog.records)
+
+
+def test_redacting_logger_scrubs_tracebacks_and_keeps_pattern_groups(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import re
+
+    log = _library_logger(patterns=(re.compile(r"(hivemind/)(?![+#]/)[^/\s']+(?=/)"),))
+    with caplog.at_level(logging.DEBUG, logger="tests.redaction.library"):
+        try:
+            raise RuntimeError("failed on hivemind/AKs3cr3t/out")
+        except RuntimeError:
+            log.exception("publish failed")
+        log.debug("subscribed hivemind/+/in and hivemind/AKs3cr3t/status")
+    assert "AKs3cr3t" not in caplog.text
+    assert "RuntimeError" in caplog.text  # the traceback is kept, scrubbed
+    assert "hivemind/+/in" in caplog.text
+    assert f"hivemind/{REDACTED}/status" in caplog.text
+    assert all(record.exc_info is None for record in caplog.records)
+
+
+def test_redacting_logger_formats_nothing_when_the_level_is_off() -> None:
+    class Loud:
+        def __str__(self) -> str:
+            raise AssertionError("formatted although DEBUG is off")
+
+    log = _library_logger()
+    log.logger.setLevel(logging.INFO)
+    try:
+        log.debug("%s", Loud())
+    finally:
+        log.logger.setLevel(logging.NOTSET)

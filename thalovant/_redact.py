@@ -7,13 +7,18 @@ URL carries ``?authorization=base64(<useragent>:<access_key>)`` and broker URLs 
 
 from __future__ import annotations
 
+import base64
+import logging
 import re
-from collections.abc import Mapping
+import sys
+import traceback
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 __all__ = [
     "REDACTED",
+    "RedactingLogger",
     "is_secret_key",
     "redact_deep",
     "redact_mapping",
@@ -108,3 +113,82 @@ def redact_deep(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [redact_deep(item) for item in value]
     return value
+
+
+#: Shorter secrets are not searched for in log text (they would blank out ordinary words).
+_MIN_SECRET_CHARS = 4
+
+
+def _forms(secret: str) -> set[str]:
+    """``secret`` as a library may print it: raw, URL-encoded, base64, inside a ``bytes``
+    repr (paho logs topics as ``b'...'``, escaping non-ASCII)."""
+    raw = secret.encode("utf-8")
+    b64 = base64.b64encode(raw).decode("ascii")
+    forms = {secret, quote(secret, safe=""), quote_plus(secret), b64, b64.rstrip("=")}
+    forms.add(repr(raw)[2:-1])
+    forms.add(base64.urlsafe_b64encode(raw).decode("ascii").rstrip("="))
+    return {form for form in forms if len(form) >= _MIN_SECRET_CHARS}
+
+
+class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The logger the SDK and the hub hand to a library (websockets, aiomqtt and paho).
+
+    Libraries log URLs, request lines and MQTT topics, which carry the ``authorization=``
+    token or the access key. Each record is formatted at once, its text (and traceback)
+    goes through :func:`scrub_text`, every one of ``secrets`` (raw, URL-encoded, base64) and
+    every match of ``patterns`` becomes ``<redacted>`` (a pattern's first group, when it has
+    one, is kept), and the result is logged on ``logger`` without arguments. Nothing is
+    formatted for a level that is off.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        *,
+        secrets: Iterable[str | None] = (),
+        patterns: Iterable[re.Pattern[str]] = (),
+    ) -> None:
+        super().__init__(logger, {})
+        forms: set[str] = set()
+        for secret in secrets:
+            if secret and len(secret) >= _MIN_SECRET_CHARS:
+                forms |= _forms(secret)
+        self._secrets = sorted(forms, key=len, reverse=True)  # longest first
+        self._patterns = tuple(patterns)
+
+    def __repr__(self) -> str:
+        return f"<RedactingLogger {self.logger.name} ({len(self._secrets)} forms)>"
+
+    def redact(self, text: str) -> str:
+        """``text`` with URL queries, userinfo, tokens and this logger's secrets removed."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        for pattern in self._patterns:
+            text = pattern.sub(lambda m: (m.group(1) if m.re.groups else "") + REDACTED, text)
+        return scrub_text(text)
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        return msg, kwargs
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if not self.isEnabledFor(level):
+            return
+        text = str(msg)
+        if args:
+            try:
+                text = text % args
+            except (TypeError, ValueError, KeyError):
+                text = f"{text} {args!r}"
+        exc_info = kwargs.pop("exc_info", None)
+        if exc_info:
+            if isinstance(exc_info, BaseException):
+                exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+            elif not isinstance(exc_info, tuple):
+                exc_info = sys.exc_info()
+            if exc_info[0] is not None:
+                text += "\n" + "".join(traceback.format_exception(*exc_info)).rstrip()
+        kwargs.setdefault("stacklevel", 2)
+        self.logger.log(level, self.redact(text), **kwargs)

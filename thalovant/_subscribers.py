@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -36,25 +39,43 @@ class _Owner(Protocol):
     def _remove(self, sub: Any, /) -> None: ...
 
 
+#: Drop warnings of one subscriber are at most one per this many seconds; the drops in
+#: between are counted and reported with the next warning (or when it closes).
+DROP_WARNING_SECONDS = 10.0
+
+
 class _Bounded:
-    """Counts drops of a bounded subscriber (one warning per burst) and closes its memory
+    """Counts drops of a bounded subscriber (warnings rate-limited to one per
+    :data:`DROP_WARNING_SECONDS`, with the count since the last one) and closes its memory
     streams when dropped without ``close()``, so anyio warns about nothing."""
 
     name: str
     _send: MemoryObjectSendStream[Any]
     _recv: MemoryObjectReceiveStream[Any]
     dropped: int = 0
-    _burst: bool = False
+    _reported: int = 0  # drops already in a warning
+    _warned_at: float = -math.inf
 
     def _note_drop(self) -> None:
         self.dropped += 1
-        if not self._burst:
-            self._burst = True
-            logger.warning(
-                "subscriber of %r is too slow; dropping events (%d dropped so far)",
-                self.name,
-                self.dropped,
-            )
+        now = time.monotonic()
+        if now - self._warned_at >= DROP_WARNING_SECONDS:
+            self._warned_at = now
+            self._warn_drops("too slow; dropping events")
+
+    def _warn_drops(self, what: str) -> None:
+        recent, self._reported = self.dropped - self._reported, self.dropped
+        logger.warning(
+            "subscriber of %r is %s (%d dropped since the last warning, %d in all)",
+            self.name,
+            what,
+            recent,
+            self.dropped,
+        )
+
+    def _report_unwarned_drops(self) -> None:
+        if self.dropped > self._reported:
+            self._warn_drops("closed after dropping events")
 
     def __del__(self) -> None:
         for end in (getattr(self, "_send", None), getattr(self, "_recv", None)):
@@ -65,9 +86,11 @@ class _Bounded:
 class HandlerQueue(_Bounded, Generic[T]):
     """A handler (sync or async) fed through its own bounded queue and task.
 
-    Overflow drops the oldest item (``dropped``, one warning per burst); a raising handler is
-    logged and counted in ``errors``; ``delivered`` counts the rest. ``owner._remove(self)``
-    is called once on :meth:`close`.
+    The task takes every queued item at each wake-up (one scheduling round per batch, not
+    per item), so a handler that keeps up with the event rate never loses an event, however
+    bursty the hub. Overflow drops the oldest item (``dropped``; warnings rate-limited); a
+    raising handler is logged and counted in ``errors``; ``delivered`` counts the rest.
+    ``owner._remove(self)`` is called once on :meth:`close`.
     """
 
     def __init__(
@@ -82,13 +105,13 @@ class HandlerQueue(_Bounded, Generic[T]):
         self._started = False
         self._scope = anyio.CancelScope()
         self._send, self._recv = anyio.create_memory_object_stream[T](max_buffered)
+        self._batch = max_buffered
 
     def _put(self, item: T) -> None:
         if self.closed:
             return
         try:
             self._send.send_nowait(item)
-            self._burst = False
             return
         except anyio.WouldBlock:
             self._recv.receive_nowait()
@@ -102,18 +125,35 @@ class HandlerQueue(_Bounded, Generic[T]):
 
     async def _consume(self) -> None:
         with self._scope, self._recv:
-            async for item in self._recv:
+            async for item in self._recv:  # the one checkpoint of each batch
+                await self._handle(item)
+                # Then what is already queued, without a scheduling round per item: bounded
+                # by the queue (nothing is added while a sync handler runs).
+                for _ in range(self._batch):
+                    if self.closed:
+                        break
+                    try:
+                        item = self._recv.receive_nowait()
+                    except anyio.WouldBlock:
+                        break
+                    except (anyio.EndOfStream, anyio.ClosedResourceError):
+                        return
+                    await self._handle(item)
                 if self.closed:
                     break
-                try:
-                    result = self.handler(item)
-                    if inspect.isawaitable(result):
-                        await result
-                except Exception:
-                    self.errors += 1
-                    logger.exception("handler for %r raised; subscription kept", self.name)
-                else:
-                    self.delivered += 1
+
+    async def _handle(self, item: T) -> None:
+        if self.closed:
+            return
+        try:
+            result = self.handler(item)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            self.errors += 1
+            logger.exception("handler for %r raised; subscription kept", self.name)
+        else:
+            self.delivered += 1
 
     def _start(self, task_group: TaskGroup) -> None:
         if not self._started and not self.closed:
@@ -130,6 +170,7 @@ class HandlerQueue(_Bounded, Generic[T]):
         self._send.close()
         if not self._started:
             self._recv.close()
+        self._report_unwarned_drops()
 
     unsubscribe = close
 
@@ -181,8 +222,10 @@ class EventStream(_Filter):
 
     On overflow with ``overflow="raise"`` the next iteration raises
     :class:`ThalovantRuntimeError` and the stream is retired; the drop policies count
-    ``dropped`` and log one warning per burst. Closing the bus ends the iteration after the
-    buffered events.
+    ``dropped`` (warnings rate-limited). Closing the bus ends the iteration after the
+    buffered events. An event already buffered is returned without a scheduling round (a
+    cancellation is still seen), so a consumer that keeps up is not slowed to one event per
+    turn of the event loop.
     """
 
     _recv: MemoryObjectReceiveStream[ThalovantEvent]
@@ -210,7 +253,6 @@ class EventStream(_Filter):
             return
         try:
             self._send.send_nowait(event)
-            self._burst = False
             return
         except anyio.WouldBlock:
             pass
@@ -234,6 +276,7 @@ class EventStream(_Filter):
         self.closed = True
         self._bus._remove(self)
         self._send.close()
+        self._report_unwarned_drops()
 
     def close(self) -> None:
         """Unsubscribe and end the iteration now (buffered events are discarded)."""
@@ -253,7 +296,11 @@ class EventStream(_Filter):
             self.close()
             raise error
         try:
-            return await self._recv.receive()
+            await anyio.lowlevel.checkpoint_if_cancelled()  # before taking: nothing is lost
+            try:
+                return self._recv.receive_nowait()
+            except anyio.WouldBlock:
+                return await self._recv.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             self.close()
             raise StopAsyncIteration from None
@@ -272,7 +319,7 @@ class Subscription(_Filter, HandlerQueue[ThalovantEvent]):
     not block; offload with ``anyio.to_thread``), async ones are awaited; either runs in this
     subscription's own task. A raising handler is logged (logger
     ``thalovant.bus``) and counted in ``errors``; nothing else is affected. Overflow of the
-    handler queue drops the oldest event (``dropped``, one warning per burst)."""
+    handler queue drops the oldest event (``dropped``; warnings rate-limited)."""
 
     def __init__(
         self,

@@ -139,6 +139,56 @@ async def test_drop_mid_ask_fails_fast_then_redials(
     assert subscription.errors == 0
 
 
+async def test_drop_on_a_busy_hub_fails_every_ask_at_once(
+    hub: LocalHub, make_client: ClientFactory, identity: ThalovantIdentity
+) -> None:
+    """A busy hub stops reading (its queue of frames is full), so it never sees the client's
+    answering close frame and closes TCP only after its close timeout (2 s): the client must
+    not wait for that (issue #11, defect 13)."""
+
+    @hub.skill("test.chatty", match=r"^chatty$", priority=50)
+    async def chatty(ctx: SkillContext) -> None:
+        for n in range(50):
+            await ctx.speak(f"line {n}")
+
+    arrived = hanging_skill(hub)
+    answered = 0
+    busy = anyio.Event()
+    failed_at: list[float] = []
+    dropping = False
+
+    async with make_client(identity, auto_reconnect=False) as client:
+
+        async def lane(index: int) -> None:
+            nonlocal answered
+            while not dropping:  # an ask started after the drop would connect again
+                try:
+                    await client.ask("chatty", session_id=f"lane-{index}", timeout=30)
+                except ThalovantConnectionError:
+                    failed_at.append(anyio.current_time())
+                    return
+                answered += 1
+                if answered == 128:
+                    busy.set()
+
+        async def hang() -> None:  # certain to be in flight at the drop
+            with pytest.raises(ThalovantConnectionError, match="1011"):
+                await client.ask("hang on", session_id="hanging", timeout=30)
+            failed_at.append(anyio.current_time())
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(hang)
+                await arrived.wait()
+                for index in range(64):
+                    tg.start_soon(lane, index)
+                await busy.wait()
+                dropping, dropped = True, anyio.current_time()
+                await hub.drop_connections(code=1011)
+    assert failed_at
+    assert max(failed_at) - dropped < 1.0  # was 2.0: the hub's close timeout
+
+
 async def test_hub_crash_mid_ask_fails_fast(hub: LocalHub, client: AsyncThalovantClient) -> None:
     arrived = hanging_skill(hub)
     outcome: list[BaseException] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from pathlib import Path
 
 import anyio
@@ -150,6 +151,27 @@ async def test_bad_or_unknown_token_is_http_403(hub: LocalHub, hub_tls: HubTLS, 
     with pytest.raises(InvalidStatus) as refused:
         await connect(hub.wss_url + "/" + query, ssl=hub_tls.client_context, open_timeout=5)
     assert refused.value.response.status_code == 403
+
+
+@pytest.mark.parametrize("name", ["authorization", "%61uthorization", "x=1&Authorization"])
+async def test_the_token_never_reaches_the_hubs_debug_log(
+    hub: LocalHub, hub_tls: HubTLS, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """However the client spells the parameter, websockets' request line is redacted."""
+    identity = register(hub)
+    token = _token(f"{UA}:{identity.access_key}")
+    with caplog.at_level(logging.DEBUG):
+        try:
+            ws = await connect(
+                f"{hub.wss_url}/?{name}={token}", ssl=hub_tls.client_context, open_timeout=5
+            )
+        except InvalidStatus:
+            pass
+        else:
+            await ws.close()
+    hub_lines = [r.getMessage() for r in caplog.records if r.name.startswith("thalovant.hub")]
+    assert any("GET /?" in line for line in hub_lines)
+    assert not any(token in line or identity.access_key in line for line in hub_lines)
 
 
 async def test_second_client_key_is_refused_after_xx(hub: LocalHub, clients: Clients) -> None:

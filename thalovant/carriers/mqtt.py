@@ -41,7 +41,7 @@ import logging
 import socket
 import ssl
 import uuid
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -49,7 +49,7 @@ import anyio
 import paho.mqtt.enums as mqtt_enums
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from thalovant._redact import redact_url
+from thalovant._redact import RedactingLogger, redact_url
 from thalovant.errors import (
     ThalovantConnectionError,
     ThalovantHubRefusedError,
@@ -81,6 +81,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("thalovant.carriers.mqtt")
+_AIOMQTT_LOGGER = logging.getLogger("thalovant.carriers.mqtt.aiomqtt")
 
 #: Inbound frames buffered before the carrier gives up (wire.md §5.2).
 INBOUND_QUEUE_FRAMES = 256
@@ -439,7 +440,14 @@ async def open_mqtt(
         clean_session=True,
         socket_options=NODELAY,
         timeout=send_timeout,
-        logger=logging.getLogger("thalovant.carriers.mqtt.aiomqtt"),
+        # paho logs every topic (<prefix> holds the access key): redacted, like the rest.
+        logger=cast(
+            logging.Logger,
+            RedactingLogger(
+                _AIOMQTT_LOGGER,
+                secrets=(credentials.topic_prefix, credentials.username, credentials.password),
+            ),
+        ),
     )
     client.pending_calls_threshold = 2 * PUBLISH_WINDOW  # pipelined publishes
     try:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Event
 
-from thalovant._redact import redact_url
+from thalovant._redact import RedactingLogger, redact_url
 from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
 
 from .base import CarrierClosed, authorization_token, authorized_url
@@ -20,6 +23,28 @@ __all__ = ["HEARTBEAT_SECONDS", "MAX_FRAME_BYTES", "WSSCarrier", "open_wss"]
 HEARTBEAT_SECONDS = 20.0
 #: Larger inbound frames are refused (a Noise message is at most 65535 bytes).
 MAX_FRAME_BYTES = 256 * 1024
+#: What ``websockets`` logs for this carrier (its request line carries the token) goes here,
+#: redacted.
+_WS_LOGGER = logging.getLogger("thalovant.carriers.websockets")
+
+
+class _HubConnection(ClientConnection):
+    """Drops the TCP connection as soon as the hub's close frame is in, so ``recv()`` raises
+    (with the hub's close code) at once.
+
+    Our answering close frame was handed to the transport before events are processed (the
+    abort may still lose it; the hub has ended the session anyway); a client may end the
+    connection first (RFC 6455 §7.1.1). Waiting for the hub to close TCP
+    costs up to its close timeout when it is busy (its reading is paused under load, so it
+    never sees our answer), and every ask in flight would fail only then. ``abort``, not
+    ``close``: a TLS ``close`` waits for the hub's ``close_notify``, which a hub that is not
+    reading never sends.
+    """
+
+    def process_event(self, event: Event) -> None:
+        super().process_event(event)
+        if isinstance(event, Frame) and event.opcode is Opcode.CLOSE:
+            self.transport.abort()
 
 
 class WSSCarrier:
@@ -70,7 +95,8 @@ async def open_wss(
 
     An HTTP 401/403 answer to the upgrade is a credential refusal.
     """
-    target = authorized_url(url, authorization_token(user_agent, access_key))
+    token = authorization_token(user_agent, access_key)
+    target = authorized_url(url, token)
     shown = redact_url(url)
     kwargs: dict[str, Any] = {}
     if target.startswith("wss://"):
@@ -87,6 +113,8 @@ async def open_wss(
             max_size=MAX_FRAME_BYTES,
             max_queue=64,
             proxy=True,
+            create_connection=_HubConnection,
+            logger=RedactingLogger(_WS_LOGGER, secrets=(access_key, token)),
             **kwargs,
         )
     except InvalidStatus as exc:

@@ -25,16 +25,18 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import ssl
 import uuid
 from collections.abc import Callable
+from typing import cast
 
 import aiomqtt
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from thalovant._redact import redact_url
+from thalovant._redact import RedactingLogger, redact_url
 from thalovant.carriers.mqtt import (
     INBOUND_QUEUE_FRAMES,
     NODELAY,
@@ -52,6 +54,7 @@ from .session import CLOSE_PROTOCOL, HubServices, HubSession, SessionClosed
 __all__ = ["DEFAULT_TOPIC_PREFIX", "MQTTHubServer"]
 
 logger = logging.getLogger("thalovant.hub.mqtt")
+_AIOMQTT_LOGGER = logging.getLogger("thalovant.hub.mqtt.aiomqtt")
 
 DEFAULT_TOPIC_PREFIX = "hivemind"
 """The hub's topic prefix; a client's is ``<this>/<access key>``."""
@@ -218,6 +221,13 @@ class MQTTHubServer:
         for access_key in list(self._peers):
             await self._end(access_key, code, reason)
 
+    def _library_logger(self) -> RedactingLogger:
+        """aiomqtt's and paho's logger: they log every topic, and a client's topic holds its
+        access key (``<prefix>/<access key>/in``), so that segment is redacted (the ``+``
+        of the hub's own subscriptions is kept)."""
+        segment = re.compile("(" + re.escape(self._prefix + "/") + r")(?![+#]/)[^/\s'\"]+(?=/)")
+        return RedactingLogger(_AIOMQTT_LOGGER, secrets=(self._password,), patterns=(segment,))
+
     # ------------------------------------------------------------------ main loop
 
     async def _main(self) -> None:
@@ -247,7 +257,7 @@ class MQTTHubServer:
             clean_session=True,
             socket_options=NODELAY,
             timeout=self._services.send_timeout,
-            logger=logging.getLogger("thalovant.hub.mqtt.aiomqtt"),
+            logger=cast(logging.Logger, self._library_logger()),
         )
         client.pending_calls_threshold = 2 * PUBLISH_WINDOW  # pipelined publishes
         async with client, anyio.create_task_group() as tg:

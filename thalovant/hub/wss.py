@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from ssl import SSLContext
@@ -26,7 +27,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from thalovant._redact import scrub_text
+from thalovant._redact import RedactingLogger
 from thalovant.carriers.tls import trim_tls_read_buffer
 
 from .limits import ConnectionGate, HubLimits
@@ -42,19 +43,12 @@ MAX_FRAME_BYTES = 256 * 1024
 _CLOSE_INTERNAL = 1011
 
 
-class _ScrubFilter(logging.Filter):
-    """Keeps ``authorization=`` tokens (and URL queries) out of the websockets logs."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        scrubbed = scrub_text(message)
-        if scrubbed != message:
-            record.msg, record.args = scrubbed, ()
-        return True
-
-
-_ws_logger = logging.getLogger("thalovant.hub.websockets")
-_ws_logger.addFilter(_ScrubFilter())
+#: websockets logs each request line, ``authorization=`` token included: its whole query is
+#: redacted (a client may spell the parameter name percent-encoded).
+_ws_logger = RedactingLogger(
+    logging.getLogger("thalovant.hub.websockets"),
+    patterns=(re.compile(r"(\bGET [^\s?]*\?)\S+"),),
+)
 
 
 def parse_authorization(path: str) -> tuple[str, str] | None:
@@ -154,7 +148,10 @@ class WSSServer:
 
     async def drop_connections(self, code: int = _CLOSE_INTERNAL, reason: str = "") -> None:
         """Close every open connection with ``code`` (clients see a drop, or a refusal for
-        1000/1005/1008 during the handshake)."""
+        1000/1005/1008 during the handshake). Returns once every close handshake is over: up
+        to the close timeout (2 s) for a connection whose reading is paused because its
+        session is busy (the client itself fails its asks as soon as the close frame
+        arrives)."""
         if self._server is None:
             return
         async with anyio.create_task_group() as tg:
