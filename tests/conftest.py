@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chaos.conftest import FIGURES
+# Helpers shared across test folders get pytest's assertion rewriting wherever they are first
+# imported from (the chaos suite imports the hub's raw client before tests/hub is collected).
+pytest.register_assert_rewrite("tests.hub.raw_client")
+
+from tests.chaos.conftest import FIGURES  # noqa: E402
 
 #: Carriers the end-to-end client tests run over, once each (the ``protocol`` fixture).
 E2E_PROTOCOLS = ["wss", "https", "mqtt"]

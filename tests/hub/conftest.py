@@ -14,13 +14,11 @@ from typing import Any
 import anyio
 import pytest
 
-pytest.register_assert_rewrite("tests.hub.raw_client")
+from thalovant.hub import LocalHub
+from thalovant.identity import ThalovantIdentity
+from thalovant.testing import HubTLS
 
-from thalovant.hub import LocalHub  # noqa: E402
-from thalovant.identity import ThalovantIdentity  # noqa: E402
-from thalovant.testing import HubTLS  # noqa: E402
-
-from .raw_client import RawClient  # noqa: E402
+from .raw_client import RawClient
 
 NODE_ID = "thalovant-test-hub"
 
