@@ -52,6 +52,19 @@ def _client(identity: ThalovantIdentity, folder: Path, tls: HubTLS) -> AsyncThal
     return client
 
 
+def _with_password(identity: ThalovantIdentity, password: str) -> ThalovantIdentity:
+    data = identity.as_dict(include_secrets=True)
+    data["password"] = password
+    return ThalovantIdentity.from_mapping(data)
+
+
+def _parsed_password(identity: ThalovantIdentity, password: str) -> str | None:
+    try:
+        return _with_password(identity, password).password
+    except ThalovantError:
+        return None
+
+
 @pytest.mark.timeout(scaled(120, 1200))
 async def test_concurrent_first_contacts_then_pinned_reconnects(
     hub_tls: HubTLS, tmp_path: Path, chaos_figure: Callable[[str], None]
@@ -157,3 +170,128 @@ async def test_concurrent_first_contacts_then_pinned_reconnects(
     assert not refused, sorted(refused.items())[:3]
     assert kk == len(connect_s)
     assert rederived == 0
+
+
+async def test_abandoned_first_contacts_leave_no_work_behind(
+    hub_tls: HubTLS, tmp_path: Path, chaos_figure: Callable[[str], None]
+) -> None:
+    """Clients that give up long before their PSK could be derived: their queued
+    derivations (client side and hub side) are dropped, so a later first contact does not
+    wait behind work nobody wants."""
+    count = scaled(40, 300)
+    kdf = CountingKdf()
+    hub_deriver = PskDeriver(derive=kdf)
+    async with LocalHub(
+        tmp_path / "hub",
+        ssl_context=hub_tls.server_context,
+        psk_deriver=hub_deriver,
+        mqtt_broker=None,
+    ) as hub:
+        quitters = [
+            hub.register_client(f"q{n}", password=secrets.token_hex(8)) for n in range(count)
+        ]
+        failures: dict[str, int] = {}
+
+        async def give_up(n: int) -> None:
+            client = _client(quitters[n], tmp_path / f"q-{n}", hub_tls)
+            try:
+                await client.connect(timeout=0.5)
+            except ThalovantError as exc:
+                failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
+            finally:
+                await client.close(timeout=5)
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                for n in range(count):
+                    tg.start_soon(give_up, n)
+        derived = kdf.calls
+        late = hub.register_client("late", password=secrets.token_hex(8))
+        client = _client(late, tmp_path / "late", hub_tls)
+        started = anyio.current_time()
+        try:
+            with anyio.fail_after(30):
+                await client.connect()
+                assert (await client.ask("hello")).text
+        finally:
+            await client.close(timeout=5)
+        late_s = anyio.current_time() - started
+    chaos_figure(
+        f"{count} first contacts abandoned after 0.5 s: errors {failures}; hub derivations "
+        f"run for them {derived}; next first contact {late_s:.1f} s"
+    )
+    assert derived < count / 2
+    assert late_s < 15
+
+
+async def test_wrong_passwords_never_ride_a_cached_psk(
+    hub_tls: HubTLS, tmp_path: Path, chaos_figure: Callable[[str], None]
+) -> None:
+    """Issue #11 (11): many wrong passwords (near misses of the right one) sharing the key
+    folder of an identity whose PSK is cached: every one refused, on every carrier, and the
+    right password still connects pinned from its cached PSK."""
+    carriers = ["wss", "https", "mqtt"]
+    async with LocalHub(tmp_path / "hub", ssl_context=hub_tls.server_context) as hub:
+        right = secrets.token_urlsafe(12)
+        identity = hub.register_client("victim", password=right)
+        wrong = [
+            right.upper() if right.upper() != right else right.lower(),
+            right + " ",
+            " " + right,
+            right[:-1],
+            right + "x",
+            right + "\u200b",
+            right[::-1],
+            "",
+            secrets.token_urlsafe(12),
+        ]
+        # Only what is still a different, valid password once the identity is parsed
+        # (surrounding whitespace is not part of a password there; an empty one is refused).
+        wrong = [p for p in wrong if _parsed_password(identity, p) not in (None, right)]
+        wrong = wrong[: scaled(2, 8)]
+        folder = tmp_path / "noise"
+        outcomes: dict[str, int] = {}
+        for protocol in carriers:
+            good = AsyncThalovantClient(
+                identity,
+                protocol=protocol,
+                ssl_context=hub_tls.client_context,
+                noise_state_dir=folder,
+            )
+            with anyio.fail_after(30):
+                async with good:
+                    assert (await good.ask("hello")).text
+
+            async def attempt(password: str, protocol: str = protocol) -> None:
+                bad = AsyncThalovantClient(
+                    _with_password(identity, password),
+                    protocol=protocol,
+                    ssl_context=hub_tls.client_context,
+                    noise_state_dir=folder,
+                )
+                try:
+                    await bad.connect(timeout=30)
+                except ThalovantError as exc:
+                    name = "LEAKED" if password in str(exc) else type(exc).__name__
+                else:
+                    name = "CONNECTED"
+                finally:
+                    await bad.close(timeout=5)
+                outcomes[name] = outcomes.get(name, 0) + 1
+
+            # One after the other: an identity is one MQTT session (one topic prefix).
+            with anyio.fail_after(120):
+                for password in wrong:
+                    await attempt(password)
+                again = AsyncThalovantClient(
+                    identity,
+                    protocol=protocol,
+                    ssl_context=hub_tls.client_context,
+                    noise_state_dir=folder,
+                )
+                async with again:
+                    assert (await again.connect_with_info()).pattern == "KKpsk0"
+    chaos_figure(
+        f"{len(wrong)} wrong passwords x {len(carriers)} carriers against a cached PSK: {outcomes}"
+    )
+    assert outcomes == {"ThalovantHubRefusedError": len(wrong) * len(carriers)}
