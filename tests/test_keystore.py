@@ -29,6 +29,7 @@ posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
 HUB = "wss://hub.example.com:443"
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(1, 33))
+PW = "the-password"
 
 
 def _mode(path: Path) -> int:
@@ -53,16 +54,22 @@ def store(tmp_path: Path) -> NoiseKeyStore:
 def test_layout_and_modes(store: NoiseKeyStore) -> None:
     key = store.static_private_key()
     store.pin(HUB, KEY_A)
-    store.store_psk("ak", "node", KEY_B)
+    store.store_psk("ak", "node", KEY_B, PW)
     folder = store.folder
     assert _mode(folder) == 0o700
     assert sorted(p.name for p in folder.iterdir()) == [
         "._identity.json.lock",
         "_identity.json",
         "unnamed-node_noise.key",
+        "unnamed-node_noise_psk_verifiers.json",
         "unnamed-node_noise_psks.json",
     ]
-    for name in ("_identity.json", "unnamed-node_noise.key", "unnamed-node_noise_psks.json"):
+    for name in (
+        "_identity.json",
+        "unnamed-node_noise.key",
+        "unnamed-node_noise_psks.json",
+        "unnamed-node_noise_psk_verifiers.json",
+    ):
         assert _mode(folder / name) == 0o600, name
     assert (folder / "unnamed-node_noise.key").read_text().strip() == key.hex()
     assert _read(store.identity_path) == {"pinned_noise_keys": {HUB: KEY_A.hex()}}
@@ -71,7 +78,7 @@ def test_layout_and_modes(store: NoiseKeyStore) -> None:
 def test_named_node_files(tmp_path: Path) -> None:
     named = NoiseKeyStore(tmp_path, name="kitchen")
     named.static_private_key()
-    named.store_psk("ak", "n", KEY_A)
+    named.store_psk("ak", "n", KEY_A, PW)
     assert (tmp_path / "kitchen_noise.key").is_file()
     assert (tmp_path / "kitchen_noise_psks.json").is_file()
 
@@ -308,11 +315,11 @@ def test_two_processes_do_not_lose_pins(store: NoiseKeyStore) -> None:
 
 @posix_only
 def test_psk_cache_roundtrip_and_layout(store: NoiseKeyStore) -> None:
-    assert store.cached_psk("access", "node-1") is None
-    store.store_psk("access", "node-1", KEY_A)
-    assert store.cached_psk("access", "node-1") == KEY_A
-    assert store.cached_psk("access", "node-2") is None
-    assert store.cached_psk("other", "node-1") is None
+    assert store.cached_psk("access", "node-1", PW) is None
+    store.store_psk("access", "node-1", KEY_A, PW)
+    assert store.cached_psk("access", "node-1", PW) == KEY_A
+    assert store.cached_psk("access", "node-2", PW) is None
+    assert store.cached_psk("other", "node-1", PW) is None
     slot = hashlib.sha256(b"access").hexdigest()[:16] + "@node-1"
     assert _read(store.psk_path) == {slot: KEY_A.hex()}
     assert _mode(store.psk_path) == 0o600
@@ -320,30 +327,68 @@ def test_psk_cache_roundtrip_and_layout(store: NoiseKeyStore) -> None:
 
 
 def test_psk_cache_forget(store: NoiseKeyStore) -> None:
-    store.store_psk("ak", "n1", KEY_A)
-    store.store_psk("ak", "n2", KEY_B)
+    store.store_psk("ak", "n1", KEY_A, PW)
+    store.store_psk("ak", "n2", KEY_B, PW)
     store.forget_psk("ak", "n1")
     store.forget_psk("ak", "missing")
-    assert store.cached_psk("ak", "n1") is None
-    assert store.cached_psk("ak", "n2") == KEY_B
+    assert store.cached_psk("ak", "n1", PW) is None
+    assert store.cached_psk("ak", "n2", PW) == KEY_B
 
 
 def test_psk_cache_keeps_newest_32(store: NoiseKeyStore) -> None:
     for index in range(40):
-        store.store_psk("ak", f"node-{index}", bytes([index]) * 32)
+        store.store_psk("ak", f"node-{index}", bytes([index]) * 32, PW)
     assert len(_read(store.psk_path)) == MAX_CACHED_PSKS
-    assert store.cached_psk("ak", "node-7") is None
-    assert store.cached_psk("ak", "node-8") == bytes([8]) * 32
+    assert store.cached_psk("ak", "node-7", PW) is None
+    assert store.cached_psk("ak", "node-8", PW) == bytes([8]) * 32
     # refreshing an entry makes it the newest
-    store.store_psk("ak", "node-8", KEY_A)
-    store.store_psk("ak", "node-40", KEY_B)
-    assert store.cached_psk("ak", "node-8") == KEY_A
-    assert store.cached_psk("ak", "node-9") is None
+    store.store_psk("ak", "node-8", KEY_A, PW)
+    store.store_psk("ak", "node-40", KEY_B, PW)
+    assert store.cached_psk("ak", "node-8", PW) == KEY_A
+    assert store.cached_psk("ak", "node-9", PW) is None
+
+
+def test_cached_psk_answers_only_for_its_own_password(store: NoiseKeyStore) -> None:
+    # Issue #11 (11): the slot names the access key and the hub only; the password decides.
+    store.store_psk("ak", "n", KEY_A, PW)
+    assert store.cached_psk("ak", "n", PW) == KEY_A
+    assert store.cached_psk("ak", "n", "wrong") is None
+    assert store.cached_psk("ak", "n", PW + " ") is None
+    # the hivemind-bus-client layout is kept as it is: slot -> hex PSK, nothing else
+    slot = hashlib.sha256(b"ak").hexdigest()[:16] + "@n"
+    assert _read(store.psk_path) == {slot: KEY_A.hex()}
+    # neither file holds the password, or a hash of it alone
+    for path in (store.psk_path, store.verifier_path):
+        text = path.read_text()
+        assert PW not in text
+        assert hashlib.sha256(PW.encode()).hexdigest() not in text
+
+
+def test_a_psk_without_verifier_is_not_used_until_stored_again(store: NoiseKeyStore) -> None:
+    # e.g. written by hivemind-bus-client, or by a thalovant before the verifier
+    store.folder.mkdir(parents=True)
+    slot = hashlib.sha256(b"ak").hexdigest()[:16] + "@n"
+    store.psk_path.write_text(json.dumps({slot: KEY_A.hex()}))
+    assert store.cached_psk("ak", "n", PW) is None
+    store.store_psk("ak", "n", KEY_A, PW)
+    assert store.cached_psk("ak", "n", PW) == KEY_A
+    # another tool replacing the PSK value: the verifier (keyed by the PSK) no longer fits
+    store.psk_path.write_text(json.dumps({slot: KEY_B.hex()}))
+    assert store.cached_psk("ak", "n", PW) is None
+
+
+def test_forget_psk_drops_only_the_refused_value(store: NoiseKeyStore) -> None:
+    store.store_psk("ak", "n", KEY_A, PW)
+    store.forget_psk("ak", "n", KEY_B)  # another password's PSK was refused: keep ours
+    assert store.cached_psk("ak", "n", PW) == KEY_A
+    store.forget_psk("ak", "n", KEY_A)
+    assert store.cached_psk("ak", "n", PW) is None
+    assert _read(store.verifier_path) == {}
 
 
 def test_psk_cache_rejects_wrong_length(store: NoiseKeyStore) -> None:
     with pytest.raises(ValueError):
-        store.store_psk("ak", "n", b"x")
+        store.store_psk("ak", "n", b"x", PW)
 
 
 @pytest.mark.parametrize("content", ["{broken", "[1]", json.dumps({"x": 5})])
@@ -352,16 +397,16 @@ def test_malformed_psk_cache_is_ignored_and_rewritten(
 ) -> None:
     store.folder.mkdir(parents=True)
     store.psk_path.write_text(content)
-    assert store.cached_psk("ak", "n") is None
-    store.store_psk("ak", "n", KEY_A)
-    assert store.cached_psk("ak", "n") == KEY_A
+    assert store.cached_psk("ak", "n", PW) is None
+    store.store_psk("ak", "n", KEY_A, PW)
+    assert store.cached_psk("ak", "n", PW) == KEY_A
 
 
 def test_malformed_psk_entry_is_a_miss(store: NoiseKeyStore) -> None:
     store.folder.mkdir(parents=True)
     slot = hashlib.sha256(b"ak").hexdigest()[:16] + "@n"
     store.psk_path.write_text(json.dumps({slot: "nothex"}))
-    assert store.cached_psk("ak", "n") is None
+    assert store.cached_psk("ak", "n", PW) is None
 
 
 def test_no_key_material_in_logs(
@@ -370,7 +415,7 @@ def test_no_key_material_in_logs(
     caplog.set_level(logging.DEBUG, logger="thalovant")
     key = store.static_private_key()
     store.pin(HUB, KEY_A)
-    store.store_psk("ak", "n", KEY_B)
+    store.store_psk("ak", "n", KEY_B, PW)
     new = NoiseKeyStore(tmp_path / "new")
     assert new.migrate_from(store, HUB)
     text = caplog.text.lower()
@@ -386,14 +431,14 @@ def test_migration_copies_key_and_pins(tmp_path: Path) -> None:
     legacy_key = legacy.static_private_key()
     legacy.pin(HUB, KEY_A)
     legacy.pin("https://other:443", KEY_B)
-    legacy.store_psk("ak", "n", KEY_B)
+    legacy.store_psk("ak", "n", KEY_B, PW)
     legacy_identity = legacy.identity_path.read_text()
     fresh = NoiseKeyStore(tmp_path / "per-identity")
     assert fresh.migrate_from(legacy, HUB) is True
     assert fresh.static_private_key() == legacy_key
     assert NoiseKeyStore(fresh.folder).static_private_key() == legacy_key
     assert fresh.pins() == {HUB: KEY_A, "https://other:443": KEY_B}
-    assert fresh.cached_psk("ak", "n") is None  # a cache, re-derivable: not copied
+    assert fresh.cached_psk("ak", "n", PW) is None  # a cache, re-derivable: not copied
     assert legacy.identity_path.read_text() == legacy_identity  # copy, not move
     assert legacy.static_private_key() == legacy_key
     assert fresh.migrate_from(legacy, HUB) is False  # only on first use

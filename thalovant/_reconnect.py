@@ -76,9 +76,11 @@ class Backoff:
 
 
 class _Attempt:
-    __slots__ = ("done", "error", "link", "redial", "scope", "waiters")
+    __slots__ = ("deadline", "done", "error", "link", "redial", "scope", "waiters")
 
     def __init__(self, *, redial: bool) -> None:
+        self.deadline: float | None = None
+        """The latest deadline of the callers waiting for this attempt."""
         self.done = anyio.Event()
         self.error: ThalovantError | None = None
         self.link: Link | None = None
@@ -134,6 +136,13 @@ class Supervisor:
         return self._closed
 
     @property
+    def attempt_deadline(self) -> float | None:
+        """The latest deadline a caller waits for the attempt under way (None: nobody waits,
+        e.g. a redial); the dial may take until then (see :func:`thalovant.link.dial`)."""
+        attempt = self._pending
+        return attempt.deadline if attempt is not None and attempt.waiters else None
+
+    @property
     def link(self) -> Link | None:
         """The ready link, or None."""
         link = self._link
@@ -159,6 +168,8 @@ class Supervisor:
                 return link
             attempt = self.request()
             attempt.waiters += 1
+            if attempt.deadline is None or deadline > attempt.deadline:
+                attempt.deadline = deadline
             try:
                 with anyio.move_on_after(deadline - anyio.current_time()):
                     await attempt.done.wait()

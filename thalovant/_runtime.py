@@ -216,7 +216,9 @@ class ClientRuntime:
     async def _dial(self, telemetry: ConnectionTelemetry) -> Link:
         if self._settings is None:
             self._settings = await anyio.to_thread.run_sync(self._make_settings)
-        return await dial(self._settings, telemetry)
+        sup = self.supervisor
+        budget = (lambda: sup.attempt_deadline) if sup is not None else (lambda: None)
+        return await dial(self._settings, telemetry, budget)
 
     def _make_settings(self) -> LinkSettings:
         # Blocking (CA bundle, folder creation): runs in a worker thread.

@@ -219,7 +219,10 @@ class AsyncThalovantClient:
     async def connect(self, timeout: float | None = None) -> None:
         """Connect and authenticate (no-op when connected). One deadline (default 25 s)
         covers a prior attempt, the carrier and the handshake; raises
-        ThalovantConnectionError (or a subclass) when not ready in time."""
+        ThalovantConnectionError (or a subclass) when not ready in time. The deadline is
+        the one that counts: ``connect_timeout``/``handshake_timeout`` bound an attempt
+        nobody waits for (a redial), and stretch to the deadline of a caller who waits
+        longer (e.g. a hub busy deriving the PSKs of many first contacts)."""
         self._runtime.check_loop()
         budget = DEFAULT_CONNECT_TIMEOUT if timeout is None else timeout
         await self._runtime.ready(anyio.current_time() + budget)

@@ -5,6 +5,7 @@ One folder per identity holds::
     _identity.json              {"name"?, "noise_key"?, "pinned_noise_keys": {pin_id: hex}, ...}
     <name>_noise.key            hex of the 32-byte X25519 static private key
     <name>_noise_psks.json      {"<sha256(access_key)[:16]>@<node_id>": hex psk}
+    <name>_noise_psk_verifiers.json   {same slot: hex verifier} (thalovant's own file)
     ._identity.json.lock        fcntl lock serialising writers across processes
 
 Every function blocks (file I/O, fsync, locks): async callers run them in an executor.
@@ -20,6 +21,15 @@ Decisions where the spec is silent:
   the folder is moved or mounted elsewhere, and a stale path must not lead to a new key.
 - The PSK file is only a cache of a derivable value: an unreadable or malformed one is treated
   as empty and rewritten, never a reason to fail a connection.
+- A cached PSK is used only for the password it was derived from. The slot names the access
+  key and the hub, not the password, so each entry has a verifier in a file of its own (the
+  PSK file keeps exactly the hivemind-bus-client layout, which that library reads and
+  rewrites): ``HMAC-SHA256(key=PSK, "thalovant psk verifier v1" | access_key | node_id |
+  password)``, each part length-prefixed. An entry without a matching verifier (another
+  password, or written by another tool) is not used: the PSK is derived again and, once the
+  hub accepted it, cached with its verifier. The verifier is keyed by the PSK and covers the
+  *full* access key, which is not in the folder (only 16 hex of its hash are), so the folder
+  alone is no password oracle; whoever also holds the identity holds the password anyway.
 - Malformed ``_identity.json`` or key files raise ThalovantConnectionError naming the file and
   are never overwritten: they may belong to another tool or hold the only copy of a key.
 """
@@ -28,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -135,6 +146,18 @@ def _psk_slot(access_key: str, node_id: str) -> str:
     return f"{digest[:16]}@{node_id}"
 
 
+_VERIFIER_DOMAIN = "thalovant psk verifier v1"
+
+
+def _psk_verifier(psk: bytes, access_key: str, node_id: str, password: str) -> str:
+    mac = hmac.new(psk, digestmod=hashlib.sha256)
+    for part in (_VERIFIER_DOMAIN, access_key, node_id, password):
+        data = part.encode("utf-8")
+        mac.update(len(data).to_bytes(4, "big"))
+        mac.update(data)
+    return mac.hexdigest()
+
+
 def _hex32(value: object) -> bytes | None:
     """32 bytes from 64 hex digits (any case, surrounding whitespace ignored), else None."""
     if isinstance(value, str) and _KEY_HEX.fullmatch(value.strip()):
@@ -164,6 +187,12 @@ class NoiseKeyStore:
     def psk_path(self) -> Path:
         """``<name>_noise_psks.json`` in the folder."""
         return self.folder / f"{self.name}_noise_psks.json"
+
+    @property
+    def verifier_path(self) -> Path:
+        """``<name>_noise_psk_verifiers.json`` in the folder (which password each cached PSK
+        belongs to, without the password)."""
+        return self.folder / f"{self.name}_noise_psk_verifiers.json"
 
     @property
     def key_path(self) -> Path:
@@ -285,12 +314,22 @@ class NoiseKeyStore:
 
     # -- PSK cache ----------------------------------------------------------------------------
 
-    def cached_psk(self, access_key: str, node_id: str) -> bytes | None:
-        """The cached PSK for this access key and hub node, or None."""
-        return _hex32(self._read_psks().get(_psk_slot(access_key, node_id)))
+    def cached_psk(self, access_key: str, node_id: str, password: str) -> bytes | None:
+        """The cached PSK for this access key and hub node, if it was derived from
+        ``password`` (its verifier matches); else None."""
+        slot = _psk_slot(access_key, node_id)
+        psk = _hex32(self._read_psks().get(slot))
+        if psk is None:
+            return None
+        stored = self._read_cache_file(self.verifier_path).get(slot)
+        expected = _psk_verifier(psk, access_key, node_id, password)
+        if not isinstance(stored, str) or not hmac.compare_digest(stored.strip(), expected):
+            return None
+        return psk
 
-    def store_psk(self, access_key: str, node_id: str, psk: bytes) -> None:
-        """Cache a derived PSK (newest last; the oldest beyond MAX_CACHED_PSKS are dropped)."""
+    def store_psk(self, access_key: str, node_id: str, psk: bytes, password: str) -> None:
+        """Cache a PSK derived from ``password`` (newest last; the oldest beyond
+        MAX_CACHED_PSKS are dropped)."""
         if len(psk) != 32:
             raise ValueError("a Noise PSK is 32 bytes")
         slot = _psk_slot(access_key, node_id)
@@ -298,16 +337,27 @@ class NoiseKeyStore:
             psks = self._read_psks()
             psks.pop(slot, None)
             psks[slot] = bytes(psk).hex()
-            kept = list(psks.items())[-MAX_CACHED_PSKS:]
-            self._write_json(self.psk_path, dict(kept))
+            kept = dict(list(psks.items())[-MAX_CACHED_PSKS:])
+            self._write_json(self.psk_path, kept)
+            verifiers = self._read_cache_file(self.verifier_path)
+            verifiers[slot] = _psk_verifier(bytes(psk), access_key, node_id, password)
+            self._write_json(self.verifier_path, {k: v for k, v in verifiers.items() if k in kept})
 
-    def forget_psk(self, access_key: str, node_id: str) -> None:
-        """Drop a cached PSK (after the hub refused it)."""
+    def forget_psk(self, access_key: str, node_id: str, psk: bytes | None = None) -> None:
+        """Drop a cached PSK (after the hub refused it); with ``psk``, only if that is the
+        value cached (a PSK cached for another password stays)."""
         slot = _psk_slot(access_key, node_id)
         with self._locked():
             psks = self._read_psks()
-            if psks.pop(slot, None) is not None:
-                self._write_json(self.psk_path, psks)
+            if slot not in psks:
+                return
+            if psk is not None and _hex32(psks[slot]) != psk:
+                return
+            del psks[slot]
+            self._write_json(self.psk_path, psks)
+            verifiers = self._read_cache_file(self.verifier_path)
+            if verifiers.pop(slot, None) is not None:
+                self._write_json(self.verifier_path, verifiers)
 
     # -- migration ----------------------------------------------------------------------------
 
@@ -366,12 +416,16 @@ class NoiseKeyStore:
         return data
 
     def _read_psks(self) -> dict[str, Any]:
+        return self._read_cache_file(self.psk_path)
+
+    @staticmethod
+    def _read_cache_file(path: Path) -> dict[str, Any]:
         try:
-            data = json.loads(self.psk_path.read_text("utf-8"))
+            data = json.loads(path.read_text("utf-8"))
         except FileNotFoundError:
             return {}
         except (OSError, ValueError):
-            _log.warning("ignoring unreadable PSK cache %s", self.psk_path)
+            _log.warning("ignoring unreadable PSK cache %s", path)
             return {}
         return data if isinstance(data, dict) else {}
 

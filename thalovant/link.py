@@ -13,7 +13,8 @@ right after ``XXpsk2`` it means the hub pinned another client key
 handshake the link reports itself ready only when the settle window has passed or a frame
 decrypted, so ``connect()`` on first contact tells the truth about a rejected client key.
 
-Blocking work (key files, Argon2id) runs in worker threads. Nothing here logs a secret: URLs
+Blocking work runs off the event loop: key files in anyio worker threads, Argon2id on the PSK
+deriver's own threads (waiting for it holds no thread). Nothing here logs a secret: URLs
 are redacted and errors are scrubbed.
 """
 
@@ -28,6 +29,7 @@ from typing import Any
 
 import anyio
 
+from ._psk_wait import derive_psk_async
 from ._redact import redact_url
 from .carriers import Carrier, CarrierClosed, CarrierOptions, open_carrier
 from .errors import (
@@ -156,18 +158,38 @@ class _Refused(Exception):
 # -- dialing --------------------------------------------------------------------------------
 
 
-async def dial(settings: LinkSettings, telemetry: ConnectionTelemetry) -> Link:
-    """Open, authenticate and announce one connection; see the module docstring."""
+#: Returns the latest deadline (``anyio.current_time``) a caller waits for this dial, if any.
+Budget = Callable[[], float | None]
+
+
+def _no_budget() -> float | None:
+    return None
+
+
+async def dial(
+    settings: LinkSettings, telemetry: ConnectionTelemetry, budget: Budget = _no_budget
+) -> Link:
+    """Open, authenticate and announce one connection; see the module docstring.
+
+    ``connect_timeout`` and ``handshake_timeout`` bound the carrier and the handshake; a
+    caller waiting with a later deadline (``budget``) extends both to it, so
+    ``connect(timeout=240)`` is not cut short by the 20 s default. Waiting for this process's
+    own Argon2id derivation never counts against the handshake timeout.
+    """
     telemetry.begin()
     static, pin = await anyio.to_thread.run_sync(_load_keys, settings)
     try:
-        return await _attempt(settings, telemetry, static, pin, allow_kk=True, use_cache=True)
+        return await _attempt(
+            settings, telemetry, static, pin, budget, allow_kk=True, use_cache=True
+        )
     except _Refused as refused:
         if not refused.retry:
             raise refused.error from None
         logger.info("hub refused the first handshake attempt; retrying once with XXpsk2")
     try:
-        return await _attempt(settings, telemetry, static, pin, allow_kk=False, use_cache=False)
+        return await _attempt(
+            settings, telemetry, static, pin, budget, allow_kk=False, use_cache=False
+        )
     except _Refused as refused:
         raise refused.error from None
 
@@ -180,20 +202,37 @@ def _load_keys(settings: LinkSettings) -> tuple[bytes, bytes | None]:
     return store.static_private_key(), store.pinned_key(settings.pin_id)
 
 
-def _get_psk(settings: LinkSettings, node_id: str, use_cache: bool) -> tuple[bytes, bool]:
+async def _get_psk(settings: LinkSettings, node_id: str, use_cache: bool) -> tuple[bytes, bool]:
+    """The PSK and whether it came from the disk cache. The disk cache answers only for the
+    identity's own password (keystore verifier); a derivation waits on the event loop."""
     identity = settings.identity
     if use_cache:
-        cached = settings.key_store.cached_psk(identity.access_key, node_id)
+        cached = await anyio.to_thread.run_sync(
+            settings.key_store.cached_psk, identity.access_key, node_id, identity.password
+        )
         if cached is not None:
             return cached, True
-    return settings.psk_deriver.get(identity.access_key, identity.password, node_id), False
+    psk = await derive_psk_async(
+        settings.psk_deriver, identity.access_key, identity.password, node_id
+    )
+    return psk, False
 
 
-def _forget_psk(settings: LinkSettings, node_id: str) -> None:
+def _within(timeout: float, budget: Budget) -> float:
+    """``timeout``, or longer when a caller waits until a later deadline."""
+    until = budget()
+    if until is None:
+        return timeout
+    return max(timeout, until - anyio.current_time())
+
+
+def _forget_psk(settings: LinkSettings, node_id: str, psk: bytes | None) -> None:
     access_key = settings.identity.access_key
     settings.psk_deriver.forget(access_key, node_id)
-    try:
-        settings.key_store.forget_psk(access_key, node_id)
+    if psk is None:
+        return
+    try:  # only the refused value: a cached PSK of another password stays
+        settings.key_store.forget_psk(access_key, node_id, psk)
     except ThalovantError as exc:
         logger.warning("cannot drop the cached PSK: %s", exc)
 
@@ -207,7 +246,8 @@ def _persist(
         logger.info("pinned the hub key for %s", settings.pin_id)
     if psk is not None:
         try:
-            store.store_psk(settings.identity.access_key, node_id, psk)
+            identity = settings.identity
+            store.store_psk(identity.access_key, node_id, psk, identity.password)
         except ThalovantError as exc:  # only a cache
             logger.warning("cannot cache the PSK: %s", exc)
 
@@ -217,12 +257,13 @@ async def _attempt(
     telemetry: ConnectionTelemetry,
     static: bytes,
     pin: bytes | None,
+    budget: Budget,
     *,
     allow_kk: bool,
     use_cache: bool,
 ) -> Link:
     identity, shown = settings.identity, redact_url(settings.pin_id)
-    timeout = settings.carrier.connect_timeout
+    timeout = _within(settings.carrier.connect_timeout, budget)
     telemetry.phase = "connecting"
     started = time.perf_counter()
     kk_possible = pin is not None and allow_kk
@@ -239,32 +280,33 @@ async def _attempt(
     handshake = ClientHandshake(static, pinned_hub_key=pin, allow_kk=allow_kk)
     from_disk = False
     psk: bytes | None = None
+    handshake_timeout = _within(settings.handshake_timeout, budget)
     try:
         try:
-            with anyio.fail_after(settings.handshake_timeout):
+            with anyio.fail_after(handshake_timeout) as deadline:
                 while not handshake.complete:
                     for frame in handshake.receive(await carrier.receive()):
                         await carrier.send(frame)
                     if handshake.needs_psk:
                         assert handshake.node_id is not None
-                        got, from_disk = await anyio.to_thread.run_sync(
-                            _get_psk, settings, handshake.node_id, use_cache
-                        )
+                        waited = anyio.current_time()
+                        got, from_disk = await _get_psk(settings, handshake.node_id, use_cache)
+                        # This process's own queue of derivations is not the hub's delay.
+                        deadline.deadline += anyio.current_time() - waited
                         psk = got
                         telemetry.pattern = handshake.pattern
                         for frame in handshake.provide_psk(got):
                             await carrier.send(frame)
         except TimeoutError:
             raise ThalovantConnectTimeoutError(
-                f"the handshake with {shown} did not complete within "
-                f"{settings.handshake_timeout:g} s"
+                f"the handshake with {shown} did not complete within {handshake_timeout:g} s"
             ) from None
         except (CarrierClosed, ThalovantHubRefusedError) as exc:
             refused = _refusal(exc)
             if refused is None:
                 raise
             if handshake.node_id is not None:
-                await anyio.to_thread.run_sync(_forget_psk, settings, handshake.node_id)
+                await anyio.to_thread.run_sync(_forget_psk, settings, handshake.node_id, psk)
             retry = handshake.pattern == PATTERN_KK or from_disk or kk_possible
             raise _Refused(refused, retry=retry and allow_kk) from None
         result = handshake.result

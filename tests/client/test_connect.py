@@ -58,7 +58,7 @@ async def test_first_contact_xx_then_pinned_kk(
     assert pinned.transport_open_ms is not None
     store = NoiseKeyStore(tmp_path / "noise")
     assert store.pinned_key(pin_id(identity, protocol)) == hub.public_key
-    assert store.cached_psk(identity.access_key, hub.node_id) is not None
+    assert store.cached_psk(identity.access_key, hub.node_id, identity.password) is not None
 
 
 async def test_wrong_password_is_refused(
@@ -71,16 +71,40 @@ async def test_wrong_password_is_refused(
         assert not isinstance(caught.value, ThalovantClientKeyRejectedError)
         async with make_client(identity):
             pass
-        # The disk PSK cache is keyed by access key and hub (wire.md §1.7), not password:
-        # drop it, so the pinned (KK) attempt derives from the wrong password. KK is
-        # refused, and so is the one XX retry.
-        store = NoiseKeyStore(tmp_path / "noise")
-        store.forget_psk(identity.access_key, hub.node_id)
+        # The good identity's PSK is in the disk cache now; it must not serve the wrong
+        # password: the pinned (KK) attempt derives from it, is refused, and so is the one
+        # XX retry.
         retry = make_client(bad)
         with pytest.raises(ThalovantHubRefusedError):
             await retry.connect()
         assert retry.connection_info().pattern == "XXpsk2"
     assert "not-the-password" not in str(caught.value)
+
+
+async def test_wrong_password_with_a_cached_psk_is_refused(
+    hub: LocalHub,
+    make_client: ClientFactory,
+    identity: ThalovantIdentity,
+    tmp_path: Path,
+    protocol: str,
+) -> None:
+    # Issue #11 (11): same key folder, a cached PSK, a wrong password: refused on every
+    # carrier, and the good identity's cached PSK survives the refusal.
+    bad = with_changes(identity, password="not-the-password")
+    store = NoiseKeyStore(tmp_path / "noise")
+    with anyio.fail_after(20):
+        async with make_client(identity) as good:
+            assert (await good.ask("hello")).text
+        cached = store.cached_psk(identity.access_key, hub.node_id, identity.password)
+        assert cached is not None
+        wrong = make_client(bad)
+        with pytest.raises(ThalovantHubRefusedError) as caught:
+            await wrong.connect()
+        assert not isinstance(caught.value, ThalovantClientKeyRejectedError)
+        assert "not-the-password" not in str(caught.value)
+        assert store.cached_psk(identity.access_key, hub.node_id, identity.password) == cached
+        async with make_client(identity) as again:
+            assert (await again.connect_with_info()).pattern == "KKpsk0"
 
 
 async def test_wrong_access_key_is_refused(

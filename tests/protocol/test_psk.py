@@ -223,3 +223,30 @@ def test_cache_size_zero_disables_caching() -> None:
 def test_invalid_configuration(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         PskDeriver(**kwargs)
+
+
+@pytest.mark.timeout(30)
+def test_a_derivation_nobody_waits_for_is_dropped_before_it_starts() -> None:
+    kdf = GatedKdf()
+    deriver = PskDeriver(derive=kdf, max_concurrent=1)
+    running = deriver.submit("AK", "first", "node")
+    kdf.entered.acquire()  # "first" holds the only slot
+    queued = deriver.submit("AK", "second", "node")
+    joined = deriver.submit("AK", "second", "node")  # same credentials: one derivation
+    assert deriver.pending == 2
+    queued.release()
+    assert deriver.pending == 2  # still wanted by ``joined``
+    joined.release()
+    joined.release()  # idempotent
+    assert deriver.pending == 1  # dropped from the queue
+    kdf.go.release()
+    assert running.future.result(timeout=10) == hashlib.sha256(b"first").digest()
+    running.release()
+    assert deriver.derivations == 1  # "second" never ran
+    assert deriver.cached("AK", "first", "node") is not None
+    assert deriver.cached("AK", "second", "node") is None
+
+
+def test_an_empty_deriver_is_still_truthy() -> None:
+    # ``LocalHub(psk_deriver=PskDeriver())`` must use that deriver, not the default one.
+    assert PskDeriver()

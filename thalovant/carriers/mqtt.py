@@ -400,6 +400,8 @@ def drop_connection(client: aiomqtt.Client) -> None:
     disconnected = client._disconnected
     if not disconnected.done():
         disconnected.set_result(None)
+    elif not disconnected.cancelled():
+        disconnected.exception()  # retrieved: no "Future exception was never retrieved" at GC
     if client._lock.locked():
         client._lock.release()
 

@@ -324,8 +324,8 @@ class HTTPServer:
 
     async def _drive(self, conn: _Connection, session: HubSession) -> tuple[int, str]:
         try:
-            with anyio.fail_after(self._handshake_timeout):
-                await session.start()
+            with anyio.fail_after(self._handshake_timeout) as deadline:
+                await session.start(deadline)
                 while not session.ready:
                     await self._next_frame(conn, session)
             while True:

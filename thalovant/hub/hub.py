@@ -137,7 +137,7 @@ class LocalHub:
             keys=self.keys,
             registry=self.registry,
             dispatcher=self.dispatcher,
-            psk_deriver=psk_deriver or default_psk_deriver,
+            psk_deriver=default_psk_deriver if psk_deriver is None else psk_deriver,
             patterns=tuple(patterns),
             suites=tuple(suites),
             offer_extra=dict(DEFAULT_OFFER_EXTRA if offer_extra is None else offer_extra),

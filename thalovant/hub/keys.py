@@ -5,22 +5,31 @@ Layout inside the hub's state folder:
 - ``hub_noise.key``: 64 hex chars of the raw 32-byte static private key (mode 0600);
 - ``hub.json``: ``{"node_id": ..., "created_at": ...}``. The node id salts every client's PSK
   (wire.md §2.3), so changing it makes every client re-derive, nothing worse.
+
+:class:`ClientPsks` keeps the PSK of every registered client in memory, so a hub derives each
+client's PSK once per password, however many clients it has (a small LRU would make a hub with
+more clients than entries derive again on every pinned reconnect).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
+from thalovant._psk_wait import derive_psk_async
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.protocol.handshake import generate_static_private, x25519_public
+from thalovant.protocol.psk import PskDeriver
 
 from ._files import read_json_object, write_private_json, write_private_text
+from .registry import ClientRecord, ClientRegistry
 
-__all__ = ["HUB_KEY_FILE", "HUB_STATE_FILE", "HubKeys", "new_node_id"]
+__all__ = ["HUB_KEY_FILE", "HUB_STATE_FILE", "ClientPsks", "HubKeys", "new_node_id"]
 
 HUB_KEY_FILE = "hub_noise.key"
 """File name of the hub's static private key (hex)."""
@@ -111,3 +120,65 @@ class HubKeys:
                 "replace it, because every client pinned the key it belongs to"
             )
         return bytes.fromhex(text)
+
+
+class ClientPsks:
+    """The PSK of each registered client, derived once per (password, node id).
+
+    One entry per access key, so the cache is as large as the set of registered clients that
+    have connected and never larger: an entry whose client is no longer registered is dropped
+    once there are more entries than registered clients. A changed password or node id
+    misses and replaces the entry. Derivations go through ``deriver`` (its limiter, its
+    single flight, so a client in the same process shares the hub's derivation).
+    """
+
+    def __init__(self, deriver: PskDeriver, registry: ClientRegistry) -> None:
+        self._deriver = deriver
+        self._registry = registry
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[bytes, str, bytes]] = {}
+        self.derivations = 0
+        """How many PSKs this hub had to wait for a derivation for (diagnostics, tests)."""
+
+    @property
+    def deriver(self) -> PskDeriver:
+        """The deriver behind the cache."""
+        return self._deriver
+
+    def cached(self, client: ClientRecord, node_id: str) -> bytes | None:
+        """The client's PSK if known (this hub's entry, else the deriver's cache)."""
+        digest = _digest(client.password)
+        with self._lock:
+            entry = self._entries.get(client.access_key)
+        if entry is not None and entry[1] == node_id and hmac.compare_digest(entry[0], digest):
+            return entry[2]
+        psk = self._deriver.cached(client.access_key, client.password, node_id)
+        if psk is not None:
+            self._store(client.access_key, digest, node_id, psk)
+        return psk
+
+    async def get(self, client: ClientRecord, node_id: str) -> bytes:
+        """The client's PSK, derived (waiting on the event loop) when not known yet."""
+        psk = self.cached(client, node_id)
+        if psk is None:
+            with self._lock:
+                self.derivations += 1
+            psk = await derive_psk_async(self._deriver, client.access_key, client.password, node_id)
+            self._store(client.access_key, _digest(client.password), node_id, psk)
+        return psk
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def _store(self, access_key: str, digest: bytes, node_id: str, psk: bytes) -> None:
+        with self._lock:
+            self._entries[access_key] = (digest, node_id, psk)
+            if len(self._entries) > len(self._registry):
+                for key in [key for key in self._entries if key not in self._registry]:
+                    del self._entries[key]
+
+
+def _digest(password: str) -> bytes:
+    # In memory only: tells a changed password from the one the entry was derived from.
+    return hashlib.sha256(password.encode("utf-8")).digest()

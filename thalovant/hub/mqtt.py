@@ -354,8 +354,8 @@ class MQTTHubServer:
         closing: tuple[int, str] | None = None
         with peer.scope, receiver:
             try:
-                with anyio.fail_after(self._handshake_timeout):
-                    await session.start()
+                with anyio.fail_after(self._handshake_timeout) as deadline:
+                    await session.start(deadline)
                     while not session.ready:
                         await session.receive(await receiver.receive())
                 async for frame in receiver:

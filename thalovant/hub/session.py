@@ -5,7 +5,8 @@ key, then drives a :class:`HubSession`::
 
     session = HubSession(services, client, peer=peer, send=carrier_send, task_group=tg)
     try:
-        await session.start()                  # sends HELLO and the offer
+        with anyio.fail_after(handshake_timeout) as deadline:
+            await session.start(deadline)      # sends HELLO and the offer
         async for frame in carrier:            # str = cleartext JSON, bytes = Noise message
             await session.receive(frame)
     except SessionClosed as closed:
@@ -20,6 +21,11 @@ the pinned one, an admin-only kind); malformed or out-of-order frames use 1002.
 Replies to a message run as tasks in ``task_group``, at most ``max_in_flight`` at a time per
 session (the reader waits for a slot, so a flood backs up into the carrier instead of memory).
 Writes are serialised by a lock: the Noise nonces must leave in the order they were used.
+
+The client's PSK comes from :class:`~thalovant.hub.keys.ClientPsks` (one entry per registered
+client). When it must be derived, HELLO and the offer go out first and the derivation runs
+while the client works on its own; the hub's wait for its own derivation does not count
+against the client's handshake deadline (it is bounded by ``psk_wait_timeout`` instead).
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from thalovant.protocol.noise import PATTERN_XX, PATTERNS, SUITES, NoiseDecryptE
 from thalovant.protocol.psk import PskDeriver, default_psk_deriver
 
 from .dispatch import Dispatcher, PolicyViolation
-from .keys import HubKeys
+from .keys import ClientPsks, HubKeys
 from .limits import ReassemblyPool
 from .registry import ClientRecord, ClientRegistry
 from .skills import DeliveryError
@@ -86,6 +92,8 @@ class HubServices:
     registry: ClientRegistry
     dispatcher: Dispatcher
     psk_deriver: PskDeriver = default_psk_deriver
+    psk_wait_timeout: float = 120.0
+    """The longest a connection waits for the hub to derive its client's PSK."""
     patterns: tuple[str, ...] = PATTERNS
     suites: tuple[str, ...] = SUITES
     offer_extra: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_OFFER_EXTRA))
@@ -101,6 +109,11 @@ class HubServices:
     """Open sessions per access key, oldest first."""
     on_ready: Callable[[HubSession], None] = lambda session: None
     on_closed: Callable[[HubSession], None] = lambda session: None
+    psks: ClientPsks = field(init=False)
+    """Every registered client's PSK, derived once (built from ``psk_deriver``)."""
+
+    def __post_init__(self) -> None:
+        self.psks = ClientPsks(self.psk_deriver, self.registry)
 
 
 class HubSession:
@@ -135,6 +148,9 @@ class HubSession:
         self._site_id: str | None = None
         self._ready = False
         self._closed = False
+        self._psk_ready: anyio.Event | None = None
+        self._psk_scope: anyio.CancelScope | None = None
+        self._psk_failed = False
 
     # ------------------------------------------------------------------------ state
 
@@ -175,18 +191,17 @@ class HubSession:
 
     # --------------------------------------------------------------------- handshake
 
-    async def start(self) -> None:
-        """Derive the client's PSK (off the event loop, cached) and send HELLO and offer."""
+    async def start(self, handshake_deadline: anyio.CancelScope | None = None) -> None:
+        """Send HELLO and the offer; get the client's PSK (known, or derived meanwhile).
+
+        ``handshake_deadline`` is the carrier's handshake timeout scope: while this hub
+        derives the PSK its deadline is pushed to ``psk_wait_timeout``, and once the PSK is
+        known it restarts with the full handshake timeout (the client is not blamed for the
+        hub's own queue of derivations)."""
         services, client = self._services, self._client
         self._enter()
         node_id = services.keys.node_id
-        psk = await anyio.to_thread.run_sync(
-            services.psk_deriver.get,
-            client.access_key,
-            client.password,
-            node_id,
-            abandon_on_cancel=True,
-        )
+        psk = services.psks.cached(client, node_id)
         self._handshake = HubHandshake(
             services.keys.static_private,
             node_id=node_id,
@@ -197,8 +212,34 @@ class HubSession:
             known_client_key=client.client_key,
             offer_extra=services.offer_extra,
         )
+        if psk is None:
+            self._psk_ready = anyio.Event()
+            self._psk_scope = anyio.CancelScope()
+            self._tg.start_soon(self._derive_psk, node_id, handshake_deadline)
         for frame in self._handshake.initial_frames():
             await self._send_raw(frame)
+
+    async def _derive_psk(self, node_id: str, deadline: anyio.CancelScope | None) -> None:
+        assert self._psk_ready is not None
+        assert self._psk_scope is not None
+        handshake = self._handshake
+        assert handshake is not None
+        budget: float | None = None
+        if deadline is not None:
+            now = anyio.current_time()
+            budget = max(0.0, deadline.deadline - now)
+            deadline.deadline = now + max(budget, self._services.psk_wait_timeout)
+        try:
+            with self._psk_scope:
+                psk = await self._services.psks.get(self._client, node_id)
+                handshake.provide_psk(psk)
+                if deadline is not None and budget is not None:
+                    deadline.deadline = anyio.current_time() + budget
+        except Exception:
+            logger.exception("deriving the PSK of client %s failed", self._client.name)
+            self._psk_failed = True
+        finally:
+            self._psk_ready.set()
 
     async def receive(self, frame: str | bytes) -> None:
         """Process one frame from the client; raises :class:`SessionClosed` to end the link."""
@@ -267,6 +308,10 @@ class HubSession:
             self._tg.start_soon(victim._close_for, CLOSE_POLICY, "too many connections")
 
     async def _receive_handshake(self, handshake: HubHandshake, frame: str | bytes) -> None:
+        if self._psk_ready is not None and not self._psk_ready.is_set():
+            await self._psk_ready.wait()
+        if self._psk_failed or not handshake.has_psk:
+            raise self._fail(_CLOSE_SEND_FAILED, "internal error")
         try:
             replies = handshake.receive(frame)
         except NoiseDecryptError:
@@ -401,5 +446,7 @@ class HubSession:
                 mine.remove(self)
                 if not mine:
                     del self._services.by_client[self._client.access_key]
+            if self._psk_scope is not None:
+                self._psk_scope.cancel()  # nobody needs the derivation any more
             if self._ready:
                 self._services.on_closed(self)

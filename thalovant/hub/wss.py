@@ -224,8 +224,8 @@ class WSSServer:
 
     async def _drive(self, ws: ServerConnection, session: HubSession) -> tuple[int, str] | None:
         try:
-            with anyio.fail_after(self._handshake_timeout):
-                await session.start()
+            with anyio.fail_after(self._handshake_timeout) as deadline:
+                await session.start(deadline)
                 while not session.ready:
                     await session.receive(await ws.recv())
             async for frame in ws:

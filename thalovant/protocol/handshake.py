@@ -351,7 +351,9 @@ class ClientHandshake(_Machine):
 class HubHandshake(_Machine):
     """The hub (Noise responder) side of the handshake.
 
-    ``psk`` is the client's PSK (the hub knows its password). ``hello_extra`` and
+    ``psk`` is the client's PSK (the hub knows its password); it may come later through
+    :meth:`provide_psk`, so HELLO and the offer can go out while it is derived, but before
+    message 1 is received. ``hello_extra`` and
     ``offer_extra`` add keys to the HELLO and offer payloads (e.g. ``pubkey``/``peer``).
     ``known_client_key`` is the client static key pinned for this client; without it a
     ``KKpsk0`` request is refused. A decrypt failure of message 1 or 3 raises
@@ -363,7 +365,7 @@ class HubHandshake(_Machine):
         static_private: bytes,
         *,
         node_id: str,
-        psk: bytes,
+        psk: bytes | None,
         hello_extra: dict[str, Any] | None = None,
         patterns: Sequence[str] = PATTERNS,
         suites: Sequence[str] = SUITES,
@@ -374,7 +376,7 @@ class HubHandshake(_Machine):
         x25519_public(static_private)
         if not isinstance(node_id, str) or not node_id:
             raise ValueError("node_id must be a non-empty string")
-        if len(psk) != 32:
+        if psk is not None and len(psk) != 32:
             raise ValueError("the PSK is 32 bytes")
         if not patterns or any(p not in PATTERNS for p in patterns):
             raise ValueError(f"patterns must be a non-empty subset of {PATTERNS}")
@@ -385,7 +387,7 @@ class HubHandshake(_Machine):
         if "node_id" in hello_extra or "noise" in offer_extra:
             raise ValueError("hello_extra/offer_extra may not override node_id/noise")
         self._static = bytes(static_private)
-        self._psk = bytes(psk)
+        self._psk = None if psk is None else bytes(psk)
         self._patterns = tuple(patterns)
         self._suites = tuple(suites)
         self._client_key = _key_bytes(known_client_key, "known_client_key")
@@ -407,6 +409,17 @@ class HubHandshake(_Machine):
     def initial_frames(self) -> list[str]:
         """HELLO then the offer, to send as soon as the carrier is open."""
         return [_frame("hello", self.hello_payload), _frame("shake", self.offer_payload)]
+
+    @property
+    def has_psk(self) -> bool:
+        """True once the client's PSK is known."""
+        return self._psk is not None
+
+    def provide_psk(self, psk: bytes) -> None:
+        """Give the client's PSK when it was not known at construction."""
+        if len(psk) != 32:
+            raise ValueError("the PSK is 32 bytes")
+        self._psk = bytes(psk)
 
     def _on_frame(self, msg_type: str, message: dict[str, Any]) -> list[str]:
         if msg_type == "hello" and self._state == _AWAIT_MSG1 and self.client_hello is None:
@@ -431,6 +444,8 @@ class HubHandshake(_Machine):
                 f"client chose a suite that was not offered: {suite!r:.60}"
             )
         data = _noise_msg(block)
+        if self._psk is None:
+            raise RuntimeError("HubHandshake needs the PSK (provide_psk) before message 1")
         if pattern == PATTERN_KK and self._client_key is None:
             raise ThalovantHubRefusedError("client asked for KKpsk0 but its static key is unknown")
         self.pattern, self.suite = pattern, suite

@@ -5,21 +5,28 @@
 
 Each derivation takes ~0.25 s of CPU and 64 MiB of RAM. A process that opens a thousand links
 at once (a fleet simulator, a test suite, a server with one client per user) must not ask for
-64 GB, so :class:`PskDeriver` puts every derivation behind a process-wide
-``threading.BoundedSemaphore`` (2 at a time by default), keeps a small LRU cache of results, and
-lets concurrent callers that need the same PSK wait for one derivation instead of each running
-their own.
+64 GB, so :class:`PskDeriver` runs every derivation on its own small pool of threads
+(``max_concurrent`` of them, 2 by default, shared by every event loop of the process), keeps a
+small LRU cache of results, and lets concurrent callers that need the same PSK wait for one
+derivation instead of each running their own.
 
-Everything here blocks. Async callers run :meth:`PskDeriver.get` in a worker thread
-(``anyio.to_thread.run_sync``), never on the event loop.
+Waiting for a derivation need not hold a thread: :meth:`PskDeriver.submit` returns a
+:class:`PskRequest` whose ``future`` an event loop can wait on (``thalovant._psk_wait`` does,
+for the client and the hub), so a queue of a hundred derivations never delays the ordinary
+``anyio.to_thread`` work (key files, pins) of the same process. A derivation nobody waits for
+any more (every request released before it started) is dropped from the queue.
+:meth:`PskDeriver.get` is the blocking form. This module does no I/O and knows no event loop.
 """
 
 from __future__ import annotations
 
 import hashlib
+import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
+from functools import partial
 
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
@@ -29,6 +36,7 @@ __all__ = [
     "ARGON2_MEMORY_KIB",
     "PSK_LENGTH",
     "PskDeriver",
+    "PskRequest",
     "default_psk_deriver",
     "derive_psk",
     "psk_cache_key",
@@ -70,21 +78,22 @@ _CacheKey = tuple[str, str, bytes]
 
 
 class _InFlight:
-    """One running derivation that other callers for the same key can wait on."""
+    """One queued or running derivation and how many callers wait for it."""
 
-    __slots__ = ("done", "result")
+    __slots__ = ("future", "waiters")
 
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.result: bytes | None = None
+    def __init__(self, future: Future[bytes]) -> None:
+        self.future = future
+        self.waiters = 0
 
 
 class PskDeriver:
     """A thread-safe, bounded, caching front for :func:`derive_psk`.
 
-    ``max_concurrent`` derivations run at once across all threads using this instance (the
-    module-level :data:`default_psk_deriver` is the process-wide one); at most ``cache_size``
-    results are kept, least recently used evicted first. ``derive`` replaces the KDF (tests).
+    ``max_concurrent`` derivations run at once across all threads and event loops using this
+    instance (the module-level :data:`default_psk_deriver` is the process-wide one), each on
+    one of this deriver's own threads; at most ``cache_size`` results are kept, least recently
+    used evicted first. ``derive`` replaces the KDF (tests).
 
     The cache key is (short hash of the access key, node id, SHA-256 of the password). Since
     the derivation is a pure function of that key, a cached PSK can never be stale; a changed
@@ -106,57 +115,96 @@ class PskDeriver:
         self._max_concurrent = max_concurrent
         self._cache_size = cache_size
         self._derive = derive
-        self._limiter = threading.BoundedSemaphore(max_concurrent)
-        self._lock = threading.Lock()
+        # Reentrant: cancelling a queued future runs its done-callbacks in the caller's thread.
+        self._lock = threading.RLock()
+        self._pool = _Pool(max_concurrent)
         self._cache: OrderedDict[_CacheKey, bytes] = OrderedDict()
         self._in_flight: dict[_CacheKey, _InFlight] = {}
+        self._derivations = 0
 
     @property
     def max_concurrent(self) -> int:
         """How many derivations may run at the same time."""
         return self._max_concurrent
 
+    @property
+    def derivations(self) -> int:
+        """How many times the KDF has run (diagnostics and tests)."""
+        with self._lock:
+            return self._derivations
+
+    @property
+    def pending(self) -> int:
+        """Derivations queued or running right now."""
+        with self._lock:
+            return len(self._in_flight)
+
+    def cached(self, access_key: str, password: str, node_id: str) -> bytes | None:
+        """The cached PSK for these credentials, or None. Never blocks."""
+        key = _key(access_key, password, node_id)
+        with self._lock:
+            return self._hit(key)
+
     def get(self, access_key: str, password: str, node_id: str) -> bytes:
         """The PSK for these credentials: cached, or derived under the limiter. Blocks."""
-        key: _CacheKey = (
-            _access_key_tag(access_key),
-            node_id,
-            hashlib.sha256(password.encode("utf-8")).digest(),
-        )
-        while True:
-            with self._lock:
-                cached = self._cache.get(key)
-                if cached is not None:
-                    self._cache.move_to_end(key)
-                    return cached
-                running = self._in_flight.get(key)
-                if running is None:
-                    mine = self._in_flight[key] = _InFlight()
-                    break
-            running.done.wait()
-            if running.result is not None:
-                return running.result
-            # That derivation raised: loop, and this caller becomes the next owner.
-        return self._derive_and_store(key, mine, password, node_id)
-
-    def _derive_and_store(
-        self, key: _CacheKey, mine: _InFlight, password: str, node_id: str
-    ) -> bytes:
+        request = self.submit(access_key, password, node_id)
         try:
-            with self._limiter:
-                psk = self._derive(password, node_id)
-            mine.result = psk
-            with self._lock:
-                if self._cache_size:
-                    self._cache[key] = psk
-                    self._cache.move_to_end(key)
-                    while len(self._cache) > self._cache_size:
-                        self._cache.popitem(last=False)
-            return psk
+            return request.future.result()
         finally:
-            with self._lock:
+            request.release()
+
+    def submit(self, access_key: str, password: str, node_id: str) -> PskRequest:
+        """A place in the queue for this PSK (joining a derivation under way for the same
+        credentials, or already done when cached). Never blocks. Call
+        :meth:`PskRequest.release` exactly once, when done with it or giving up."""
+        key = _key(access_key, password, node_id)
+        with self._lock:
+            cached = self._hit(key)
+            if cached is not None:
+                done: Future[bytes] = Future()
+                done.set_result(cached)
+                return PskRequest(self, key, None, done)
+            flight = self._in_flight.get(key)
+            if flight is None:
+                future = self._pool.submit(self._run, password, node_id)
+                flight = self._in_flight[key] = _InFlight(future)
+                future.add_done_callback(partial(self._finished, key, flight))
+            flight.waiters += 1
+            return PskRequest(self, key, flight, flight.future)
+
+    def _hit(self, key: _CacheKey) -> bytes | None:
+        # Caller holds the lock.
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+        return cached
+
+    def _leave(self, key: _CacheKey, flight: _InFlight) -> None:
+        with self._lock:
+            flight.waiters -= 1
+            # Nobody waits any more and it has not started: drop it from the queue.
+            if (
+                flight.waiters == 0
+                and flight.future.cancel()
+                and self._in_flight.get(key) is flight
+            ):
                 del self._in_flight[key]
-            mine.done.set()
+
+    def _run(self, password: str, node_id: str) -> bytes:
+        with self._lock:
+            self._derivations += 1
+        return self._derive(password, node_id)
+
+    def _finished(self, key: _CacheKey, flight: _InFlight, future: Future[bytes]) -> None:
+        with self._lock:
+            if self._in_flight.get(key) is flight:
+                del self._in_flight[key]
+            if future.cancelled() or future.exception() is not None or not self._cache_size:
+                return
+            self._cache[key] = future.result()
+            self._cache.move_to_end(key)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
 
     def forget(self, access_key: str, node_id: str) -> None:
         """Drop every cached PSK of this access key on this hub (any password)."""
@@ -173,6 +221,79 @@ class PskDeriver:
     def __len__(self) -> int:
         with self._lock:
             return len(self._cache)
+
+    def __bool__(self) -> bool:
+        return True  # an empty cache is still a deriver (``deriver or default`` must not lie)
+
+
+class PskRequest:
+    """One caller's place in :class:`PskDeriver`'s queue: ``future`` completes with the PSK
+    (or the KDF's exception); it is never cancelled while the request is held."""
+
+    __slots__ = ("_deriver", "_flight", "_key", "_released", "future")
+
+    def __init__(
+        self, deriver: PskDeriver, key: _CacheKey, flight: _InFlight | None, future: Future[bytes]
+    ) -> None:
+        self._deriver = deriver
+        self._key = key
+        self._flight = flight
+        self._released = False
+        self.future = future
+
+    def release(self) -> None:
+        """Done waiting (or giving up); idempotent."""
+        if not self._released:
+            self._released = True
+            if self._flight is not None:
+                self._deriver._leave(self._key, self._flight)
+
+
+class _Pool:
+    """``workers`` daemon threads (started on first use) running queued derivations in order.
+
+    Daemon threads, unlike ``concurrent.futures``' ones, do not keep a process that is exiting
+    busy with derivations nobody will use."""
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._started = 0
+        self._queue: queue.SimpleQueue[tuple[Future[bytes], Callable[[], bytes]]] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[[str, str], bytes], password: str, node_id: str) -> Future[bytes]:
+        future: Future[bytes] = Future()
+        self._queue.put((future, lambda: fn(password, node_id)))
+        with self._lock:
+            if self._started < self._workers:
+                self._started += 1
+                threading.Thread(
+                    target=self._work, name=f"thalovant-argon2-{self._started}", daemon=True
+                ).start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            future, call = self._queue.get()
+            if not future.set_running_or_notify_cancel():
+                continue  # abandoned while queued
+            try:
+                result = call()
+            except BaseException as exc:  # handed to the waiters
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+            del future, call
+
+
+def _key(access_key: str, password: str, node_id: str) -> _CacheKey:
+    return (
+        _access_key_tag(access_key),
+        node_id,
+        hashlib.sha256(password.encode("utf-8")).digest(),
+    )
 
 
 default_psk_deriver = PskDeriver()
