@@ -22,7 +22,6 @@ authenticates each client with its own username/password and confines it to its 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
@@ -54,6 +53,10 @@ from .session import CLOSE_PROTOCOL, HubServices, HubSession, SessionClosed
 __all__ = ["DEFAULT_TOPIC_PREFIX", "MQTTHubServer"]
 
 logger = logging.getLogger("thalovant.hub.mqtt")
+
+STOP_SECONDS = 5.0
+"""How long stopping waits for the hub's broker task (twice, the second time after cutting
+its socket)."""
 _AIOMQTT_LOGGER = logging.getLogger("thalovant.hub.mqtt.aiomqtt")
 
 DEFAULT_TOPIC_PREFIX = "hivemind"
@@ -210,11 +213,23 @@ class MQTTHubServer:
             self._task.cancel()
 
     async def _stop_task(self) -> None:
+        """Cancel the hub's broker task and wait for it, within :data:`STOP_SECONDS`: a
+        task stuck in the MQTT library's exit gets its socket cut, then is left behind."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=STOP_SECONDS)
+        if not done:
+            logger.warning(
+                "the MQTT hub did not stop in %g s: cutting its broker link", STOP_SECONDS
+            )
+            if self._client is not None:
+                drop_connection(self._client)
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            done, _ = await asyncio.wait({task}, timeout=STOP_SECONDS)
+        if done and not task.cancelled():
+            task.exception()  # retrieved: the hub is stopping, its end is not news
 
     async def drop_connections(self, code: int = _CLOSE_DROP, reason: str = "") -> None:
         """End every session with a close notice carrying ``code``."""
