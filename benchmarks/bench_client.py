@@ -70,8 +70,8 @@ async def serve_hub(state: Path, names: list[str]) -> None:
 
 
 def client_for(state: Path, name: str, noise: Path, context: ssl.SSLContext) -> Any:
-    from thalovant.client import AsyncThalovantClient
-    from thalovant.identity import ThalovantIdentity
+    from thalovant.client.client import AsyncThalovantClient
+    from thalovant.identity.model import ThalovantIdentity
 
     identity = ThalovantIdentity.from_mapping(json.loads((state / f"{name}.json").read_text()))
     return AsyncThalovantClient(

@@ -6,7 +6,7 @@ Prints microseconds per call (median of rounds):
 
 * a no-I/O method (``connection_info()``) called directly on the async client vs through
   ``ThalovantClient`` (one loop hop), and through anyio's ``BlockingPortal.call`` for
-  comparison (the hop :mod:`thalovant._portal` does not use: it makes two round trips);
+  comparison (the hop :mod:`thalovant.sync.portal` does not use: it makes two round trips);
 * an ``async def`` no-op awaited on a loop vs called through the facade's loop thread;
 * the same no-I/O call from 8 threads at once (wall time per call);
 * ``ask("hello")`` p50 against a local hub in a child process: blocking vs async client. The
@@ -34,10 +34,10 @@ from typing import Any
 
 from anyio.from_thread import start_blocking_portal
 
-from thalovant._portal import LoopThread
-from thalovant.client import AsyncThalovantClient
-from thalovant.identity import ThalovantIdentity
-from thalovant.sync import ThalovantClient
+from thalovant.client.client import AsyncThalovantClient
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.sync.client import ThalovantClient
+from thalovant.sync.portal import LoopThread
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_client

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.interop.peer import PeerHub, peer_venv  # noqa: E402
 from thalovant.carriers import AVAILABLE_CARRIERS  # noqa: E402
-from thalovant.client import AsyncThalovantClient  # noqa: E402
+from thalovant.client.client import AsyncThalovantClient  # noqa: E402
 from thalovant.testing import make_hub_tls  # noqa: E402
 
 

@@ -22,7 +22,7 @@ Without an argument the file's default profile is used. To read another file, pa
 import sys
 
 from thalovant import ThalovantClient
-from thalovant.config import default_config_path
+from thalovant.identity.config import default_config_path
 
 
 def main() -> None:

@@ -9,19 +9,19 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from thalovant.bus import (
+from thalovant.bus.bus import (
     CollectorSink,
     EventBus,
     RequestRegistration,
 )
-from thalovant.collector import AskCollector, QueryCollector
+from thalovant.client.collector import AskCollector, QueryCollector
 from thalovant.errors import (
     ThalovantConnectionError,
     ThalovantPolicyDeniedError,
     ThalovantRuntimeError,
     ThalovantTimeoutError,
 )
-from thalovant.models import ThalovantEvent
+from thalovant.models.types import ThalovantEvent
 
 pytestmark = pytest.mark.anyio
 
@@ -304,7 +304,7 @@ async def test_overflow_drop_oldest_counts_and_rate_limits_its_warnings(
 async def test_a_flood_of_drops_logs_a_handful_of_warnings(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from thalovant import _subscribers
+    from thalovant.bus import subscribers as _subscribers
 
     clock = [1000.0]
     monkeypatch.setattr(_subscribers.time, "monotonic", lambda: clock[0])

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from thalovant.collector import (
+from thalovant.client.collector import (
     MAX_CLIP_HEX_CHARS,
     AskCollector,
     ConversationCarry,
@@ -20,7 +20,7 @@ from thalovant.errors import (
     ThalovantTimeoutError,
     ThalovantUnansweredError,
 )
-from thalovant.models import ThalovantEvent
+from thalovant.models.types import ThalovantEvent
 
 RID = "thalovant-request-1"
 

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 import yaml
 
-from thalovant import config
-from thalovant.config import (
+from thalovant.errors import ThalovantIdentityError
+from thalovant.identity import config
+from thalovant.identity.config import (
     DEFAULT_CONFIG_FILENAME,
     default_config_path,
     resolve_profile,
 )
-from thalovant.errors import ThalovantIdentityError
-from thalovant.identity import ThalovantIdentity
+from thalovant.identity.model import ThalovantIdentity
 
 IDENTITY: dict[str, Any] = {
     "access_key": "ak",

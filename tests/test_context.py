@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from thalovant.context import build_client_context, build_location, request_context
+from thalovant.client.context import build_client_context, build_location, request_context
 from thalovant.errors import ThalovantRuntimeError
 
 

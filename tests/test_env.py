@@ -1,4 +1,5 @@
-"""ThalovantIdentity.from_env: the variable table of wire.md §1.6, with a configurable prefix."""
+"""ThalovantIdentity.from_env: the variable table of docs/protocol.md §1.6, with a configurable
+prefix."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 import pytest
 
 from thalovant.errors import ThalovantIdentityError
-from thalovant.identity import (
+from thalovant.identity.model import (
     HubDataPlaneEndpoints,
     HubProtocolSettings,
     MqttBrokerCredentials,

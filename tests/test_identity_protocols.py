@@ -1,4 +1,4 @@
-"""endpoint_base / endpoint_for (wire.md §1.3), select_protocol (§1.5) and
+"""endpoint_base / endpoint_for (docs/protocol.md §1.3), select_protocol (§1.5) and
 select_data_plane_endpoint."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from thalovant.errors import ThalovantUnsupportedProtocolError
-from thalovant.identity import (
+from thalovant.identity.model import (
     HubDataPlaneEndpoints,
     HubProtocolSettings,
     ThalovantIdentity,

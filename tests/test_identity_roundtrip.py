@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thalovant.identity import ThalovantIdentity
+from thalovant.identity.model import ThalovantIdentity
 
 # printable text without surrogates, non-empty after stripping
 TEXT = st.text(

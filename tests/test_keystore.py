@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from thalovant.errors import ThalovantConnectionError, ThalovantHubKeyChangedError
-from thalovant.keystore import (
+from thalovant.identity.keystore import (
     MAX_CACHED_PSKS,
     NoiseKeyStore,
     legacy_noise_folder,

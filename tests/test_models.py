@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from thalovant.errors import ThalovantRuntimeError
-from thalovant.models import (
+from thalovant.models.types import (
     ThalovantConnectionInfo,
     ThalovantDisplayItem,
     ThalovantDisplayItems,

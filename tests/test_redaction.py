@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from thalovant._identity_parse import safe_url
-from thalovant._redact import REDACTED, redact_deep
 from thalovant.errors import ThalovantError, ThalovantIdentityError
-from thalovant.identity import ThalovantIdentity
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.identity.parse import safe_url
+from thalovant.redact import REDACTED, redact_deep
 
 ACCESS = "AKs3cr3tACCESS"
 PASSWORD = "PWs3cr3tPASSWORD"
@@ -347,7 +347,7 @@ def test_redact_deep() -> None:
 
 
 def _library_logger(**kwargs: Any) -> Any:
-    from thalovant._redact import RedactingLogger
+    from thalovant.redact import RedactingLogger
 
     return RedactingLogger(logging.getLogger("tests.redaction.library"), **kwargs)
 

@@ -9,66 +9,68 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._version import DEFAULT_USER_AGENT, __version__
-from .errors import *  # noqa: F403  (the exception tree is small and always needed)
-from .errors import __all__ as _error_names
-from .events import *  # noqa: F403
-from .events import __all__ as _event_names
+from thalovant._version import DEFAULT_USER_AGENT, __version__
+from thalovant.errors import *  # noqa: F403  (the exception tree is small and always needed)
+from thalovant.errors import __all__ as _error_names
+from thalovant.events import *  # noqa: F403
+from thalovant.events import __all__ as _event_names
 
 if TYPE_CHECKING:
-    from ._dispatch import ThalovantBinary as ThalovantBinary
-    from .client import AsyncThalovantClient as AsyncThalovantClient
-    from .context import build_client_context as build_client_context
-    from .context import build_location as build_location
-    from .context import request_context as request_context
-    from .control import DEFAULT_CONTROL_API_URL as DEFAULT_CONTROL_API_URL
-    from .control import AsyncThalovantControlPlane as AsyncThalovantControlPlane
-    from .control import BootstrapIdentityResult as BootstrapIdentityResult
-    from .control_sync import ThalovantControlPlane as ThalovantControlPlane
-    from .conversation import AsyncThalovantConversation as AsyncThalovantConversation
-    from .identity import HubDataPlaneEndpoints as HubDataPlaneEndpoints
-    from .identity import HubProtocolSettings as HubProtocolSettings
-    from .identity import MqttBrokerCredentials as MqttBrokerCredentials
-    from .identity import MqttTopicSet as MqttTopicSet
-    from .identity import ThalovantIdentity as ThalovantIdentity
-    from .identity import mqtt_topics_for_identity as mqtt_topics_for_identity
-    from .identity import select_data_plane_endpoint as select_data_plane_endpoint
-    from .models import ThalovantConnectionInfo as ThalovantConnectionInfo
-    from .models import ThalovantDisplayItem as ThalovantDisplayItem
-    from .models import ThalovantEvent as ThalovantEvent
-    from .models import ThalovantHealth as ThalovantHealth
-    from .models import ThalovantReply as ThalovantReply
-    from .models import strip_ssml as strip_ssml
-    from .sync import ThalovantClient as ThalovantClient
-    from .sync import ThalovantConversation as ThalovantConversation
+    from thalovant.bus.routing import ThalovantBinary as ThalovantBinary
+    from thalovant.client.client import AsyncThalovantClient as AsyncThalovantClient
+    from thalovant.client.context import build_client_context as build_client_context
+    from thalovant.client.context import build_location as build_location
+    from thalovant.client.context import request_context as request_context
+    from thalovant.client.conversation import (
+        AsyncThalovantConversation as AsyncThalovantConversation,
+    )
+    from thalovant.control.client import DEFAULT_CONTROL_API_URL as DEFAULT_CONTROL_API_URL
+    from thalovant.control.client import AsyncThalovantControlPlane as AsyncThalovantControlPlane
+    from thalovant.control.client import BootstrapIdentityResult as BootstrapIdentityResult
+    from thalovant.identity.model import HubDataPlaneEndpoints as HubDataPlaneEndpoints
+    from thalovant.identity.model import HubProtocolSettings as HubProtocolSettings
+    from thalovant.identity.model import MqttBrokerCredentials as MqttBrokerCredentials
+    from thalovant.identity.model import MqttTopicSet as MqttTopicSet
+    from thalovant.identity.model import ThalovantIdentity as ThalovantIdentity
+    from thalovant.identity.model import mqtt_topics_for_identity as mqtt_topics_for_identity
+    from thalovant.identity.model import select_data_plane_endpoint as select_data_plane_endpoint
+    from thalovant.models.types import ThalovantConnectionInfo as ThalovantConnectionInfo
+    from thalovant.models.types import ThalovantDisplayItem as ThalovantDisplayItem
+    from thalovant.models.types import ThalovantEvent as ThalovantEvent
+    from thalovant.models.types import ThalovantHealth as ThalovantHealth
+    from thalovant.models.types import ThalovantReply as ThalovantReply
+    from thalovant.models.types import strip_ssml as strip_ssml
+    from thalovant.sync.client import ThalovantClient as ThalovantClient
+    from thalovant.sync.client import ThalovantConversation as ThalovantConversation
+    from thalovant.sync.control import ThalovantControlPlane as ThalovantControlPlane
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
-    "AsyncThalovantClient": "thalovant.client",
-    "AsyncThalovantConversation": "thalovant.conversation",
-    "ThalovantBinary": "thalovant._dispatch",
-    "build_client_context": "thalovant.context",
-    "DEFAULT_CONTROL_API_URL": "thalovant.control",
-    "AsyncThalovantControlPlane": "thalovant.control",
-    "BootstrapIdentityResult": "thalovant.control",
-    "ThalovantControlPlane": "thalovant.control_sync",
-    "build_location": "thalovant.context",
-    "request_context": "thalovant.context",
-    "HubDataPlaneEndpoints": "thalovant.identity",
-    "HubProtocolSettings": "thalovant.identity",
-    "MqttBrokerCredentials": "thalovant.identity",
-    "MqttTopicSet": "thalovant.identity",
-    "ThalovantIdentity": "thalovant.identity",
-    "mqtt_topics_for_identity": "thalovant.identity",
-    "select_data_plane_endpoint": "thalovant.identity",
-    "ThalovantConnectionInfo": "thalovant.models",
-    "ThalovantDisplayItem": "thalovant.models",
-    "ThalovantEvent": "thalovant.models",
-    "ThalovantHealth": "thalovant.models",
-    "ThalovantReply": "thalovant.models",
-    "strip_ssml": "thalovant.models",
-    "ThalovantClient": "thalovant.sync",
-    "ThalovantConversation": "thalovant.sync",
+    "AsyncThalovantClient": "thalovant.client.client",
+    "AsyncThalovantConversation": "thalovant.client.conversation",
+    "ThalovantBinary": "thalovant.bus.routing",
+    "build_client_context": "thalovant.client.context",
+    "DEFAULT_CONTROL_API_URL": "thalovant.control.client",
+    "AsyncThalovantControlPlane": "thalovant.control.client",
+    "BootstrapIdentityResult": "thalovant.control.client",
+    "ThalovantControlPlane": "thalovant.sync.control",
+    "build_location": "thalovant.client.context",
+    "request_context": "thalovant.client.context",
+    "HubDataPlaneEndpoints": "thalovant.identity.model",
+    "HubProtocolSettings": "thalovant.identity.model",
+    "MqttBrokerCredentials": "thalovant.identity.model",
+    "MqttTopicSet": "thalovant.identity.model",
+    "ThalovantIdentity": "thalovant.identity.model",
+    "mqtt_topics_for_identity": "thalovant.identity.model",
+    "select_data_plane_endpoint": "thalovant.identity.model",
+    "ThalovantConnectionInfo": "thalovant.models.types",
+    "ThalovantDisplayItem": "thalovant.models.types",
+    "ThalovantEvent": "thalovant.models.types",
+    "ThalovantHealth": "thalovant.models.types",
+    "ThalovantReply": "thalovant.models.types",
+    "strip_ssml": "thalovant.models.types",
+    "ThalovantClient": "thalovant.sync.client",
+    "ThalovantConversation": "thalovant.sync.client",
 }
 
 __all__ = [

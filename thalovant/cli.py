@@ -13,14 +13,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ._version import __version__
-from .errors import ThalovantError
+from thalovant._version import __version__
+from thalovant.errors import ThalovantError
 
 __all__ = ["main"]
 
 
 def _load_identity(args: argparse.Namespace) -> Any:
-    from .identity import ThalovantIdentity
+    from thalovant.identity.model import ThalovantIdentity
 
     if args.identity:
         identity = ThalovantIdentity.from_file(args.identity)
@@ -40,7 +40,7 @@ def _cmd_identity(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import main as demo_main
+    from thalovant.demo import main as demo_main
 
     return demo_main()
 
@@ -48,7 +48,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_hub(args: argparse.Namespace) -> int:
     import anyio
 
-    from .hub.runner import HubOptions, serve_hub
+    from thalovant.hub.runner import HubOptions, serve_hub
 
     options = HubOptions(
         host=args.host,

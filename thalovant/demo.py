@@ -1,7 +1,7 @@
 """``thalovant demo``: the quickstart, offline, against a local hub started in-process.
 
 It starts a :class:`~thalovant.hub.LocalHub` and its ``/v1`` control plane on free loopback
-ports (fresh temporary state, a throwaway development CA from :mod:`thalovant.hub.tls`, no
+ports (fresh temporary state, a throwaway development CA from :mod:`thalovant.hub.servers.tls`, no
 test extras needed), then does what a new user does, printing each step with its timing:
 
 1. control plane: list public hubs, sign in, read the profile, create a client identity,
@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from .errors import ThalovantError, ThalovantRuntimeError
+from thalovant.errors import ThalovantError, ThalovantRuntimeError
 
 __all__ = ["JOKE_QUESTION", "run_demo"]
 
@@ -83,10 +83,10 @@ async def run_demo(out: TextIO = sys.stdout) -> None:
 
 
 async def _run(folder: Path, steps: _Steps) -> None:
-    from .control import AsyncThalovantControlPlane
-    from .hub import LocalHub
-    from .hub.account import DEMO_EMAIL, LocalAccount
-    from .hub.tls import dev_certificates
+    from thalovant.control.client import AsyncThalovantControlPlane
+    from thalovant.hub import LocalHub
+    from thalovant.hub.control.account import DEMO_EMAIL, LocalAccount
+    from thalovant.hub.servers.tls import dev_certificates
 
     state = folder / "hub"
     certs = dev_certificates(state, ("127.0.0.1", "localhost"))
@@ -148,8 +148,8 @@ async def _data_plane(
 ) -> None:
     import ssl
 
-    from .client import AsyncThalovantClient
-    from .identity import ThalovantIdentity
+    from thalovant.client.client import AsyncThalovantClient
+    from thalovant.identity.model import ThalovantIdentity
 
     assert isinstance(identity, ThalovantIdentity)
     assert isinstance(tls, ssl.SSLContext)
@@ -206,7 +206,7 @@ async def _data_plane(
 async def _fire_and_listen(
     steps: _Steps, client: object, title: str, send: Callable[[str], Awaitable[str]]
 ) -> None:
-    from .client import AsyncThalovantClient
+    from thalovant.client.client import AsyncThalovantClient
 
     assert isinstance(client, AsyncThalovantClient)
     request_id = f"thalovant-demo-{uuid.uuid4().hex}"

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._redact import scrub_text
+from thalovant.redact import scrub_text
 
 __all__ = [
     "ThalovantAPIError",

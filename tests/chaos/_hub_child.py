@@ -27,8 +27,8 @@ def _rss_kib() -> int:
 
 async def main(folder: Path, options: dict[str, Any]) -> None:
     from thalovant.hub import HubLimits, LocalHub
-    from thalovant.hub.account import LocalAccount
-    from thalovant.hub.control_server import LocalControlPlane
+    from thalovant.hub.control.account import LocalAccount
+    from thalovant.hub.control.server import LocalControlPlane
     from thalovant.testing import make_hub_tls
 
     tls = make_hub_tls(folder)

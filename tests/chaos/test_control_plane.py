@@ -27,11 +27,12 @@ from aiohttp import web
 
 from tests.chaos.conftest import scaled
 from tests.control.raw_http import RawAnswer, request
-from thalovant.hub import ClientRegistry, LocalHub, control_api
-from thalovant.hub.account import LocalAccount
-from thalovant.hub.control_resources import client_id_for, hub_id_for
-from thalovant.hub.control_server import LocalControlPlane
-from thalovant.hub.tokens import ALL_SCOPES, IssuedToken, TokenStore
+from thalovant.hub import ClientRegistry, LocalHub
+from thalovant.hub.control import api as control_api
+from thalovant.hub.control.account import LocalAccount
+from thalovant.hub.control.resources import client_id_for, hub_id_for
+from thalovant.hub.control.server import LocalControlPlane
+from thalovant.hub.control.tokens import ALL_SCOPES, IssuedToken, TokenStore
 from thalovant.testing import HubTLS
 
 pytestmark = pytest.mark.anyio

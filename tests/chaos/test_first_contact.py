@@ -22,11 +22,11 @@ import anyio
 import pytest
 
 from tests.chaos.conftest import scaled
-from thalovant._reconnect import Backoff
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.errors import ThalovantError
 from thalovant.hub import LocalHub
-from thalovant.identity import ThalovantIdentity
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.link.supervisor import Backoff
 from thalovant.protocol.psk import PskDeriver, derive_psk
 from thalovant.testing import HubTLS
 

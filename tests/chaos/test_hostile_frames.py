@@ -36,14 +36,14 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.chaos.conftest import scaled
-from thalovant._reconnect import Backoff
 from thalovant.carriers.base import authorization_token, authorized_url
 from thalovant.carriers.mqtt import decode_payload, parse_close_notice
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.errors import ThalovantProtocolError
 from thalovant.hub import LocalHub
-from thalovant.hub.http import REPLICA_COOKIE
-from thalovant.identity import ThalovantIdentity
+from thalovant.hub.servers.http import REPLICA_COOKIE
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.link.supervisor import Backoff
 from thalovant.protocol.binary import encode_binary_frame
 from thalovant.protocol.channel import SecureChannel, client_hello
 from thalovant.protocol.envelope import MAX_DEPTH, bus_payload

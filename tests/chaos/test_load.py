@@ -29,13 +29,13 @@ from tests.client.conftest import (  # noqa: F401 - the client suite's fixtures
     make_client,
     short_refusal_window,
 )
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.errors import ThalovantConnectionError
 from thalovant.events import EVENT_SPEAK
 from thalovant.hub import LocalHub
-from thalovant.hub.skills import SkillContext
-from thalovant.identity import ThalovantIdentity
-from thalovant.models import ThalovantEvent
+from thalovant.hub.responder.skills import SkillContext
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.models.types import ThalovantEvent
 from thalovant.testing import HubTLS
 
 from .conftest import scaled

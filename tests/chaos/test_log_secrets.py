@@ -26,18 +26,18 @@ import pytest
 
 from tests.client.conftest import MQTT_MOSQUITTO
 from tests.mosquitto import Mosquitto, mosquitto_available
-from thalovant import link
-from thalovant._reconnect import Backoff
 from thalovant.carriers.base import authorization_token
-from thalovant.client import AsyncThalovantClient
-from thalovant.control import AsyncThalovantControlPlane
+from thalovant.client.client import AsyncThalovantClient
+from thalovant.control.client import AsyncThalovantControlPlane
 from thalovant.errors import ThalovantHubRefusedError
 from thalovant.events import EVENT_SPEAK
 from thalovant.hub import LocalHub
-from thalovant.hub.account import DEMO_EMAIL, LocalAccount
-from thalovant.identity import ThalovantIdentity
-from thalovant.keystore import NoiseKeyStore
-from thalovant.models import ThalovantEvent
+from thalovant.hub.control.account import DEMO_EMAIL, LocalAccount
+from thalovant.identity.keystore import NoiseKeyStore
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.link import link
+from thalovant.link.supervisor import Backoff
+from thalovant.models.types import ThalovantEvent
 from thalovant.protocol.psk import derive_psk
 from thalovant.testing import HubTLS
 

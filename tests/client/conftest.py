@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from tests.mosquitto import Mosquitto, mosquitto_available
-from thalovant import link
-from thalovant._reconnect import Backoff
 from thalovant.carriers import pin_id_for
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.hub import LocalHub
-from thalovant.identity import ThalovantIdentity
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.link import link
+from thalovant.link.supervisor import Backoff
 from thalovant.testing import HubTLS
 
 NODE_ID = "thalovant-client-test-hub"
@@ -80,7 +80,7 @@ def identity(hub: LocalHub) -> ThalovantIdentity:
 
 
 def pin_id(identity: ThalovantIdentity, protocol: str) -> str:
-    """The Noise pin id of ``identity``'s hub over ``protocol`` (wire.md §1.7)."""
+    """The Noise pin id of ``identity``'s hub over ``protocol`` (docs/protocol.md §1.7)."""
     return pin_id_for(protocol, identity)
 
 

@@ -11,8 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from thalovant import link
-from thalovant.client import AsyncThalovantClient, ThalovantConnectTimeoutError
+from thalovant.client.client import AsyncThalovantClient, ThalovantConnectTimeoutError
 from thalovant.errors import (
     ThalovantClientKeyRejectedError,
     ThalovantConnectionError,
@@ -22,8 +21,9 @@ from thalovant.errors import (
     ThalovantTimeoutError,
 )
 from thalovant.hub import LocalHub
-from thalovant.identity import ThalovantIdentity
-from thalovant.keystore import NoiseKeyStore
+from thalovant.identity.keystore import NoiseKeyStore
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.link import link
 from thalovant.testing import HubTLS
 
 from .conftest import ClientFactory, pin_id, register

@@ -7,11 +7,11 @@ from typing import Any
 import anyio
 import pytest
 
-from thalovant._dispatch import InboundDispatcher, ThalovantBinary, take_in
-from thalovant.bus import CollectorSink, EventBus
-from thalovant.collector import QueryCollector
+from thalovant.bus.bus import CollectorSink, EventBus
+from thalovant.bus.routing import InboundDispatcher, ThalovantBinary, take_in
+from thalovant.client.collector import QueryCollector
 from thalovant.errors import ThalovantRuntimeError
-from thalovant.models import ThalovantEvent
+from thalovant.models.types import ThalovantEvent
 from thalovant.protocol.binary import BinaryFrame
 from thalovant.protocol.envelope import HiveMessage, bus_message, mesh_message
 

@@ -10,11 +10,11 @@ import anyio.from_thread
 import pytest
 
 from thalovant import EVENT_SPEAK
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.errors import ThalovantConnectionError, ThalovantRuntimeError
 from thalovant.hub import LocalHub, SkillContext
-from thalovant.identity import ThalovantIdentity
-from thalovant.models import ThalovantEvent
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.models.types import ThalovantEvent
 from thalovant.testing import HubTLS
 
 from .conftest import NODE_ID, ClientFactory, register

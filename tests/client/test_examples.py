@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import E2E_PROTOCOLS
 from thalovant import EVENT_SPEAK, EVENT_UTTERANCE_HANDLED
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.errors import (
     ThalovantPolicyDeniedError,
     ThalovantRuntimeError,
@@ -16,8 +16,8 @@ from thalovant.errors import (
     ThalovantUnsupportedProtocolError,
 )
 from thalovant.hub import LocalHub
-from thalovant.hub.demo import DEMO_JOKES
-from thalovant.identity import ThalovantIdentity
+from thalovant.hub.responder.demo import DEMO_JOKES
+from thalovant.identity.model import ThalovantIdentity
 
 from .conftest import MQTT_MOSQUITTO, ClientFactory, register
 

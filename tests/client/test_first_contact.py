@@ -21,7 +21,7 @@ import pytest
 from websockets.asyncio.client import connect as ws_connect
 
 from thalovant.carriers.base import authorization_token, authorized_url
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.hub import LocalHub
 from thalovant.protocol.psk import PskDeriver, derive_psk
 from thalovant.testing import HubTLS

@@ -25,7 +25,7 @@ from thalovant.carriers.polling import (
     PollSettings,
     ReplicaAffinity,
 )
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
 from thalovant.hub import LocalHub
 from thalovant.testing import HubTLS

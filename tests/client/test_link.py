@@ -10,7 +10,6 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from thalovant import link as link_module
 from thalovant.carriers import CarrierClosed, CarrierOptions
 from thalovant.errors import (
     ThalovantClientKeyRejectedError,
@@ -19,9 +18,10 @@ from thalovant.errors import (
     ThalovantProtocolError,
     ThalovantRuntimeError,
 )
-from thalovant.identity import ThalovantIdentity
-from thalovant.keystore import NoiseKeyStore
-from thalovant.link import Link, LinkDown, LinkSettings
+from thalovant.identity.keystore import NoiseKeyStore
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.link import link as link_module
+from thalovant.link.link import Link, LinkDown, LinkSettings
 from thalovant.protocol.binary import BinaryFrame
 from thalovant.protocol.channel import SecureChannel
 from thalovant.protocol.envelope import HiveMessage, bus_message

@@ -20,15 +20,15 @@ from thalovant.carriers.mqtt import (
     parse_broker_url,
     parse_close_notice,
 )
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.errors import (
     ThalovantConnectionError,
     ThalovantHubRefusedError,
     ThalovantUnsupportedProtocolError,
 )
 from thalovant.hub import LocalHub
-from thalovant.hub.broker import BrokerAccount, EmbeddedBroker
-from thalovant.identity import MqttBrokerCredentials, ThalovantIdentity
+from thalovant.hub.servers.broker import BrokerAccount, EmbeddedBroker
+from thalovant.identity.model import MqttBrokerCredentials, ThalovantIdentity
 from thalovant.testing import HubTLS
 
 from .conftest import NODE_ID, ClientFactory, register

@@ -9,14 +9,14 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from thalovant._reconnect import Backoff, Supervisor
 from thalovant.errors import (
     ThalovantConnectionError,
     ThalovantConnectTimeoutError,
     ThalovantError,
     ThalovantHubRefusedError,
 )
-from thalovant.link import ConnectionTelemetry
+from thalovant.link.link import ConnectionTelemetry
+from thalovant.link.supervisor import Backoff, Supervisor
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from thalovant._requests import (
+from thalovant.client.collector import ConversationCarry
+from thalovant.client.outgoing import (
     RequestStamp,
     action_input,
     build_emit,
@@ -20,9 +21,8 @@ from thalovant._requests import (
     new_request_id,
     new_session_id,
 )
-from thalovant.collector import ConversationCarry
 from thalovant.errors import ThalovantRuntimeError
-from thalovant.models import ThalovantEvent
+from thalovant.models.types import ThalovantEvent
 from thalovant.protocol.envelope import BusMessage, HiveMessage, encode_message
 
 UA = "ThalovantPythonSDK/test"

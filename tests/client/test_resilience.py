@@ -10,11 +10,11 @@ import anyio
 import pytest
 
 from thalovant import EVENT_SPEAK
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.errors import ThalovantConnectionError
 from thalovant.hub import LocalHub, SkillContext
-from thalovant.identity import ThalovantIdentity
-from thalovant.models import ThalovantEvent
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.models.types import ThalovantEvent
 from thalovant.protocol.binary import BinaryFrame
 from thalovant.protocol.envelope import HiveMessage
 from thalovant.testing import HubTLS

@@ -9,10 +9,10 @@ import anyio
 import pytest
 
 from thalovant.carriers.tls import TLS_READ_BUFFER_BYTES, trim_tls_read_buffer
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.hub import LocalHub
-from thalovant.hub.skills import SkillContext
-from thalovant.models import ThalovantEvent
+from thalovant.hub.responder.skills import SkillContext
+from thalovant.models.types import ThalovantEvent
 
 from .conftest import ClientFactory, register
 

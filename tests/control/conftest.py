@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from thalovant.control import AsyncThalovantControlPlane
+from thalovant.control.client import AsyncThalovantControlPlane
 
 TOKEN = "tvpat_test_token_0123456789abcdef"
 

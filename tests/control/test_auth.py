@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 
-from thalovant.control import AsyncThalovantControlPlane, DeviceAuthorization, DeviceLoginToken
+from thalovant.control.client import (
+    AsyncThalovantControlPlane,
+    DeviceAuthorization,
+    DeviceLoginToken,
+)
 from thalovant.errors import (
     ThalovantAPIError,
     ThalovantAuthError,

@@ -14,9 +14,9 @@ import pytest
 from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
 
-from thalovant.control import AsyncThalovantControlPlane
-from thalovant.hub.account import DEMO_ACCOUNT_FILE, DEMO_EMAIL
-from thalovant.hub.tls import DevCertificates
+from thalovant.control.client import AsyncThalovantControlPlane
+from thalovant.hub.control.account import DEMO_ACCOUNT_FILE, DEMO_EMAIL
+from thalovant.hub.servers.tls import DevCertificates
 
 SCRIPT = Path(sys.executable).with_name("thalovant")
 

@@ -11,14 +11,14 @@ import anyio
 import anyio.to_thread
 import pytest
 
-from thalovant.control import AsyncThalovantControlPlane
-from thalovant.control_sync import ThalovantControlPlane
+from thalovant.control.client import AsyncThalovantControlPlane
 from thalovant.errors import (
     ThalovantAPIError,
     ThalovantAPIUnreachableError,
     ThalovantAuthError,
     ThalovantPlanError,
 )
+from thalovant.sync.control import ThalovantControlPlane
 
 from .conftest import TOKEN, Canned, FakeAPI
 

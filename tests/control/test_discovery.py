@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from thalovant._control_models import next_page_cursor
-from thalovant.control import AsyncThalovantControlPlane
+from thalovant.control.client import AsyncThalovantControlPlane
+from thalovant.control.models import next_page_cursor
 
 from .conftest import Canned, FakeAPI
 

@@ -1,4 +1,4 @@
-"""HTTP status → typed exception mapping (wire.md §7 table, contract items 92-95)."""
+"""HTTP status → typed exception mapping (docs/protocol.md §7 table, contract items 92-95)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from thalovant._control_errors import api_error, retry_after
-from thalovant.control import AsyncThalovantControlPlane
+from thalovant.control.client import AsyncThalovantControlPlane
+from thalovant.control.problems import api_error, retry_after
 from thalovant.errors import (
     ThalovantAlreadyLinkedError,
     ThalovantAPIError,

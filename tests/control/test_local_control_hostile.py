@@ -17,15 +17,15 @@ from typing import Any
 import anyio
 import pytest
 
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.errors import ThalovantError, ThalovantRuntimeError
 from thalovant.hub import ClientRegistry, HubLimits, LocalHub
-from thalovant.hub import control_api as api_module
-from thalovant.hub.account import LocalAccount
-from thalovant.hub.control_resources import hub_id_for
-from thalovant.hub.control_server import LocalControlPlane
-from thalovant.hub.registry import InvalidClientError
-from thalovant.hub.tokens import ALL_SCOPES, TokenStore
+from thalovant.hub.control import api as api_module
+from thalovant.hub.control.account import LocalAccount
+from thalovant.hub.control.resources import hub_id_for
+from thalovant.hub.control.server import LocalControlPlane
+from thalovant.hub.control.tokens import ALL_SCOPES, TokenStore
+from thalovant.hub.state.registry import InvalidClientError
 from thalovant.testing import HubTLS
 
 from .raw_http import RawAnswer, build_request, parse_answer, request, send_raw

@@ -17,24 +17,25 @@ import anyio
 import anyio.to_thread
 import pytest
 
-from thalovant import link
-from thalovant.client import AsyncThalovantClient
-from thalovant.control import AsyncThalovantControlPlane
-from thalovant.control_sync import ThalovantControlPlane
+from thalovant.client.client import AsyncThalovantClient
+from thalovant.control.client import AsyncThalovantControlPlane
 from thalovant.errors import (
     ThalovantAPIError,
     ThalovantAuthError,
     ThalovantUnsupportedConnectionTypeError,
 )
-from thalovant.hub import LocalHub, control_api
-from thalovant.hub.account import LocalAccount
-from thalovant.hub.control_resources import hub_id_for
-from thalovant.hub.control_server import LocalControlPlane
-from thalovant.hub.demo import DEMO_JOKES
-from thalovant.hub.tokens import TokenStore
-from thalovant.hub.totp import new_totp_secret, totp_code
-from thalovant.identity import ThalovantIdentity
-from thalovant.sync import ThalovantClient
+from thalovant.hub import LocalHub
+from thalovant.hub.control import api as control_api
+from thalovant.hub.control.account import LocalAccount
+from thalovant.hub.control.resources import hub_id_for
+from thalovant.hub.control.server import LocalControlPlane
+from thalovant.hub.control.tokens import TokenStore
+from thalovant.hub.control.totp import new_totp_secret, totp_code
+from thalovant.hub.responder.demo import DEMO_JOKES
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.link import link
+from thalovant.sync.client import ThalovantClient
+from thalovant.sync.control import ThalovantControlPlane
 from thalovant.testing import HubTLS
 
 pytestmark = pytest.mark.anyio

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from thalovant._control_models import OperationResource
-from thalovant.control import AsyncThalovantControlPlane, BootstrapIdentityResult
+from thalovant.control.client import AsyncThalovantControlPlane, BootstrapIdentityResult
+from thalovant.control.models import OperationResource
 from thalovant.errors import (
     ThalovantAdmissionFailedError,
     ThalovantAdmissionTimeoutError,
@@ -16,7 +16,7 @@ from thalovant.errors import (
     ThalovantAuthError,
     ThalovantTimeoutError,
 )
-from thalovant.identity import ThalovantIdentity
+from thalovant.identity.model import ThalovantIdentity
 
 from .conftest import Canned, FakeAPI, FakeTime
 

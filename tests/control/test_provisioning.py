@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from thalovant._control_models import clean_site_id, redact_client_resource
-from thalovant.control import AsyncThalovantControlPlane, BootstrapIdentityResult
+from thalovant.control.client import AsyncThalovantControlPlane, BootstrapIdentityResult
+from thalovant.control.models import clean_site_id, redact_client_resource
 from thalovant.errors import ThalovantAPIError, ThalovantUnsupportedConnectionTypeError
-from thalovant.identity import ThalovantIdentity
+from thalovant.identity.model import ThalovantIdentity
 
 from .conftest import Canned, FakeAPI
 

@@ -1,4 +1,4 @@
-"""Transport rules of the control-plane client (wire.md §7, contract §3.4)."""
+"""Transport rules of the control-plane client (docs/protocol.md §7, contract §3.4)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import trustme
 
 from thalovant import DEFAULT_USER_AGENT
-from thalovant.control import DEFAULT_CONTROL_API_URL, AsyncThalovantControlPlane
+from thalovant.control.client import DEFAULT_CONTROL_API_URL, AsyncThalovantControlPlane
 from thalovant.errors import (
     ThalovantAPIError,
     ThalovantAPIUnreachableError,

@@ -29,14 +29,14 @@ import anyio
 import pytest
 import yaml
 
-from thalovant import link
 from thalovant.carriers.tls import CA_BUNDLE_ENV
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.hub import LocalHub, write_identity_file
-from thalovant.hub.account import LocalAccount
-from thalovant.hub.control_server import LocalControlPlane
-from thalovant.hub.demo import DEMO_JOKES
-from thalovant.identity import ThalovantIdentity
+from thalovant.hub.control.account import LocalAccount
+from thalovant.hub.control.server import LocalControlPlane
+from thalovant.hub.responder.demo import DEMO_JOKES
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.link import link
 from thalovant.testing import HubTLS
 
 pytestmark = pytest.mark.anyio

@@ -15,7 +15,7 @@ import anyio
 import pytest
 
 from thalovant.hub import LocalHub
-from thalovant.identity import ThalovantIdentity
+from thalovant.identity.model import ThalovantIdentity
 from thalovant.testing import HubTLS
 
 from .raw_client import RawClient

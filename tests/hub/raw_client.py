@@ -1,6 +1,6 @@
 """A minimal HiveMind v3 client built only from ``thalovant.protocol``, for driving the hub.
 
-It is deliberately not the SDK client: it does exactly what wire.md §2-§3 prescribe and
+It is deliberately not the SDK client: it does exactly what docs/protocol.md §2-§3 prescribe and
 nothing more (no redial, no collectors), so hub tests do not depend on client logic.
 """
 
@@ -44,7 +44,7 @@ def _closed(exc: ConnectionClosed) -> RawClosed:
 def correlation_context(
     request_id: str, *, site_id: str, session_id: str | None = None, lang: str = "en-us"
 ) -> dict[str, Any]:
-    """The context an SDK ``ask`` sends (wire.md §3.2), runtime stamping included."""
+    """The context an SDK ``ask`` sends (docs/protocol.md §3.2), runtime stamping included."""
     session: dict[str, Any] = {"site_id": site_id, "lang": lang, "request_id": request_id}
     if session_id is not None:
         session["session_id"] = session_id

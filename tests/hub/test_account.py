@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from thalovant.errors import ThalovantRuntimeError
-from thalovant.hub.account import (
+from thalovant.hub.control.account import (
     DEMO_ACCOUNT_FILE,
     DEMO_EMAIL,
     LocalAccount,
@@ -16,8 +16,8 @@ from thalovant.hub.account import (
     check_password_hash,
     hash_password,
 )
-from thalovant.hub.tokens import TokenStore
-from thalovant.hub.totp import new_totp_secret, totp_code, verify_totp
+from thalovant.hub.control.tokens import TokenStore
+from thalovant.hub.control.totp import new_totp_secret, totp_code, verify_totp
 
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()
 

@@ -12,10 +12,10 @@ import pytest
 from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
 
-from thalovant.client import AsyncThalovantClient
-from thalovant.hub.tls import DevCertificates
-from thalovant.identity import ThalovantIdentity
-from thalovant.keystore import NoiseKeyStore
+from thalovant.client.client import AsyncThalovantClient
+from thalovant.hub.servers.tls import DevCertificates
+from thalovant.identity.keystore import NoiseKeyStore
+from thalovant.identity.model import ThalovantIdentity
 
 from .raw_client import RawClient, spoken
 

@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from thalovant.carriers.mqtt import parse_close_notice
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.errors import ThalovantError, ThalovantRuntimeError
 from thalovant.hub import LocalHub
 from thalovant.protocol.envelope import MAX_DEPTH

@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from thalovant.hub import LocalHub, SkillContext
-from thalovant.hub.demo import DEMO_JOKES
+from thalovant.hub.responder.demo import DEMO_JOKES
 from thalovant.protocol.envelope import (
     HiveMessage,
     bus_message,

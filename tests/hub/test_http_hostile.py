@@ -11,10 +11,10 @@ import aiohttp
 import anyio
 import pytest
 
-from thalovant._reconnect import Backoff
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.hub import LocalHub
-from thalovant.hub.http import _MAX_PER_KEY, REPLICA_COOKIE
+from thalovant.hub.servers.http import _MAX_PER_KEY, REPLICA_COOKIE
+from thalovant.link.supervisor import Backoff
 from thalovant.protocol.envelope import bus_payload
 from thalovant.testing import HubTLS
 

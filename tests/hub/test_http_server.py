@@ -17,8 +17,8 @@ from aiohttp import web
 
 from thalovant.carriers.base import authorization_token
 from thalovant.hub import LocalHub
-from thalovant.hub.http import MAX_BATCH, REPLICA_COOKIE, HTTPServer
-from thalovant.identity import ThalovantIdentity
+from thalovant.hub.servers.http import MAX_BATCH, REPLICA_COOKIE, HTTPServer
+from thalovant.identity.model import ThalovantIdentity
 from thalovant.protocol.channel import SecureChannel, client_hello
 from thalovant.protocol.envelope import HiveMessage, bus_message, bus_payload
 from thalovant.protocol.handshake import ClientHandshake, generate_static_private

@@ -11,7 +11,7 @@ import pytest
 
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.hub import LocalHub, SkillContext
-from thalovant.hub.policy import DEFAULT_ALLOWED_TYPES
+from thalovant.hub.responder.policy import DEFAULT_ALLOWED_TYPES
 from thalovant.testing import HubTLS
 
 from .conftest import NODE_ID, Clients, register

@@ -12,10 +12,10 @@ import anyio
 import pytest
 
 from tests.mosquitto import Mosquitto, mosquitto_available
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.hub import LocalHub
-from thalovant.hub.broker import topic_matches
-from thalovant.identity import ThalovantIdentity
+from thalovant.hub.servers.broker import topic_matches
+from thalovant.identity.model import ThalovantIdentity
 from thalovant.testing import HubTLS
 
 pytestmark = pytest.mark.anyio

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from thalovant.hub import LocalHub
-from thalovant.hub.demo import DEMO_CHOICES, DEMO_JOKES
+from thalovant.hub.responder.demo import DEMO_CHOICES, DEMO_JOKES
 
 from .conftest import Clients, register
 from .raw_client import RawClient, assert_echoes, spoken

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from thalovant.errors import ThalovantRuntimeError
-from thalovant.hub.keys import HUB_KEY_FILE, HubKeys
-from thalovant.hub.registry import ClientRecord, ClientRegistry
+from thalovant.hub.state.keys import HUB_KEY_FILE, HubKeys
+from thalovant.hub.state.registry import ClientRecord, ClientRegistry
 from thalovant.protocol.handshake import generate_static_private, x25519_public
 
 KEY_A = "a" * 64

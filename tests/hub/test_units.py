@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from thalovant.hub.messages import normalize_request_context, reply_context
-from thalovant.hub.skills import HubSkill, SessionStore, SkillContext
-from thalovant.hub.tls import dev_certificates
-from thalovant.hub.wss import parse_authorization
+from thalovant.hub.responder.messages import normalize_request_context, reply_context
+from thalovant.hub.responder.skills import HubSkill, SessionStore, SkillContext
+from thalovant.hub.servers.tls import dev_certificates
+from thalovant.hub.servers.wss import parse_authorization
 from thalovant.protocol.envelope import BusMessage
 
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from thalovant.carriers import AVAILABLE_CARRIERS
-from thalovant.client import AsyncThalovantClient
-from thalovant.identity import ThalovantIdentity
-from thalovant.sync import ThalovantClient
+from thalovant.client.client import AsyncThalovantClient
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.sync.client import ThalovantClient
 from thalovant.testing import HubTLS
 
 from .peer import PeerHub, peer_venv

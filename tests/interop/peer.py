@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from thalovant.identity import ThalovantIdentity
+from thalovant.identity.model import ThalovantIdentity
 
 __all__ = ["PINS", "PeerBuildError", "PeerClient", "PeerHub", "peer_venv"]
 

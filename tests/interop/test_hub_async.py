@@ -12,7 +12,7 @@ from thalovant.errors import (
     ThalovantHubRefusedError,
     ThalovantPolicyDeniedError,
 )
-from thalovant.identity import ThalovantIdentity
+from thalovant.identity.model import ThalovantIdentity
 
 from .conftest import OTHER_TYPE, AsyncFactory
 from .peer import PeerHub

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from thalovant.carriers import AVAILABLE_CARRIERS
-from thalovant.client import AsyncThalovantClient
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.errors import ThalovantHubKeyChangedError
 from thalovant.testing import HubTLS
 

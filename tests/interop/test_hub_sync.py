@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from thalovant.errors import ThalovantHubRefusedError, ThalovantPolicyDeniedError
-from thalovant.identity import ThalovantIdentity
+from thalovant.identity.model import ThalovantIdentity
 
 from .conftest import OTHER_TYPE, SyncFactory
 from .peer import PeerHub

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from thalovant import link
+from thalovant.link import link
 
 from .dummy import Dummy
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import anyio
 
-from thalovant._bridges import HandlerBridge, SyncIterator, SyncSubscription
-from thalovant._portal import LoopThread
+from thalovant.sync.bridges import HandlerBridge, SyncIterator, SyncSubscription
+from thalovant.sync.portal import LoopThread
 
 
 class DummyStream:

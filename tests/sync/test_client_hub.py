@@ -19,9 +19,7 @@ import anyio.to_thread
 import pytest
 
 from thalovant import EVENT_SPEAK
-from thalovant._bridges import HANDLER_THREAD_NAME
-from thalovant._reconnect import Backoff
-from thalovant.context import build_client_context
+from thalovant.client.context import build_client_context
 from thalovant.errors import (
     ThalovantPolicyDeniedError,
     ThalovantRuntimeError,
@@ -30,10 +28,12 @@ from thalovant.errors import (
     ThalovantUnsupportedProtocolError,
 )
 from thalovant.hub import LocalHub
-from thalovant.hub.demo import DEMO_JOKES
-from thalovant.identity import ThalovantIdentity
-from thalovant.models import ThalovantEvent
-from thalovant.sync import ThalovantClient
+from thalovant.hub.responder.demo import DEMO_JOKES
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.link.supervisor import Backoff
+from thalovant.models.types import ThalovantEvent
+from thalovant.sync.bridges import HANDLER_THREAD_NAME
+from thalovant.sync.client import ThalovantClient
 from thalovant.testing import HubTLS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("short_refusal_window", "protocol")]

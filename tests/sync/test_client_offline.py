@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from thalovant.errors import ThalovantRuntimeError, ThalovantUnsupportedProtocolError
-from thalovant.identity import ThalovantIdentity
-from thalovant.sync import ThalovantClient
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.sync.client import ThalovantClient
 
 
 @pytest.fixture

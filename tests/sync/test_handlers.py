@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from thalovant._bridges import HANDLER_THREAD_NAME, HandlerBridge, HandlerThread
 from thalovant.errors import ThalovantRuntimeError
+from thalovant.sync.bridges import HANDLER_THREAD_NAME, HandlerBridge, HandlerThread
 
 from .dummy import Dummy
 

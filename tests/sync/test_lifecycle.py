@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import pytest
 
-from thalovant._portal import close_all_at_exit
 from thalovant.errors import ThalovantConnectionError, ThalovantRuntimeError
+from thalovant.sync.portal import close_all_at_exit
 
 from .dummy import Dummy, DummyAsync
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from thalovant.client import AsyncThalovantClient
-from thalovant.conversation import AsyncThalovantConversation
-from thalovant.identity import ThalovantIdentity
-from thalovant.sync import ThalovantClient, ThalovantConversation
+from thalovant.client.client import AsyncThalovantClient
+from thalovant.client.conversation import AsyncThalovantConversation
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.sync.client import ThalovantClient, ThalovantConversation
 
 # async name -> blocking name
 RENAMED = {"__aenter__": "__enter__", "__aexit__": "__exit__"}

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
-from thalovant._portal import LOOP_THREAD_NAME, LoopThread
 from thalovant.errors import ThalovantRuntimeError, ThalovantTimeoutError
+from thalovant.sync.portal import LOOP_THREAD_NAME, LoopThread
 
 from .dummy import Dummy
 

@@ -14,13 +14,12 @@ import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from thalovant.carriers.base import Carrier, CarrierClosed, authorization_token, authorized_url
+from thalovant.carriers.polling import PollSettings, ReplicaAffinity
 from thalovant.errors import ThalovantUnsupportedProtocolError
 
-from .base import Carrier, CarrierClosed, authorization_token, authorized_url
-from .polling import PollSettings, ReplicaAffinity
-
 if TYPE_CHECKING:
-    from thalovant.identity import ThalovantIdentity
+    from thalovant.identity.model import ThalovantIdentity
 
 __all__ = [
     "AVAILABLE_CARRIERS",
@@ -63,8 +62,8 @@ def check_carrier_available(protocol: str) -> None:
 
 
 def pin_id_for(protocol: str, identity: ThalovantIdentity) -> str:
-    """The Noise pin id of ``identity``'s hub over ``protocol`` (wire.md §1.7)."""
-    from thalovant.keystore import pin_id_for_base, pin_id_for_wss
+    """The Noise pin id of ``identity``'s hub over ``protocol`` (docs/protocol.md §1.7)."""
+    from thalovant.identity.keystore import pin_id_for_base, pin_id_for_wss
 
     if protocol == "wss":
         url = identity.endpoint_for("wss")
@@ -81,7 +80,7 @@ async def open_carrier(
     ``options.connect_timeout``). HTTP 401/403 raises ThalovantHubRefusedError."""
     check_carrier_available(protocol)
     if protocol == "mqtt":
-        from .mqtt import open_mqtt
+        from thalovant.carriers.mqtt import open_mqtt
 
         if identity.mqtt is None:
             raise ThalovantUnsupportedProtocolError("Unsupported protocol mqtt: no credentials")
@@ -89,7 +88,7 @@ async def open_carrier(
             identity.mqtt, site_id=identity.site_id, ssl_context=options.ssl_context
         )
     if protocol == "https":
-        from .https import open_https
+        from thalovant.carriers.https import open_https
 
         base = identity.endpoint_for("https")
         if base is None:
@@ -104,7 +103,7 @@ async def open_carrier(
             settings=options.https_poll,
             affinity=options.replica,
         )
-    from .wss import open_wss
+    from thalovant.carriers.wss import open_wss
 
     url = identity.endpoint_for("wss")
     if url is None:

@@ -1,4 +1,4 @@
-"""HTTPS polling carrier on aiohttp (the HiveMind HTTP plugin's endpoints, wire.md §5.1).
+"""HTTPS polling carrier on aiohttp (the HiveMind HTTP plugin's endpoints, docs/protocol.md §5.1).
 
 The hub keeps two mailboxes per connection. The carrier POSTs frames to ``/send_message``
 (form ``message``; base64 plus ``binary=1`` for Noise messages) and a background poller GETs
@@ -18,8 +18,8 @@ over HTTP only as "no such session" on the next request: HiveMind's HTTP plugin 
 ``POST /send_message`` with HTTP 409 and a poll with ``{"error": "Client is not connected"}``
 (HTTP 200), without a close code or reason (docs/interop.md). The carrier then closes with
 :data:`SESSION_GONE_CODE` (1005, "closed without a status", as a WebSocket close without a
-code), so the link applies the refusal window of wire.md §2.6: during the handshake or right
-after it that is a refusal (a re-keyed client, a hub key that no longer matches a KK attempt),
+code), so the link applies the refusal window of docs/protocol.md §2.6: during the handshake or
+right after it that is a refusal (a re-keyed client, a hub key that no longer matches a KK attempt),
 later a drop. Any other non-2xx answer, a redirect, a body that is not a JSON object or
 carries a truthy ``error``, a timeout or a network error closes the carrier (a drop, no code).
 Texts never include the URL query.
@@ -41,12 +41,11 @@ from urllib.parse import urlsplit
 import aiohttp
 import anyio
 
-from thalovant._redact import redact_url, scrub_text
+from thalovant.carriers.base import CarrierClosed, authorization_token
+from thalovant.carriers.polling import REPLICA_COOKIE, PollSchedule, PollSettings, ReplicaAffinity
+from thalovant.carriers.tls import trim_tls_read_buffer
 from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
-
-from .base import CarrierClosed, authorization_token
-from .polling import REPLICA_COOKIE, PollSchedule, PollSettings, ReplicaAffinity
-from .tls import trim_tls_read_buffer
+from thalovant.redact import redact_url, scrub_text
 
 
 class _TrimmedConnector(aiohttp.TCPConnector):

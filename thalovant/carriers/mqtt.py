@@ -1,4 +1,5 @@
-"""MQTT carrier on ``aiomqtt`` (wire.md §5.2): frames as publishes on the client's own topics.
+"""MQTT carrier on ``aiomqtt`` (docs/protocol.md §5.2): frames as publishes on the client's own
+topics.
 
 Sequence: CONNECT (client id ``thalovant-<hex>``, the broker username/password of the
 identity's ``mqtt`` block, a retained last will ``offline`` on ``<prefix>/status``) → SUBSCRIBE
@@ -21,7 +22,7 @@ forgets it, and the client's next publish opens a *new* hub session, whose clear
 then arrives on ``/out``. A cleartext ``hello`` after this carrier sent its first Noise message
 therefore means "the hub ended our session": the carrier closes with
 :data:`SESSION_GONE_CODE` (1005, a close without a status), and the link's refusal window
-(wire.md §2.6) tells a refusal from a drop (docs/interop.md). A session the hub ends while
+(docs/protocol.md §2.6) tells a refusal from a drop (docs/interop.md). A session the hub ends while
 the client is silent (a ``KKpsk0`` attempt the hub cannot decrypt after its key changed) shows
 only as the ``offline`` the plugin then publishes on the client's ``<prefix>/status``: a *live*
 (not retained) ``offline`` there, once the hub has greeted this connection, ends the carrier
@@ -49,17 +50,16 @@ import anyio
 import paho.mqtt.enums as mqtt_enums
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from thalovant._redact import RedactingLogger, redact_url
+from thalovant.carriers.base import CarrierClosed
 from thalovant.errors import (
     ThalovantConnectionError,
     ThalovantHubRefusedError,
     ThalovantUnsupportedProtocolError,
 )
-from thalovant.identity import MqttBrokerCredentials, MqttTopicSet
+from thalovant.identity.model import MqttBrokerCredentials, MqttTopicSet
 from thalovant.protocol.channel import client_hello
 from thalovant.protocol.envelope import encode_message
-
-from .base import CarrierClosed
+from thalovant.redact import RedactingLogger, redact_url
 
 __all__ = [
     "CLOSE_NOTICE_TYPE",
@@ -83,13 +83,13 @@ __all__ = [
 logger = logging.getLogger("thalovant.carriers.mqtt")
 _AIOMQTT_LOGGER = logging.getLogger("thalovant.carriers.mqtt.aiomqtt")
 
-#: Inbound frames buffered before the carrier gives up (wire.md §5.2).
+#: Inbound frames buffered before the carrier gives up (docs/protocol.md §5.2).
 INBOUND_QUEUE_FRAMES = 256
 #: Publishes whose PUBACK may be outstanding at once (frames still leave in order).
 PUBLISH_WINDOW = 64
 #: MQTT keepalive; the broker publishes the last will after 1.5 x this without a packet.
 KEEPALIVE_SECONDS = 60
-#: The cleartext HELLO's session id prefix on MQTT (wire.md §2.2).
+#: The cleartext HELLO's session id prefix on MQTT (docs/protocol.md §2.2).
 MQTT_SESSION_PREFIX = "thalovant-python-mqtt-"
 #: Small frames must not wait for Nagle's algorithm (paho does not set TCP_NODELAY).
 NODELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)

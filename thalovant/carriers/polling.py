@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 __all__ = ["REPLICA_COOKIE", "PollSchedule", "PollSettings", "ReplicaAffinity"]
 
-#: Cookie a replicated hub sets so later requests reach the same replica (wire.md §5.1).
+#: Cookie a replicated hub sets so later requests reach the same replica (docs/protocol.md §5.1).
 REPLICA_COOKIE = "hivemind_http_replica"
 
 

@@ -11,11 +11,10 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.frames import Frame, Opcode
 from websockets.protocol import Event
 
-from thalovant._redact import RedactingLogger, redact_url
+from thalovant.carriers.base import CarrierClosed, authorization_token, authorized_url
+from thalovant.carriers.tls import trim_tls_read_buffer
 from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
-
-from .base import CarrierClosed, authorization_token, authorized_url
-from .tls import trim_tls_read_buffer
+from thalovant.redact import RedactingLogger, redact_url
 
 __all__ = ["HEARTBEAT_SECONDS", "MAX_FRAME_BYTES", "WSSCarrier", "open_wss"]
 

@@ -13,28 +13,33 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from thalovant.errors import ThalovantRuntimeError
-from thalovant.identity import ThalovantIdentity
+from thalovant.hub.limits import HubLimits, ReassemblyPool
+from thalovant.hub.responder.demo import demo_skills
+from thalovant.hub.responder.dispatch import BinaryHandler, Dispatcher
+from thalovant.hub.responder.policy import DEFAULT_ALLOWED_TYPES
+from thalovant.hub.responder.session import DEFAULT_OFFER_EXTRA, HubServices, HubSession
+from thalovant.hub.responder.skills import (
+    DEFAULT_PIPELINE_ID,
+    HubSkill,
+    SkillHandler,
+    SkillMatcher,
+    SkillRuntime,
+)
+from thalovant.hub.servers.http import HTTPServer
+from thalovant.hub.servers.wss import WSSServer
+from thalovant.hub.state.files import ensure_private_dir, write_private_json
+from thalovant.hub.state.keys import HubKeys
+from thalovant.hub.state.registry import CLIENTS_FILE, ClientRecord, ClientRegistry
+from thalovant.identity.model import ThalovantIdentity
 from thalovant.protocol.noise import PATTERNS, SUITES
 from thalovant.protocol.psk import PskDeriver, default_psk_deriver
-
-from ._files import ensure_private_dir, write_private_json
-from .demo import demo_skills
-from .dispatch import BinaryHandler, Dispatcher
-from .http import HTTPServer
-from .keys import HubKeys
-from .limits import HubLimits, ReassemblyPool
-from .policy import DEFAULT_ALLOWED_TYPES
-from .registry import CLIENTS_FILE, ClientRecord, ClientRegistry
-from .session import DEFAULT_OFFER_EXTRA, HubServices, HubSession
-from .skills import DEFAULT_PIPELINE_ID, HubSkill, SkillHandler, SkillMatcher, SkillRuntime
-from .wss import WSSServer
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from .account import LocalAccount
-    from .broker import BrokerAccount, EmbeddedBroker
-    from .mqtt import MQTTHubServer
+    from thalovant.hub.control.account import LocalAccount
+    from thalovant.hub.servers.broker import BrokerAccount, EmbeddedBroker
+    from thalovant.hub.servers.mqtt import MQTTHubServer
 
 #: Called with ``(username, password, topic_prefix)`` when a client's broker account is minted,
 #: so an external broker can learn it (see ``thalovant.testing`` for mosquitto).
@@ -63,7 +68,7 @@ class LocalHub:
     and the client registry. ``wss_port=0`` picks a free port; restart on the same port with
     ``LocalHub(state_dir, wss_port=old.wss_port)``. ``https_port`` is the HTTPS polling
     carrier's port (``0``: any free port, ``None``: no HTTPS server). ``skills=None``
-    installs the demo skills (:func:`thalovant.hub.demo.demo_skills`); pass ``[]`` for none.
+    installs the demo skills (:func:`~thalovant.hub.responder.demo.demo_skills`); ``[]``: none.
     ``patterns``/``suites`` restrict the offer (e.g. only ``25519_AESGCM_SHA256``).
     ``psk_deriver`` defaults to the process-wide cache, so a client and a hub in one test
     process derive each PSK once.
@@ -71,14 +76,14 @@ class LocalHub:
     ``False`` is accepted and changes nothing (speed comes from the PSK cache instead).
 
     MQTT: ``mqtt_broker="embedded"`` (default) starts an in-process broker
-    (:class:`~thalovant.hub.broker.EmbeddedBroker`: a plain loopback listener for the hub, a
+    (:class:`~thalovant.hub.servers.broker.EmbeddedBroker`: a plain loopback listener for the hub, a
     TLS one for clients on ``mqtt_port``); a URL (``mqtt://user:pw@host:1883``) uses that
     broker with the hub account in the userinfo, clients reaching it at ``mqtt_client_url``
     (default: the same URL without userinfo) and ``mqtt_provisioner`` telling the broker about
     each client's account; ``None`` turns MQTT off. Each client gets its own broker
     username/password at registration and may only use ``<mqtt_topic_prefix>/<access key>``.
 
-    ``control_account`` (a :class:`~thalovant.hub.account.LocalAccount`) also serves the
+    ``control_account`` (a :class:`~thalovant.hub.control.account.LocalAccount`) also serves the
     local control plane (``/v1``) from the HTTPS server's app, at :attr:`api_url`.
 
     ``limits`` (:class:`~thalovant.hub.limits.HubLimits`) bounds what clients can hold: time
@@ -191,8 +196,8 @@ class LocalHub:
         import secrets
         from urllib.parse import unquote, urlsplit
 
-        from .broker import EmbeddedBroker
-        from .mqtt import MQTTHubServer
+        from thalovant.hub.servers.broker import EmbeddedBroker
+        from thalovant.hub.servers.mqtt import MQTTHubServer
 
         if broker == "embedded":
             self._hub_account = (f"hub-{secrets.token_hex(6)}", secrets.token_urlsafe(24))
@@ -227,7 +232,7 @@ class LocalHub:
         )
 
     def _mount_control_plane(self, account: LocalAccount) -> None:
-        from .control_api import build_control_app
+        from thalovant.hub.control.api import build_control_app
 
         if self._http is None:
             raise ThalovantRuntimeError(
@@ -298,7 +303,7 @@ class LocalHub:
         return self._broker
 
     def _broker_account(self, username: str) -> BrokerAccount | None:
-        from .broker import BrokerAccount
+        from thalovant.hub.servers.broker import BrokerAccount
 
         if username == self._hub_account[0]:
             return BrokerAccount(username, self._hub_account[1])

@@ -17,13 +17,12 @@ from typing import TextIO
 import anyio
 
 from thalovant.errors import ThalovantIdentityError
-from thalovant.identity import ThalovantIdentity
-
-from .account import account_from_options
-from .control_server import LocalControlPlane
-from .hub import LocalHub, write_identity_file
-from .limits import HubLimits
-from .tls import dev_certificates
+from thalovant.hub.control.account import account_from_options
+from thalovant.hub.control.server import LocalControlPlane
+from thalovant.hub.hub import LocalHub, write_identity_file
+from thalovant.hub.limits import HubLimits
+from thalovant.hub.servers.tls import dev_certificates
+from thalovant.identity.model import ThalovantIdentity
 
 __all__ = ["HubOptions", "default_state_dir", "serve_hub"]
 

@@ -1,4 +1,4 @@
-"""WIRE-1 bitstring binary frames (wire.md §2.5): decode and encode.
+"""WIRE-1 bitstring binary frames (docs/protocol.md §2.5): decode and encode.
 
 Layout, most significant bit first::
 
@@ -33,8 +33,7 @@ from typing import Any
 import msgspec
 
 from thalovant.errors import ThalovantProtocolError
-
-from .envelope import MAX_DEPTH, exceeds_depth
+from thalovant.protocol.envelope import MAX_DEPTH, exceeds_depth
 
 __all__ = [
     "BINARY_KINDS",

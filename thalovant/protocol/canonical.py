@@ -1,8 +1,8 @@
 """Canonical JSON for the Noise prologue, and the parser for cleartext handshake frames.
 
-The prologue (wire.md §2.3) binds the hub's cleartext HELLO and offer into the handshake: both
-sides hash ``canonical_json(hello_payload) + canonical_json(offer_payload) + protocol_name``. If
-one byte differs, message 2 fails to authenticate and the link looks like a wrong password. The
+The prologue (docs/protocol.md §2.3) binds the hub's cleartext HELLO and offer into the handshake:
+both sides hash ``canonical_json(hello_payload) + canonical_json(offer_payload) + protocol_name``.
+If one byte differs, message 2 fails to authenticate and the link looks like a wrong password. The
 reference implementation produces those bytes with Python's ``json.dumps(sort_keys=True,
 separators=(",", ":"), ensure_ascii=False)`` over values parsed by Python's ``json.loads``.
 
@@ -20,8 +20,7 @@ import json
 from typing import Any
 
 from thalovant.errors import ThalovantProtocolError
-
-from .envelope import MAX_DEPTH, exceeds_depth
+from thalovant.protocol.envelope import MAX_DEPTH, exceeds_depth
 
 __all__ = ["canonical_json", "parse_cleartext"]
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from thalovant.errors import ThalovantProtocolError
-
-from .binary import BinaryFrame, decode_binary_frame, encode_binary_frame
-from .envelope import HiveMessage, decode_message, encode_message
-from .framing import Reassembler, frame_plaintexts
-from .noise import CipherState
+from thalovant.protocol.binary import BinaryFrame, decode_binary_frame, encode_binary_frame
+from thalovant.protocol.envelope import HiveMessage, decode_message, encode_message
+from thalovant.protocol.framing import Reassembler, frame_plaintexts
+from thalovant.protocol.noise import CipherState
 
 __all__ = ["MalformedMessageError", "SecureChannel", "client_hello"]
 
@@ -29,7 +28,7 @@ class MalformedMessageError(ThalovantProtocolError):
 
 
 def client_hello(session_id: str, site_id: str) -> HiveMessage:
-    """The encrypted HELLO a client sends as its first transport message (wire.md §2.2)."""
+    """The encrypted HELLO a client sends as its first transport message (docs/protocol.md §2.2)."""
     return HiveMessage(
         msg_type="hello",
         payload={"pubkey": "", "session": {"session_id": session_id}, "site_id": site_id},

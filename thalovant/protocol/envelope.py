@@ -1,4 +1,4 @@
-"""HiveMind envelopes and OVOS bus messages (wire.md §3.1-§3.3), with strict JSON codecs.
+"""HiveMind envelopes and OVOS bus messages (docs/protocol.md §3.1-§3.3), with strict JSON codecs.
 
 Decoding is strict about the envelope (an object with a string ``msg_type``, a ``payload``,
 an object ``metadata`` and an array ``route``) and cheap about the payload: a ``bus`` payload

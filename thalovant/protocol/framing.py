@@ -1,4 +1,5 @@
-"""Transport plaintext framing (wire.md §2.4): one marker byte, then the body or a chunk of it.
+"""Transport plaintext framing (docs/protocol.md §2.4): one marker byte, then the body or a chunk
+of it.
 
 Each Noise transport message carries ``marker + bytes``. Bodies longer than
 :data:`CHUNK_SIZE` travel as a first chunk, any number of middle chunks and a last chunk, sent

@@ -1,4 +1,4 @@
-"""The HiveMind v3 handshake (wire.md §2.2-2.3) as sans-I/O state machines for both roles.
+"""The HiveMind v3 handshake (docs/protocol.md §2.2-2.3) as sans-I/O state machines for both roles.
 
 Feed cleartext frames in, get cleartext frames out; a carrier moves them. The client (Noise
 initiator) runs::

@@ -1,6 +1,6 @@
 """The Noise PSK: Argon2id of the client password, bounded and cached process-wide.
 
-``PSK = Argon2id(password, salt=SHA-256(node_id), t=3, m=64 MiB, p=1, 32 bytes)`` (wire.md
+``PSK = Argon2id(password, salt=SHA-256(node_id), t=3, m=64 MiB, p=1, 32 bytes)`` (docs/protocol.md
 §2.3). The parameters are part of the wire contract; changing one changes every PSK.
 
 Each derivation takes ~0.25 s of CPU and 64 MiB of RAM. A process that opens a thousand links
@@ -11,10 +11,11 @@ small LRU cache of results, and lets concurrent callers that need the same PSK w
 derivation instead of each running their own.
 
 Waiting for a derivation need not hold a thread: :meth:`PskDeriver.submit` returns a
-:class:`PskRequest` whose ``future`` an event loop can wait on (``thalovant._psk_wait`` does,
-for the client and the hub), so a queue of a hundred derivations never delays the ordinary
-``anyio.to_thread`` work (key files, pins) of the same process. A derivation nobody waits for
-any more (every request released before it started) is dropped from the queue.
+:class:`PskRequest` whose ``future`` an event loop can wait on
+(``thalovant.identity.psk_wait`` does, for the client and the hub), so a queue of a hundred
+derivations never delays the ordinary ``anyio.to_thread`` work (key files, pins) of the same
+process. A derivation nobody waits for any more (every request released before it started) is
+dropped from the queue.
 :meth:`PskDeriver.get` is the blocking form. This module does no I/O and knows no event loop.
 """
 

@@ -118,7 +118,7 @@ def main() -> None:
         "notes": (
             "All keys are raw 32-byte X25519 private keys (hex); KK pre-messages use the "
             "public keys derived from the static private keys. Prologue = canonical JSON of "
-            "a HiveMind HELLO payload + offer payload + protocol name (wire.md 2.3)."
+            "a HiveMind HELLO payload + offer payload + protocol name (docs/protocol.md 2.3)."
         ),
         "vectors": [
             _transcript(pattern, suite)

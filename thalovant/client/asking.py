@@ -1,0 +1,242 @@
+"""``ask`` and ``query`` (publish one request, collect its reply by request id) and the
+fire-and-forget utterances (``send_utterance``/``send_action``/``send_code``).
+
+Per client it keeps two pieces of state: the conversation carry (docs/protocol.md §6) and whether
+this hub sends ``ovos.utterance.handled`` (learned from the first ask that sees one; later asks
+then complete on ``handled`` instead of a settle window). After an ask returns without
+``handled`` its registration stays up to :data:`CARRY_GRACE_SECONDS` to record the carry,
+marked done so it no longer counts as in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import anyio
+
+from thalovant.bus.bus import CollectorSink, RequestRegistration
+from thalovant.client.collector import AskCollector, ConversationCarry, QueryCollector
+from thalovant.client.outgoing import RequestStamp, build_query, build_utterance
+from thalovant.client.runtime import ClientRuntime
+from thalovant.errors import ThalovantConnectionError, ThalovantRuntimeError, ThalovantTimeoutError
+from thalovant.events import EVENT_UTTERANCE_HANDLED
+from thalovant.link.link import Link
+from thalovant.models.types import ThalovantEvent, ThalovantReply
+
+__all__ = ["CARRY_GRACE_SECONDS", "AskSink", "Asker"]
+
+#: How long an ask keeps listening for ``ovos.utterance.handled`` after it returned.
+CARRY_GRACE_SECONDS = 2.0
+
+
+class AskSink(CollectorSink):
+    """A CollectorSink that also signals the arrival of ``ovos.utterance.handled``."""
+
+    def __init__(self, collector: AskCollector) -> None:
+        super().__init__(collector)
+        self.ask_collector = collector
+        self._handled: anyio.Event | None = None  # made only for the carry grace
+
+    def deliver(self, event: ThalovantEvent) -> None:
+        """Feed the collector; wake the waiter only when the outcome or its own deadline
+        changed (most speech events change neither: one task switch saved per event)."""
+        collector = self.ask_collector
+        before = (collector.done, collector.next_deadline())
+        collector.feed(event, self._clock())
+        if self._wake is not None and (collector.done, collector.next_deadline()) != before:
+            self._wake.set()
+        if event.name == EVENT_UTTERANCE_HANDLED and self._handled is not None:
+            self._handled.set()
+
+    async def wait_handled(self) -> None:
+        """Return once ``ovos.utterance.handled`` arrived."""
+        if self.ask_collector.handled_seen:
+            return
+        if self._handled is None:
+            self._handled = anyio.Event()
+        await self._handled.wait()
+
+
+class Asker:
+    """Runs asks and queries for one client."""
+
+    def __init__(
+        self,
+        runtime: ClientRuntime,
+        stamp: RequestStamp,
+        *,
+        settle_seconds: float,
+        empty_wait_seconds: float,
+        send_budget: float,
+    ) -> None:
+        self._runtime = runtime
+        self.send_budget = send_budget
+        """Deadline (s) of a fire-and-forget send, connecting included."""
+        self._stamp = stamp
+        self.settle_seconds = settle_seconds
+        self.empty_wait_seconds = empty_wait_seconds
+        self.carry = ConversationCarry()
+        self.hub_sends_handled = False
+
+    async def ask(
+        self,
+        utterance: str,
+        *,
+        timeout: float,
+        lang: str,
+        context: Mapping[str, Any] | None,
+        session_id: str | None,
+        request_id: str | None,
+        stt_lang: str | None,
+        pipeline: Iterable[str] | None,
+        location: Mapping[str, Any] | None,
+    ) -> ThalovantReply:
+        """Publish and collect one ask (see ``AsyncThalovantClient.ask``)."""
+        runtime = self._runtime
+        deadline = anyio.current_time() + timeout
+
+        async def publish(link: Link) -> tuple[str, AskSink, RequestRegistration]:
+            out = build_utterance(
+                self._stamp,
+                utterance,
+                lang=lang,
+                connection_session_id=link.session_id,
+                context=context,
+                session_id=session_id,
+                request_id=request_id,
+                stt_lang=stt_lang,
+                pipeline=pipeline,
+                location=location,
+                carry=self.carry,
+            )
+            collector = AskCollector(
+                out.request_id,
+                session_id=out.session_id,
+                utterance=utterance,
+                settle_seconds=self.settle_seconds,
+                empty_wait_seconds=self.empty_wait_seconds,
+                hub_sends_handled=self.hub_sends_handled,
+            )
+            sink = AskSink(collector)
+            reg = runtime.bus.register_request(out.request_id, sink)
+            try:
+                await link.send(out.message)
+            except BaseException:
+                reg.close()
+                raise
+            return out.session_id, sink, reg
+
+        sid, sink, reg = await runtime.publish(deadline, publish)
+        try:
+            reply = await sink.wait(deadline)
+        except ThalovantConnectionError:
+            reg.close()
+            raise
+        except (ThalovantRuntimeError, ThalovantTimeoutError):
+            self._after(sid, sink, reg, None)  # a typed outcome: the hub did answer
+            raise
+        except BaseException:
+            reg.close()
+            raise
+        self._after(sid, sink, reg, reply)
+        return reply
+
+    def _after(
+        self, sid: str, sink: AskSink, reg: RequestRegistration, reply: ThalovantReply | None
+    ) -> None:
+        ids = [sid, reply.session_id if reply is not None else None]
+        tg = self._runtime.task_group
+        if sink.ask_collector.handled_seen or tg is None:
+            self._learn(ids, sink)
+            reg.close()
+            return
+        reg.mark_done()
+        tg.start_soon(self._carry_grace, ids, sink, reg, name="thalovant carry grace")
+
+    async def _carry_grace(
+        self, ids: list[str | None], sink: AskSink, reg: RequestRegistration
+    ) -> None:
+        try:
+            with anyio.move_on_after(CARRY_GRACE_SECONDS):
+                await sink.wait_handled()
+            self._learn(ids, sink)
+        finally:
+            reg.close()
+
+    def _learn(self, ids: list[str | None], sink: AskSink) -> None:
+        collector = sink.ask_collector
+        if collector.handled_seen:
+            self.hub_sends_handled = True
+        if collector.carry is not None:
+            self.carry.record([*ids, *collector.session_ids], collector.carry)
+
+    async def send_untracked(
+        self,
+        text: str,
+        *,
+        lang: str,
+        context: Mapping[str, Any] | None,
+        session_id: str | None,
+        request_id: str | None,
+        input: Mapping[str, Any] | None = None,
+        data_input: bool = False,
+    ) -> str:
+        """Publish an utterance nobody collects (send_utterance/action/code); returns its
+        request id. Policy denials without request id are not attributed to asks for a
+        while afterwards (docs/protocol.md §3.5)."""
+
+        async def publish(link: Link) -> str:
+            out = build_utterance(
+                self._stamp,
+                text,
+                lang=lang,
+                connection_session_id=link.session_id,
+                context=context,
+                session_id=session_id,
+                request_id=request_id,
+                carry=self.carry,
+                input=input,
+                data_input=data_input,
+            )
+            self._runtime.bus.note_untracked_utterance()
+            await link.send(out.message)
+            return out.request_id
+
+        deadline = anyio.current_time() + self.send_budget
+        rid = await self._runtime.publish(deadline, publish)
+        self._runtime.bus.note_untracked_utterance()
+        return rid
+
+    async def query(
+        self,
+        utterance: str,
+        *,
+        timeout: float,
+        lang: str,
+        context: Mapping[str, Any] | None,
+        session_id: str | None,
+        query_id: str | None,
+    ) -> ThalovantReply:
+        """Publish and collect one HiveMind ``query`` (see ``AsyncThalovantClient.query``)."""
+        deadline = anyio.current_time() + timeout
+        out, qid = build_query(
+            self._stamp,
+            utterance,
+            lang=lang,
+            context=context,
+            session_id=session_id,
+            query_id=query_id,
+            carry=self.carry,
+        )
+        collector = QueryCollector(qid, session_id=out.session_id, utterance=utterance)
+        sink = CollectorSink(collector)
+        reg = self._runtime.open_bus().register_request(qid, sink, kind="query")
+        try:
+            await self._runtime.publish(deadline, lambda link: link.send(out.message))
+            reply = await sink.wait(deadline)
+            if collector.carry is not None:
+                self.carry.record([out.session_id, reply.session_id], collector.carry)
+            return reply
+        finally:
+            reg.close()

@@ -1,0 +1,274 @@
+"""The machinery behind one ``AsyncThalovantClient``: its task group, supervisor and bus.
+
+:class:`ClientRuntime` starts lazily: the first call that needs the hub creates a host task
+on the running loop that owns an anyio task group (so ``connect`` and ``close`` may run in
+different tasks, as a blocking portal does). The group runs the
+:class:`~thalovant.link.supervisor.Supervisor` (dial → reader → redial) and every callback handler.
+:meth:`ClientRuntime.close` fails in-flight requests, closes the link (bounded, then abort),
+retires the subscriptions and stops the group; a later call starts afresh.
+
+:meth:`ClientRuntime.publish` is the only way a request reaches the hub: it reconnects before
+publication only (a failed connect, or :class:`~thalovant.link.link.LinkDown`), at most
+``reconnect_attempts`` times within the caller's deadline, and never resends after that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import anyio
+from anyio.abc import TaskGroup
+
+from thalovant.bus.bus import EventBus
+from thalovant.bus.routing import InboundDispatcher
+from thalovant.carriers import CarrierOptions, pin_id_for
+from thalovant.carriers.tls import client_ssl_context
+from thalovant.errors import (
+    ThalovantConnectionError,
+    ThalovantConnectTimeoutError,
+    ThalovantHubKeyChangedError,
+    ThalovantHubRefusedError,
+    ThalovantRuntimeError,
+)
+from thalovant.identity.keystore import NoiseKeyStore, legacy_noise_folder, resolve_noise_folder
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.link.link import (
+    ConnectionTelemetry,
+    Link,
+    LinkDown,
+    LinkSettings,
+    dial,
+)
+from thalovant.link.supervisor import Backoff, Supervisor
+from thalovant.protocol.psk import default_psk_deriver
+
+__all__ = ["ClientOptions", "ClientRuntime"]
+
+logger = logging.getLogger("thalovant.client")
+
+_WRONG_LOOP = (
+    "AsyncThalovantClient is bound to the event loop it was first used on; "
+    "create one client per loop"
+)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """The connection options of a client (see ``AsyncThalovantClient``)."""
+
+    protocol: str
+    useragent: str
+    connect_timeout: float
+    handshake_timeout: float
+    send_timeout: float
+    auto_reconnect: bool
+    reconnect_attempts: int
+    noise_state_dir: str | os.PathLike[str] | None
+    self_signed: bool
+    ssl_context: ssl.SSLContext | None
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "handshake_timeout", "send_timeout"):
+            if not getattr(self, name) > 0:
+                raise ThalovantRuntimeError(f"{name} must be positive")
+        if self.reconnect_attempts < 0:
+            raise ThalovantRuntimeError("reconnect_attempts must not be negative")
+
+
+class ClientRuntime:
+    """Task group, supervisor, bus and loop binding of one client."""
+
+    def __init__(self, identity: ThalovantIdentity, options: ClientOptions) -> None:
+        self.identity = identity
+        self.options = options
+        self.backoff = Backoff()
+        self.telemetry = ConnectionTelemetry(options.protocol)
+        self.bus = EventBus()
+        self.inbound = InboundDispatcher(self.bus, identity.site_id)
+        self.supervisor: Supervisor | None = None
+        self.task_group: TaskGroup | None = None
+        self.generation = 0
+        """Bumped by every close: work started before a close must not reopen the client."""
+        self._settings: LinkSettings | None = None
+        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+        self._host: asyncio.Task[None] | None = None
+        self._started: anyio.Event | None = None
+        self._stop: anyio.Event | None = None
+
+    # -- loop binding -----------------------------------------------------------------------
+
+    def check_loop(self) -> None:
+        """Bind to the running loop on first use; refuse any other loop afterwards."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # a plain call outside any loop (e.g. on() at setup time)
+        if self._loop is None:
+            self._loop = weakref.ref(loop)
+        elif self._loop() is not loop:
+            raise ThalovantRuntimeError(_WRONG_LOOP)
+
+    # -- state ------------------------------------------------------------------------------
+
+    @property
+    def link(self) -> Link | None:
+        """The ready link, or None."""
+        return self.supervisor.link if self.supervisor is not None else None
+
+    def open_bus(self) -> EventBus:
+        """The bus, replaced by a fresh one if a close retired it."""
+        if self.bus.closed and self.supervisor is None:
+            self.bus = EventBus()
+            self.inbound = InboundDispatcher(self.bus, self.identity.site_id)
+        return self.bus
+
+    # -- start / stop -----------------------------------------------------------------------
+
+    async def start(self) -> Supervisor:
+        """Start the host task and task group (once); returns the supervisor."""
+        if self.supervisor is None:
+            bus = self.open_bus()
+            sup = Supervisor(
+                self._dial,
+                self.inbound,
+                telemetry=self.telemetry,
+                on_lost=bus.fail_all,
+                auto_reconnect=self.options.auto_reconnect,
+                backoff=self.backoff,
+            )
+            started, stop = anyio.Event(), anyio.Event()
+            self.supervisor, self._started, self._stop = sup, started, stop
+            self._host = asyncio.get_running_loop().create_task(
+                self._host_main(sup, bus, self.inbound, started, stop), name="thalovant-client"
+            )
+        sup = self.supervisor
+        waiting = self._started
+        if waiting is not None and not waiting.is_set():  # no checkpoint on the hot path
+            await waiting.wait()
+        return sup
+
+    async def _host_main(
+        self,
+        sup: Supervisor,
+        bus: EventBus,
+        inbound: InboundDispatcher,
+        started: anyio.Event,
+        stop: anyio.Event,
+    ) -> None:
+        try:
+            async with anyio.create_task_group() as tg:
+                self.task_group = tg
+                await bus.start(tg)
+                inbound.start(tg)
+                tg.start_soon(self._run_supervisor, sup, bus, name="thalovant-supervisor")
+                started.set()
+                await stop.wait()
+                tg.cancel_scope.cancel()
+        except Exception:  # pragma: no cover - a bug; callers are failed by the supervisor
+            logger.exception("the client's task group failed")
+        finally:
+            if self.supervisor is sup:
+                self.task_group = None
+            started.set()
+
+    @staticmethod
+    async def _run_supervisor(sup: Supervisor, bus: EventBus) -> None:
+        try:
+            await sup.run()
+        except Exception as exc:  # pragma: no cover - a bug: fail loudly, never hang callers
+            logger.exception("the connection supervisor failed")
+            error = ThalovantConnectionError(f"connection supervisor failed: {exc}")
+            sup.close(error)
+            bus.fail_all(error)
+
+    async def close(self, timeout: float) -> None:
+        """Fail in-flight requests, close the link (``timeout``, then abort), retire every
+        subscription and stop the task group."""
+        sup, host, stop = self.supervisor, self._host, self._stop
+        self.supervisor = self._host = self._stop = self._started = None
+        self.task_group = None
+        self.generation += 1
+        error = ThalovantConnectionError("the client was closed")
+        link = sup.close(error) if sup is not None else None
+        self.bus.fail_all(error)
+        self.bus.close()
+        self.inbound.close()
+        self.telemetry.phase = "closed"
+        if link is not None:
+            await link.aclose(timeout)
+        if stop is not None:
+            stop.set()
+        if host is not None and not host.done():
+            done, _ = await asyncio.wait({host}, timeout=timeout)
+            if not done:
+                host.cancel()
+
+    # -- connecting -------------------------------------------------------------------------
+
+    async def _dial(self, telemetry: ConnectionTelemetry) -> Link:
+        if self._settings is None:
+            self._settings = await anyio.to_thread.run_sync(self._make_settings)
+        sup = self.supervisor
+        budget = (lambda: sup.attempt_deadline) if sup is not None else (lambda: None)
+        return await dial(self._settings, telemetry, budget)
+
+    def _make_settings(self) -> LinkSettings:
+        # Blocking (CA bundle, folder creation): runs in a worker thread.
+        opts, identity = self.options, self.identity
+        context = opts.ssl_context or client_ssl_context(self_signed=opts.self_signed)
+        source = identity.source_path
+        folder = resolve_noise_folder(opts.noise_state_dir, source)
+        legacy = legacy_noise_folder()
+        migrate = opts.noise_state_dir is None and source is not None and folder != legacy
+        return LinkSettings(
+            identity=identity,
+            protocol=opts.protocol,
+            carrier=CarrierOptions(opts.useragent, opts.connect_timeout, context),
+            handshake_timeout=opts.handshake_timeout,
+            send_timeout=opts.send_timeout,
+            key_store=NoiseKeyStore(folder),
+            pin_id=pin_id_for(opts.protocol, identity),
+            psk_deriver=default_psk_deriver,
+            legacy_store=NoiseKeyStore(legacy) if migrate else None,
+        )
+
+    async def ready(self, deadline: float) -> Link:
+        """The ready link by ``deadline`` (``anyio.current_time``), dialing if needed."""
+        sup = await self.start()
+        return await sup.wait_ready(deadline)
+
+    async def publish(self, deadline: float, send: Callable[[Link], Awaitable[T]]) -> T:
+        """Run ``send`` on a ready link; reconnect before publication only (see module)."""
+        generation = self.generation
+        opts = self.options
+        attempts = 1 + (opts.reconnect_attempts if opts.auto_reconnect else 0)
+        for attempt in range(attempts):
+            last = attempt + 1 >= attempts
+            if self.generation != generation:
+                raise ThalovantConnectionError("the client was closed")
+            try:
+                link = await self.ready(deadline)
+            except (
+                ThalovantConnectTimeoutError,
+                ThalovantHubRefusedError,
+                ThalovantHubKeyChangedError,
+            ):
+                raise
+            except ThalovantConnectionError:
+                if last or self.generation != generation:
+                    raise
+                continue
+            try:
+                return await send(link)
+            except LinkDown:
+                if last or self.generation != generation:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover

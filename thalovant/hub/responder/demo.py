@@ -1,0 +1,182 @@
+"""The demo skills: enough to run every documented example offline.
+
+English only, matched case-insensitively. Names are ``thalovant-demo.<what>``:
+
+========  ==============================================  ===================================
+skill     try                                             answer
+========  ==============================================  ===================================
+joke      "tell me a joke"                                a short clean joke
+hello     "hello", "hi"                                   a greeting
+time      "what time is it"                               the hub's local time
+help      "what can this hub do?", "help"                 a list of things to try
+colour    "my favourite colour is blue" /                 remembered per session id;
+          "what is my favourite colour"                   another session: "I don't know yet"
+choices   "show me choices", "choose a drink"             speech + ``rich_media`` choices
+action    ``send_action(payload, title=...)``             "You chose <title or payload>"
+code      ``send_code(value, kind=..., label=...)``       "Got <kind> <label>: <value>"
+story     "tell me a story"                               three ``speak`` events, 50 ms apart
+quiet     "be quiet"                                      handled, no speech
+========  ==============================================  ===================================
+
+Anything else gets ``ovos.intent.unmatched``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from typing import Any
+
+import anyio
+
+from thalovant.hub.responder.skills import HubSkill, SkillContext
+
+__all__ = ["DEMO_CHOICES", "DEMO_JOKES", "demo_skills"]
+
+DEMO_JOKES: tuple[str, ...] = (
+    "Why did the scarecrow win an award? Because he was outstanding in his field.",
+    "What do you call a bear with no teeth? A gummy bear.",
+    "Why don't eggs tell jokes? They would crack each other up.",
+)
+"""The joke skill picks one of these."""
+
+DEMO_CHOICES: tuple[dict[str, str], ...] = (
+    {"title": "Coffee", "payload": '/choose{"id":"42"}'},
+    {"title": "Tea", "payload": '/choose{"id":"43"}'},
+    {"title": "Water", "payload": '/choose{"id":"44"}'},
+)
+"""What the choices skill offers; each payload comes back through ``send_action``."""
+
+_COLOUR_KEY = "favourite_colour"
+_PREFIX = "thalovant-demo."
+
+
+def _is_action(ctx: SkillContext) -> bool:
+    given = ctx.input
+    return given is not None and given.get("kind") == "action"
+
+
+def _is_exact_code(ctx: SkillContext) -> bool:
+    given = ctx.input
+    return given is not None and given.get("kind") != "action" and given.get("exact") is True
+
+
+async def _action(ctx: SkillContext) -> None:
+    given = ctx.input or {}
+    title, payload = given.get("title"), given.get("payload")
+    if not title:
+        title = next((c["title"] for c in DEMO_CHOICES if c["payload"] == payload), None)
+    chosen = title or payload or ctx.utterance
+    await ctx.speak(f"You chose {chosen}.", meta={"input": "action"})
+
+
+async def _code(ctx: SkillContext) -> None:
+    given = ctx.input or {}
+    kind = given.get("kind") or "code"
+    label = given.get("label")
+    value = given.get("value", ctx.utterance)
+    named = f"{kind} {label}" if label else str(kind)
+    await ctx.speak(f"Got {named}: {value}", meta={"input": "code", "kind": kind})
+
+
+async def _joke(ctx: SkillContext) -> None:
+    await ctx.speak(random.choice(DEMO_JOKES))
+
+
+async def _hello(ctx: SkillContext) -> None:
+    await ctx.speak("Hello! I am your local Thalovant hub.")
+
+
+async def _time(ctx: SkillContext) -> None:
+    now = datetime.datetime.now()
+    await ctx.speak(f"It is {now:%H:%M}.", meta={"time": now.isoformat(timespec="seconds")})
+
+
+async def _help(ctx: SkillContext) -> None:
+    await ctx.speak(
+        "I can tell a joke, say hello, tell the time, remember your favourite colour, "
+        "show choices, echo codes and scans, and tell a short story."
+    )
+
+
+async def _remember_colour(ctx: SkillContext) -> None:
+    assert ctx.match is not None
+    colour = ctx.match.group(1).strip()
+    ctx.session_state[_COLOUR_KEY] = colour
+    await ctx.speak(f"Got it: your favourite colour is {colour}.")
+
+
+async def _recall_colour(ctx: SkillContext) -> None:
+    colour = ctx.session_state.get(_COLOUR_KEY)
+    if colour is None:
+        await ctx.speak("I don't know yet. Tell me: my favourite colour is ...")
+    else:
+        await ctx.speak(f"Your favourite colour is {colour}.")
+
+
+async def _choices(ctx: SkillContext) -> None:
+    media: dict[str, Any] = {
+        "kind": "choices",
+        "title": "Choose a drink",
+        "choices": [dict(choice) for choice in DEMO_CHOICES],
+    }
+    await ctx.speak("Which drink would you like? Coffee, tea or water?", rich_media=media)
+
+
+async def _story(ctx: SkillContext) -> None:
+    sentences = (
+        "Once upon a time, a small hub lived on loopback.",
+        "Every day it answered questions, one frame at a time.",
+        "And it never dropped a single reply. The end.",
+    )
+    for index, sentence in enumerate(sentences):
+        if index:
+            await anyio.sleep(0.05)  # a slow skill: clients must not cut the reply short
+        await ctx.speak(sentence)
+
+
+async def _quiet(ctx: SkillContext) -> None:
+    return None  # handled, without a word
+
+
+def demo_skills() -> list[HubSkill]:
+    """Fresh instances of every demo skill, in matching order."""
+
+    def skill(name: str, handler: Any, match: Any, *examples: str, **kw: Any) -> HubSkill:
+        return HubSkill(_PREFIX + name, handler, match=match, examples=examples, **kw)
+
+    return [
+        skill("action", _action, _is_action, priority=20, description="send_action replies"),
+        skill("code", _code, _is_exact_code, priority=20, description="send_code echo"),
+        skill(
+            "colour.remember",
+            _remember_colour,
+            r"\bmy favou?rite colou?r is ([\w][\w '-]*?)[\s.!]*$",
+            "my favourite colour is blue",
+        ),
+        skill(
+            "colour.recall",
+            _recall_colour,
+            r"\bwhat(?:'s| is) my favou?rite colou?r\b",
+            "what is my favourite colour",
+        ),
+        skill(
+            "choices",
+            _choices,
+            r"\bshow me (?:some |the )?choices\b|\bchoose a drink\b",
+            "show me choices",
+            "choose a drink",
+        ),
+        skill("story", _story, r"\btell me a story\b", "tell me a story"),
+        skill("quiet", _quiet, r"\bbe quiet\b|\bsay nothing\b", "be quiet"),
+        skill("joke", _joke, r"\bjokes?\b", "tell me a joke"),
+        skill("time", _time, r"\bwhat time is it\b|\bwhat(?:'s| is) the time\b", "what time is it"),
+        skill(
+            "help",
+            _help,
+            r"\bwhat can (?:this hub|you|i) (?:do|ask|say)\b|^\s*help\b",
+            "what can this hub do",
+            "help",
+        ),
+        skill("hello", _hello, r"\b(?:hello|hi|hey)\b", "hello", "hi"),
+    ]

@@ -1,0 +1,370 @@
+"""The skill runtime: plain async functions that answer utterances with ``speak`` events.
+
+A skill is a name, a matcher and an ``async def handler(ctx: SkillContext) -> None``::
+
+    @hub.skill("weather", match=r"\\bweather\\b")
+    async def weather(ctx: SkillContext) -> None:
+        await ctx.speak("Sunny, as always on loopback.")
+
+For each ``recognizer_loop:utterance`` the runtime picks the first matching skill (highest
+``priority`` first, then registration order), runs it, and finishes the request with
+``ovos.utterance.handled``; with no match it sends ``ovos.intent.unmatched`` then handled.
+Every reply context echoes the request context (OVOS ``Message.reply``), so the client's
+request ids come back unchanged. Requests of one session run one at a time, in order; other
+sessions run concurrently. A skill that raises or overruns its time budget is logged, and the
+request is still finished with ``ovos.utterance.handled``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import anyio
+
+from thalovant.hub.responder.messages import (
+    DEFAULT_LANG,
+    handled_message,
+    reply_context,
+    speak_message,
+    unmatched_message,
+)
+from thalovant.protocol.envelope import BusMessage
+
+__all__ = [
+    "DEFAULT_PIPELINE_ID",
+    "UNMATCHED_PIPELINE_ID",
+    "DeliveryError",
+    "HubSkill",
+    "SessionStore",
+    "SkillContext",
+    "SkillHandler",
+    "SkillMatcher",
+    "SkillRuntime",
+]
+
+logger = logging.getLogger("thalovant.hub.skills")
+
+DEFAULT_PIPELINE_ID = "padatious_high"
+"""``context.pipeline_id`` of a reply from a matched skill."""
+UNMATCHED_PIPELINE_ID = "fallback_low"
+"""``context.pipeline_id`` of the unmatched answer."""
+
+
+class DeliveryError(Exception):
+    """A reply could not be sent: the connection is gone. Skills need not catch it."""
+
+
+class SkillContext:
+    """One request as a skill (or a bus hook) sees it, plus the ways to answer it.
+
+    Read: :attr:`message_type`, :attr:`utterance`, :attr:`utterances`, :attr:`lang`,
+    :attr:`data`, :attr:`request_context` (the request's context after the hub filled in the
+    session), :attr:`session_id`, :attr:`site_id`, :attr:`request_id`, :attr:`input` (the
+    ``send_action``/``send_code`` input object), :attr:`match` (the regex match, when the
+    skill matched by regex), :attr:`session_state` (a dict kept per session id across
+    requests and connections), :attr:`client_name`, :attr:`peer`.
+
+    Answer: :meth:`speak` and :meth:`emit`. Both build reply contexts for you.
+    """
+
+    def __init__(
+        self,
+        *,
+        message_type: str,
+        data: dict[str, Any],
+        request_context: dict[str, Any],
+        session_id: str,
+        session_state: dict[str, Any],
+        send: Callable[[BusMessage], Awaitable[None]],
+        client_name: str = "",
+        peer: str = "",
+    ) -> None:
+        self.message_type = message_type
+        self.data = data
+        self.request_context = request_context
+        self.session_id = session_id
+        self.session_state = session_state
+        self.client_name = client_name
+        self.peer = peer
+        self.skill: str | None = None
+        """Name of the skill handling the request (``None`` in a bus hook)."""
+        self.pipeline_id: str | None = None
+        self.match: re.Match[str] | None = None
+        self.spoken: list[str] = []
+        """Texts spoken so far, in order."""
+        self._send = send
+
+    # ------------------------------------------------------------------------- request
+
+    @property
+    def utterances(self) -> list[str]:
+        """``data.utterances`` (strings only), else ``[data.utterance]``, else ``[]``."""
+        raw = self.data.get("utterances")
+        if isinstance(raw, list):
+            return [u for u in raw if isinstance(u, str)]
+        single = self.data.get("utterance")
+        return [single] if isinstance(single, str) else []
+
+    @property
+    def utterance(self) -> str:
+        """The first utterance, stripped (``""`` if none)."""
+        utterances = self.utterances
+        return utterances[0].strip() if utterances else ""
+
+    @property
+    def lang(self) -> str:
+        """``data.lang``, else ``context.lang``, else ``context.session.lang``, else en-us."""
+        session = self.request_context.get("session")
+        for value in (
+            self.data.get("lang"),
+            self.request_context.get("lang"),
+            session.get("lang") if isinstance(session, dict) else None,
+        ):
+            if isinstance(value, str) and value:
+                return value
+        return DEFAULT_LANG
+
+    @property
+    def site_id(self) -> str | None:
+        """``context.session.site_id`` (the hub fills in the connection's)."""
+        session = self.request_context.get("session")
+        value = session.get("site_id") if isinstance(session, dict) else None
+        return value if isinstance(value, str) else None
+
+    @property
+    def request_id(self) -> str | None:
+        """The request id (``request_id``, ``thalovant_request_id`` or the session's)."""
+        session = self.request_context.get("session")
+        for value in (
+            self.request_context.get("request_id"),
+            self.request_context.get("thalovant_request_id"),
+            session.get("request_id") if isinstance(session, dict) else None,
+        ):
+            if isinstance(value, str) and value:
+                return value
+        return None
+
+    @property
+    def input(self) -> dict[str, Any] | None:
+        """``context.input`` or ``data.input`` (``send_action`` / ``send_code``), if any."""
+        for value in (self.request_context.get("input"), self.data.get("input")):
+            if isinstance(value, dict):
+                return value
+        return None
+
+    # -------------------------------------------------------------------------- answer
+
+    def reply_context(self, **extra: Any) -> dict[str, Any]:
+        """A reply context for this request, tagged with the skill and pipeline ids."""
+        tags: dict[str, Any] = {}
+        if self.skill is not None:
+            tags["skill_id"] = self.skill
+        if self.pipeline_id is not None:
+            tags["pipeline_id"] = self.pipeline_id
+        return reply_context(self.request_context, **tags, **extra)
+
+    async def speak(
+        self,
+        text: str,
+        *,
+        meta: dict[str, Any] | None = None,
+        rich_media: Any = None,
+        expect_response: bool = False,
+    ) -> None:
+        """Send a ``speak`` event (``rich_media``: display items, e.g. choices)."""
+        message = speak_message(
+            self.reply_context(),
+            text,
+            lang=self.lang,
+            skill=self.skill or "hub",
+            meta=meta,
+            rich_media=rich_media,
+            expect_response=expect_response,
+        )
+        await self.send(message)
+        self.spoken.append(text)
+
+    async def emit(
+        self,
+        msg_type: str,
+        data: dict[str, Any] | None = None,
+        *,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """Send any bus event as a reply to this request (``context`` overlays the reply's)."""
+        reply = self.reply_context(**(context or {}))
+        await self.send(BusMessage(msg_type, dict(data or {}), reply))
+
+    async def send(self, message: BusMessage) -> None:
+        """Send a bus message exactly as given (to a ``query``, wrapped in a query frame)."""
+        await self._send(message)
+
+
+SkillHandler = Callable[[SkillContext], Awaitable[None]]
+"""``async def handler(ctx: SkillContext) -> None``."""
+SkillMatcher = Callable[[SkillContext], object]
+"""A matcher function: truthy result = the skill takes the request."""
+
+
+class HubSkill:
+    """A registered skill. ``match`` is a regex (searched case-insensitively in the
+    utterance), a compiled pattern, or a function of the :class:`SkillContext`."""
+
+    __slots__ = (
+        "_matcher",
+        "description",
+        "examples",
+        "handler",
+        "name",
+        "pipeline_id",
+        "priority",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        handler: SkillHandler,
+        *,
+        match: str | re.Pattern[str] | SkillMatcher,
+        pipeline_id: str = DEFAULT_PIPELINE_ID,
+        priority: int = 0,
+        examples: Iterable[str] = (),
+        description: str = "",
+    ) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("a skill needs a non-empty name")
+        self.name = name
+        self.handler = handler
+        self.pipeline_id = pipeline_id
+        self.priority = priority
+        self.examples = tuple(examples)
+        self.description = description
+        if isinstance(match, str):
+            match = re.compile(match, re.IGNORECASE)
+        self._matcher: re.Pattern[str] | SkillMatcher = match
+
+    def __repr__(self) -> str:
+        return f"HubSkill({self.name!r}, priority={self.priority})"
+
+    def matches(self, ctx: SkillContext) -> bool:
+        """True when this skill takes the request; a regex match is stored in ``ctx.match``."""
+        if isinstance(self._matcher, re.Pattern):
+            found = self._matcher.search(ctx.utterance)
+            if found is None:
+                return False
+            ctx.match = found
+            return True
+        return bool(self._matcher(ctx))
+
+
+class SessionStore:
+    """Per-session skill state and the lock that keeps one session's requests in order.
+
+    Bounded: the least recently used sessions are forgotten beyond ``max_sessions``.
+    """
+
+    def __init__(self, max_sessions: int = 1024) -> None:
+        self._max = max_sessions
+        self._slots: OrderedDict[str, tuple[dict[str, Any], anyio.Lock]] = OrderedDict()
+
+    def slot(self, session_id: str) -> tuple[dict[str, Any], anyio.Lock]:
+        """``(state, lock)`` of a session, created on first use."""
+        slot = self._slots.get(session_id)
+        if slot is None:
+            slot = self._slots[session_id] = ({}, anyio.Lock())
+            while len(self._slots) > self._max:
+                self._slots.popitem(last=False)
+        else:
+            self._slots.move_to_end(session_id)
+        return slot
+
+    def state(self, session_id: str) -> dict[str, Any]:
+        """The state dict of a session."""
+        return self.slot(session_id)[0]
+
+    def clear(self) -> None:
+        """Forget every session."""
+        self._slots.clear()
+
+
+class SkillRuntime:
+    """Ordered skills, and the handling of one utterance from match to ``handled``."""
+
+    def __init__(self, skills: Iterable[HubSkill] = (), *, handler_timeout: float = 30.0) -> None:
+        self._skills: list[HubSkill] = []
+        self.handler_timeout = handler_timeout
+        self.sessions = SessionStore()
+        for skill in skills:
+            self.add(skill)
+
+    @property
+    def skills(self) -> list[HubSkill]:
+        """The skills in the order they are tried."""
+        return list(self._skills)
+
+    def get(self, name: str) -> HubSkill | None:
+        """The skill called ``name``."""
+        return next((s for s in self._skills if s.name == name), None)
+
+    def add(self, skill: HubSkill) -> HubSkill:
+        """Register ``skill``, replacing one of the same name."""
+        self.remove(skill.name)
+        self._skills.append(skill)
+        # Stable sort: equal priorities keep registration order.
+        self._skills.sort(key=lambda s: -s.priority)
+        return skill
+
+    def remove(self, name: str) -> bool:
+        """Unregister the skill called ``name``."""
+        before = len(self._skills)
+        self._skills = [s for s in self._skills if s.name != name]
+        return len(self._skills) != before
+
+    def select(self, ctx: SkillContext) -> HubSkill | None:
+        """The first skill that matches the request."""
+        for skill in self._skills:
+            try:
+                if skill.matches(ctx):
+                    return skill
+            except Exception:
+                logger.exception("matcher of skill %s raised; skipping it", skill.name)
+        return None
+
+    async def handle_utterance(self, ctx: SkillContext) -> None:
+        """Answer one utterance: the matching skill's replies (or unmatched), then handled."""
+        lock = self.sessions.slot(ctx.session_id)[1]
+        async with lock:
+            try:
+                await self._answer(ctx)
+            except DeliveryError:
+                logger.debug("reply to %s not delivered: connection gone", ctx.peer)
+
+    async def _answer(self, ctx: SkillContext) -> None:
+        skill = self.select(ctx)
+        if skill is None:
+            ctx.pipeline_id = UNMATCHED_PIPELINE_ID
+            await ctx.send(unmatched_message(ctx.reply_context(), ctx.utterance, ctx.lang))
+            await ctx.send(handled_message(ctx.reply_context()))
+            return
+        ctx.skill, ctx.pipeline_id = skill.name, skill.pipeline_id
+        with anyio.move_on_after(self.handler_timeout) as scope:
+            try:
+                await skill.handler(ctx)
+            except DeliveryError:
+                raise
+            except Exception:
+                logger.exception("skill %s failed on a request from %s", skill.name, ctx.peer)
+        if scope.cancelled_caught:
+            logger.warning("skill %s overran %.1f s; cut short", skill.name, self.handler_timeout)
+        context = ctx.reply_context()
+        session = context.get("session")
+        if isinstance(session, dict):
+            # Like OVOS: the skill that answered becomes active in the session, which the
+            # client carries into the next turn of this conversation.
+            session["active_skills"] = [[skill.name, time.time()]]
+        await ctx.send(handled_message(context))

@@ -1,0 +1,357 @@
+"""The connection supervisor: dial, read, redial — one task per client.
+
+States::
+
+    idle ──request──▶ connecting ──dial ok──▶ (settling) ──▶ ready
+      ▲                  │ dial failed            │ link ended
+      │                  ▼                        ▼
+      └──── no redial ◀──┴──── refusal / user ◀── drop ──▶ backoff ──timer/request──▶ connecting
+
+* Callers never dial themselves: :meth:`Supervisor.wait_ready` asks for an attempt (or joins
+  the one under way) and waits for its outcome within the caller's deadline. When every
+  caller of a user-requested attempt has given up, the attempt is cancelled.
+* After a **drop** (not a refusal, not a close) with ``auto_reconnect``, the supervisor
+  redials with full-jitter exponential backoff (:class:`Backoff`); a caller asking for the
+  link meanwhile skips the remaining wait. Refusals are never retried by the supervisor.
+* Whenever a link ends, ``on_lost`` runs first (the client fails every in-flight request at
+  once); subscriptions live on the client's bus, so they survive redials untouched.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import random
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+import anyio
+
+from thalovant.errors import (
+    ThalovantConnectionError,
+    ThalovantConnectTimeoutError,
+    ThalovantError,
+    ThalovantHubKeyChangedError,
+    ThalovantHubRefusedError,
+)
+from thalovant.link.link import ConnectionTelemetry, Dispatch, Link
+
+__all__ = ["Backoff", "State", "Supervisor"]
+
+logger = logging.getLogger("thalovant.reconnect")
+
+State = Literal["idle", "connecting", "ready", "backoff", "closed"]
+
+
+class Backoff:
+    """Full-jitter exponential backoff with a small floor.
+
+    The n-th consecutive failure (``n`` from 0) waits a uniform random time between
+    ``min(floor, ceiling)`` and ``ceiling = min(cap, initial * 2**n)``: the first redial comes
+    after 0.5-1 s, later ones spread out up to ``cap``. ``rng`` returns floats in [0, 1);
+    tests inject ``Backoff(initial=0, floor=0)`` or a fixed ``rng``.
+    """
+
+    def __init__(
+        self,
+        *,
+        initial: float = 1.0,
+        cap: float = 30.0,
+        floor: float = 0.5,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        if initial < 0 or cap < 0 or floor < 0:
+            raise ValueError("backoff delays must not be negative")
+        self.initial = initial
+        self.cap = cap
+        self.floor = floor
+        self._rng = rng
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait before the next dial after ``failures`` consecutive failures."""
+        ceiling = min(self.cap, self.initial * 2.0 ** min(failures, 32))
+        low = min(self.floor, ceiling)
+        return low + (ceiling - low) * self._rng()
+
+
+class _Attempt:
+    __slots__ = ("deadline", "done", "error", "link", "redial", "scope", "waiters")
+
+    def __init__(self, *, redial: bool) -> None:
+        self.deadline: float | None = None
+        """The latest deadline of the callers waiting for this attempt."""
+        self.done = anyio.Event()
+        self.error: ThalovantError | None = None
+        self.link: Link | None = None
+        self.redial = redial
+        self.scope: anyio.CancelScope | None = None
+        self.waiters = 0
+
+
+def _is_refusal(exc: BaseException) -> bool:
+    return isinstance(exc, (ThalovantHubRefusedError, ThalovantHubKeyChangedError))
+
+
+class Supervisor:
+    """Owns the dial → read → redial loop of one client (run :meth:`run` as a task)."""
+
+    def __init__(
+        self,
+        dial: Callable[[ConnectionTelemetry], Awaitable[Link]],
+        dispatch: Dispatch,
+        *,
+        telemetry: ConnectionTelemetry,
+        on_lost: Callable[[ThalovantError], None],
+        auto_reconnect: bool,
+        backoff: Backoff,
+    ) -> None:
+        self._dial = dial
+        self._dispatch = dispatch
+        self.telemetry = telemetry
+        self._on_lost = on_lost
+        self.auto_reconnect = auto_reconnect
+        self.backoff = backoff
+        self.state: State = "idle"
+        self._link: Link | None = None
+        self._pending: _Attempt | None = None
+        self._redialing = False
+        self._failures = 0
+        self._redial_at: float | None = None
+        self._wake = anyio.Event()
+        self._changed = anyio.Event()
+        self._closed = False
+        self.redials = 0
+        """Successful reconnections after a drop (for diagnostics and tests)."""
+
+    # -- what callers see -----------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._closed
+
+    def _is_closed(self) -> bool:
+        # a call, not an attribute: mypy must not narrow it across awaits
+        return self._closed
+
+    @property
+    def attempt_deadline(self) -> float | None:
+        """The latest deadline a caller waits for the attempt under way (None: nobody waits,
+        e.g. a redial); the dial may take until then (see :func:`thalovant.link.link.dial`)."""
+        attempt = self._pending
+        return attempt.deadline if attempt is not None and attempt.waiters else None
+
+    @property
+    def link(self) -> Link | None:
+        """The ready link, or None."""
+        link = self._link
+        return link if link is not None and link.ready and not link.dead else None
+
+    def request(self) -> _Attempt:
+        """The attempt under way, or a new one (skipping any backoff wait)."""
+        if self._closed:
+            raise ThalovantConnectionError("the client is closed")
+        if self._pending is None:
+            self._pending = _Attempt(redial=False)
+            self._wake.set()
+        return self._pending
+
+    async def wait_ready(self, deadline: float) -> Link:
+        """The ready link, dialing if needed, by ``deadline`` (``anyio.current_time``).
+
+        Raises the attempt's error, or ThalovantConnectTimeoutError at the deadline.
+        """
+        while True:
+            link = self.link
+            if link is not None:
+                return link
+            attempt = self.request()
+            attempt.waiters += 1
+            if attempt.deadline is None or deadline > attempt.deadline:
+                attempt.deadline = deadline
+            try:
+                with anyio.move_on_after(deadline - anyio.current_time()):
+                    await attempt.done.wait()
+            finally:
+                attempt.waiters -= 1
+                abandoned = attempt.waiters == 0 and not attempt.redial
+                if abandoned and not attempt.done.is_set() and attempt.scope is not None:
+                    attempt.scope.cancel()
+            if not attempt.done.is_set():
+                raise ThalovantConnectTimeoutError(
+                    "not connected to the hub within the deadline"
+                    + (
+                        f" (last error: {self.telemetry.last_error})"
+                        if self.telemetry.last_error
+                        else ""
+                    )
+                )
+            if attempt.error is not None:
+                raise attempt.error
+            if attempt.link is not None and attempt.link.ready and not attempt.link.dead:
+                return attempt.link
+
+    async def connected(self) -> None:
+        """Wait until a link is ready; raise ThalovantConnectionError when the client is
+        closed or nothing is dialing (call ``connect()`` first)."""
+        while self.link is None:
+            if self._closed:
+                raise ThalovantConnectionError("the client is closed")
+            if self.state == "idle" and self._pending is None:
+                raise ThalovantConnectionError(
+                    "not connected and not reconnecting"
+                    + (
+                        f" (last error: {self.telemetry.last_error})"
+                        if self.telemetry.last_error
+                        else ""
+                    )
+                )
+            await self._changed.wait()
+
+    async def wait_down(self) -> None:
+        """Wait until no link is up and none is coming by itself (closed, or idle)."""
+        while not (self._closed or (self.state == "idle" and self._pending is None)):
+            await self._changed.wait()
+
+    def close(self, error: ThalovantError) -> Link | None:
+        """Stop for good: fail a pending attempt with ``error``; returns the live link (the
+        caller closes it)."""
+        self._closed = True
+        if self._pending is not None:
+            if self._pending.scope is not None:
+                self._pending.scope.cancel()
+            self._finish(self._pending, error=error)
+        self._wake.set()
+        self._set_state("closed")
+        self.telemetry.phase = "closed"
+        link, self._link = self._link, None
+        return link
+
+    # -- the task -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """The supervisor task: loops until :meth:`close` (or cancellation)."""
+        while not self._closed:
+            attempt = await self._next_attempt()
+            if attempt is None:
+                return
+            link = await self._try_dial(attempt)
+            if link is None:
+                continue
+            try:
+                if self._is_closed():  # closed while the dial finished
+                    return
+                self._link = link
+                on_ready = functools.partial(self._on_ready, attempt, link)
+                ended = await link.run(self._dispatch, on_ready)
+                self._link = None
+                if not self._is_closed():  # fail in-flight requests before closing
+                    self._on_link_end(attempt, ended or ThalovantConnectionError("link closed"))
+            finally:  # also on cancellation: never leave a connection open
+                if self._link is link:
+                    self._link = None
+                await link.aclose()
+
+    async def _next_attempt(self) -> _Attempt | None:
+        while not self._closed:
+            if self._pending is not None:
+                return self._pending
+            now = anyio.current_time()
+            if self._redial_at is not None and now >= self._redial_at:
+                self._redial_at = None
+                self._pending = _Attempt(redial=True)
+                return self._pending
+            self._wake = anyio.Event()
+            wait = math.inf if self._redial_at is None else self._redial_at - now
+            with anyio.move_on_after(wait):
+                await self._wake.wait()
+        return None
+
+    async def _try_dial(self, attempt: _Attempt) -> Link | None:
+        self._redial_at = None
+        self._set_state("connecting")
+        link: Link | None = None
+        with anyio.CancelScope() as scope:
+            attempt.scope = scope
+            if not attempt.redial and attempt.waiters == 0:
+                scope.cancel()  # everyone who wanted it has gone
+            try:
+                link = await self._dial(self.telemetry)
+            except Exception as exc:
+                attempt.scope = None
+                error = (
+                    exc
+                    if isinstance(exc, ThalovantError)
+                    else ThalovantConnectionError(f"connect failed: {type(exc).__name__}: {exc}")
+                )
+                self._attempt_failed(attempt, error)
+                return None
+        attempt.scope = None
+        if link is None:  # cancelled: abandoned by its callers
+            self._attempt_failed(
+                attempt, ThalovantConnectionError("the connect attempt was abandoned")
+            )
+        return link
+
+    def _on_ready(self, attempt: _Attempt, link: Link) -> None:
+        if attempt.redial or self._redialing:
+            self.redials += 1
+            logger.info("reconnected to the hub")
+        self._redialing = False
+        self._failures = 0
+        self.telemetry.ready()
+        self._set_state("ready")
+        self._finish(attempt, link=link)
+
+    def _attempt_failed(self, attempt: _Attempt, exc: ThalovantError) -> None:
+        if self._closed:
+            return
+        self.telemetry.fail(exc)
+        logger.info("connect attempt failed: %s", exc)
+        self._finish(attempt, error=exc)
+        if self._redialing and self.auto_reconnect and not _is_refusal(exc):
+            self._failures += 1
+            self._schedule_redial()
+        else:
+            self._redialing = False
+            self._set_state("idle")
+
+    def _on_link_end(self, attempt: _Attempt, ended: ThalovantError) -> None:
+        self.telemetry.fail(ended)
+        if not attempt.done.is_set():
+            self._finish(attempt, error=ended)  # refused while settling
+        try:
+            self._on_lost(ended)
+        except Exception:  # pragma: no cover - the client's callback must not raise
+            logger.exception("on_lost callback failed")
+        if _is_refusal(ended) or not self.auto_reconnect:
+            logger.warning("link to the hub ended: %s", ended)
+            self._redialing = False
+            self._set_state("idle")
+            return
+        logger.warning("link to the hub dropped (%s); reconnecting", ended)
+        self._redialing = True
+        self._failures = 0
+        self._schedule_redial()
+
+    def _schedule_redial(self) -> None:
+        delay = self.backoff.delay(self._failures)
+        self._redial_at = anyio.current_time() + delay
+        self.telemetry.phase = "connecting"
+        self._set_state("backoff")
+
+    def _finish(
+        self, attempt: _Attempt, *, link: Link | None = None, error: ThalovantError | None = None
+    ) -> None:
+        if self._pending is attempt:
+            self._pending = None
+        if attempt.done.is_set():
+            return  # the first outcome (e.g. "closed") stands
+        attempt.link, attempt.error = link, error
+        attempt.done.set()
+
+    def _set_state(self, state: State) -> None:
+        self.state = state
+        changed, self._changed = self._changed, anyio.Event()
+        changed.set()
