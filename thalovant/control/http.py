@@ -24,6 +24,7 @@ import msgspec
 
 from thalovant._version import DEFAULT_USER_AGENT
 from thalovant.control.problems import MISSING_TOKEN, api_error, unreachable_error
+from thalovant.control.values import text_or_none
 from thalovant.errors import ThalovantAPIError, ThalovantAuthError, ThalovantRuntimeError
 from thalovant.redact import redact_url
 
@@ -33,7 +34,6 @@ __all__ = [
     "SleepFunction",
     "path_segment",
     "query_params",
-    "text_or_none",
 ]
 
 logger = logging.getLogger("thalovant.control")
@@ -54,13 +54,6 @@ _NO_ANSWER = (
     TimeoutError,
 )
 _Self = TypeVar("_Self", bound="ControlHTTP")
-
-
-def text_or_none(value: object) -> str | None:
-    """``str(value)`` stripped, or ``None`` for ``None``, containers and blank text."""
-    if value is None or isinstance(value, (Mapping, list, tuple)):
-        return None
-    return str(value).strip() or None
 
 
 def path_segment(value: object, what: str) -> str:
