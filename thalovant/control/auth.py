@@ -29,8 +29,10 @@ def _scope_list(scopes: str | Sequence[str] | None) -> list[str]:
 
 
 class AuthEndpoints(ControlHTTP):
-    """``/v1/auth/*`` and ``/v1/users/profile``; part of
-    :class:`~thalovant.control.client.AsyncThalovantControlPlane`."""
+    """The sign-in family: ``/v1/auth/*`` and ``/v1/users/profile``.
+
+    One part of :class:`~thalovant.control.client.AsyncThalovantControlPlane`.
+    """
 
     def _store_token(self, access_token: object, token_id: object) -> None:
         token = text_or_none(access_token)

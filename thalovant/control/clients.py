@@ -38,8 +38,11 @@ def _snake_keys(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class ClientEndpoints(HubEndpoints):
-    """``/v1/clients``; part of :class:`~thalovant.control.client.AsyncThalovantControlPlane`
-    (it reads hubs through :class:`~thalovant.control.hubs.HubEndpoints`)."""
+    """The client family: ``/v1/clients``.
+
+    One part of :class:`~thalovant.control.client.AsyncThalovantControlPlane`; it reads hubs
+    through :class:`~thalovant.control.hubs.HubEndpoints`.
+    """
 
     async def list_clients(
         self,
@@ -93,8 +96,9 @@ class ClientEndpoints(HubEndpoints):
         owner_id: str | None = None,
         include_spec: bool | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        """Every client (optionally of one hub), page by page (see
-        :meth:`~thalovant.control.hubs.HubEndpoints.iter_public_hubs`).
+        """Every client (optionally of one hub), page by page.
+
+        Pages are followed as in :meth:`~thalovant.control.hubs.HubEndpoints.iter_public_hubs`.
 
         Args:
             hub_id: Only the clients of this hub.
@@ -112,11 +116,11 @@ class ClientEndpoints(HubEndpoints):
     async def create_client(
         self, payload: Mapping[str, Any], idempotency_key: str | None = None
     ) -> dict[str, Any]:
-        """``POST /v1/clients`` with a caller-made body (see :meth:`create_client_identity`
-        for the usual way).
+        """``POST /v1/clients`` with a caller-made body.
 
-        Top-level ``camelCase`` keys are sent as ``snake_case``; secrets in the ``spec`` are
-        scrubbed from any error message.
+        :meth:`create_client_identity` is the usual way to create a client. Top-level
+        ``camelCase`` keys are sent as ``snake_case``; secrets in the ``spec`` are scrubbed
+        from any error message.
 
         Args:
             payload: The client resource to create.

@@ -57,8 +57,18 @@ _Self = TypeVar("_Self", bound="ControlHTTP")
 
 
 def path_segment(value: object, what: str) -> str:
-    """``value`` percent-encoded as one URL path segment (``/``, ``?``, ``#`` included), so an
-    id can never escape its path; empty, ``.`` and ``..`` are refused."""
+    """``value`` percent-encoded as one URL path segment, so an id can never escape its path.
+
+    Args:
+        value: The id (``/``, ``?`` and ``#`` are encoded too).
+        what: What the id is, for the error message.
+
+    Returns:
+        The encoded segment.
+
+    Raises:
+        ThalovantAPIError: ``value`` is empty, ``.`` or ``..``.
+    """
     text = text_or_none(value)
     if not text or text in (".", ".."):
         raise ThalovantAPIError(f"Thalovant API request could not be formed: {what} is empty")
@@ -173,7 +183,9 @@ class ControlHTTP:
 
     async def aclose(self) -> None:
         """Close the HTTP session if this client opened it; a caller's session stays open.
-        The client stays usable: a later call opens a fresh session."""
+
+        The client stays usable: a later call opens a fresh session.
+        """
         if self._owns_session and self._session is not None:
             session, self._session = self._session, None
             await session.close()

@@ -15,8 +15,10 @@ __all__ = ["HubEndpoints"]
 
 
 class HubEndpoints(ControlHTTP):
-    """``/v1/public/hubs`` and ``/v1/hubs``; part of
-    :class:`~thalovant.control.client.AsyncThalovantControlPlane`."""
+    """The hub family: ``/v1/public/hubs`` and ``/v1/hubs``.
+
+    One part of :class:`~thalovant.control.client.AsyncThalovantControlPlane`.
+    """
 
     async def list_public_hubs(self, limit: int = 24, cursor: str | None = None) -> Page:
         """``GET /v1/public/hubs``, without a token: one page of the public hub directory.
@@ -63,8 +65,7 @@ class HubEndpoints(ControlHTTP):
     async def list_hubs(
         self, limit: int = 100, cursor: str | None = None, owner_id: str | None = None
     ) -> Page:
-        """``GET /v1/hubs``: one page of the signed-in workspace's hubs (each with an
-        ``etag``).
+        """``GET /v1/hubs``: one page of the signed-in workspace's hubs (each with an etag).
 
         Args:
             limit: Hubs per page.
@@ -98,8 +99,10 @@ class HubEndpoints(ControlHTTP):
         return await self._call("GET", f"/v1/hubs/{path_segment(hub_id, 'hub id')}")
 
     def iter_public_hubs(self, limit: int = 24) -> AsyncIterator[dict[str, Any]]:
-        """Every public hub, page by page, following the next cursor from ``next_cursor``,
-        ``meta.next`` or ``links.next`` (only its ``cursor`` is used).
+        """Every public hub, page by page.
+
+        The next cursor comes from ``next_cursor``, ``meta.next`` or ``links.next`` (only its
+        ``cursor`` is used); a repeated cursor ends the walk.
 
         Args:
             limit: Hubs per request.

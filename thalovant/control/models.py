@@ -75,8 +75,14 @@ class OperationResource(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> OperationResource:
-        """Parse an operation object (also when wrapped in ``{"data": ...}``); unknown keys
-        stay in :attr:`raw`."""
+        """Parse an operation object (also when wrapped in ``{"data": ...}``).
+
+        Args:
+            mapping: The operation object; unknown keys stay in :attr:`raw`.
+
+        Returns:
+            The operation.
+        """
         body = unwrap_data(mapping)
         links = body.get("links")
         details = body.get("details")
@@ -217,7 +223,9 @@ class DeviceLoginToken(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class BootstrapIdentityResult:
-    """What :meth:`~thalovant.control.client.AsyncThalovantControlPlane.create_client_identity`
+    """A new client and its ready-to-save identity.
+
+    What :meth:`~thalovant.control.client.AsyncThalovantControlPlane.create_client_identity`
     returns: the new client's :attr:`identity`, the raw :attr:`client` resource, its
     admission :attr:`operation` (if the API started one), :attr:`client_id` and
     :attr:`connection_type`.

@@ -24,8 +24,18 @@ __all__ = ["OperationEndpoints", "operation_of", "settle_operation"]
 
 
 def operation_of(target: object) -> OperationResource | None:
-    """The operation to wait for: a result's ``.operation``, an :class:`OperationResource`, a
-    client resource's ``operation`` or an operation mapping; ``None`` for a string or None."""
+    """The operation to wait for in ``target``.
+
+    Args:
+        target: A result's ``.operation``, an :class:`OperationResource`, a client resource
+            (its ``operation``) or an operation mapping.
+
+    Returns:
+        The operation; ``None`` for a string (an id) or ``None``.
+
+    Raises:
+        TypeError: ``target`` is none of those.
+    """
     if target is None or isinstance(target, str):
         return None
     if isinstance(target, BootstrapIdentityResult):
@@ -41,8 +51,18 @@ def operation_of(target: object) -> OperationResource | None:
 
 
 def settle_operation(operation: OperationResource, admission: bool) -> OperationResource:
-    """``operation`` itself, except that a failed admission raises
-    :class:`~thalovant.errors.ThalovantAdmissionFailedError` with its ``error_code``."""
+    """``operation`` itself, unless it is a failed admission.
+
+    Args:
+        operation: A terminal operation.
+        admission: Whether it is a client's admission.
+
+    Returns:
+        ``operation``.
+
+    Raises:
+        ThalovantAdmissionFailedError: A failed admission, with its ``error_code``.
+    """
     if admission and operation.is_failed:
         detail = (operation.error_message or "")[:200] or None
         text = f"Client was not admitted: operation ended {operation.status}"

@@ -29,8 +29,11 @@ def _cursor_from(value: object) -> str | None:
 
 
 def next_page_cursor(page: Mapping[str, Any]) -> str | None:
-    """The cursor of the next page: top-level ``next_cursor``, ``meta.next_cursor``,
-    ``meta.next``, ``links.next`` (a URL: its ``cursor`` query parameter) or ``next``."""
+    """The cursor of the next page, or ``None`` on the last one.
+
+    Looked up in top-level ``next_cursor``, ``meta.next_cursor``, ``meta.next``,
+    ``links.next`` (a URL: its ``cursor`` query parameter) and ``next``.
+    """
     meta = page.get("meta") if isinstance(page.get("meta"), Mapping) else {}
     links = page.get("links") if isinstance(page.get("links"), Mapping) else {}
     assert isinstance(meta, Mapping)

@@ -51,9 +51,18 @@ _ONE_TIME = frozenset({"initialidentify", "initialidentifytoken"})
 
 
 def redact_client_resource(client: Mapping[str, Any], secrets: Iterable[str] = ()) -> Any:
-    """A loggable copy of a client resource: ``initial_identify``/``initial_identify_token``
-    dropped at any depth, credentials dropped from every ``spec``, other secret-named values
-    redacted, ``*Ref`` references kept, and the given secret strings scrubbed."""
+    """A loggable copy of a client resource.
+
+    ``initial_identify``/``initial_identify_token`` are dropped at any depth, credentials
+    dropped from every ``spec``, other secret-named values redacted, ``*Ref`` references kept.
+
+    Args:
+        client: The client resource.
+        secrets: Strings scrubbed wherever they appear.
+
+    Returns:
+        The copy.
+    """
 
     def walk(value: Any, in_spec: bool = False) -> Any:
         if isinstance(value, Mapping):
@@ -86,9 +95,12 @@ def build_client_spec(
     site_id: str,
     connection_type: str | None,
 ) -> dict[str, Any]:
-    """The ``spec`` of a new client: the caller's spec without any credential or crypto-key
-    spelling, ``version`` ``"1"`` unless given, ``connection_type`` when asked for, and the
-    freshly minted ``apiKey``/``password`` with the cleaned ``siteId``."""
+    """The ``spec`` of a new client.
+
+    It is the caller's spec without any credential or crypto-key spelling, ``version`` ``"1"``
+    unless given, ``connection_type`` when asked for, and the freshly minted
+    ``apiKey``/``password`` with the cleaned ``siteId``.
+    """
     out = {
         str(k): copy.deepcopy(v) for k, v in (spec or {}).items() if fold_key(k) not in _SPEC_OWNED
     }
@@ -145,8 +157,11 @@ def hub_data_plane(hub: Mapping[str, Any]) -> HubDataPlane:
 
 
 def fallback_master(plane: HubDataPlane, preferred: Sequence[str]) -> str | None:
-    """``default_master`` for an identity built without ``initial_identify``: the hub's https
-    endpoint without its path, else ``https://<domain>``, else the preferred endpoint."""
+    """``default_master`` for an identity built without ``initial_identify``.
+
+    It is the hub's https endpoint without its path, else ``https://<domain>``, else the
+    preferred endpoint; ``None`` when the hub gives no address.
+    """
     if plane.endpoints.https:
         parts = urlsplit(plane.endpoints.https)
         return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
@@ -163,8 +178,11 @@ def bootstrap_identity(
     site: str,
     minted: tuple[str, str],
 ) -> ThalovantIdentity | None:
-    """``initial_identify`` (gaps filled from the local values) with the hub's endpoints and
-    flags overlaid; else an identity from the minted secrets; ``None`` when no address."""
+    """The new client's identity.
+
+    It is ``initial_identify`` (gaps filled from the local values) with the hub's endpoints and
+    flags overlaid; else an identity from the minted secrets; ``None`` when no address.
+    """
     master = fallback_master(plane, preferred)
     local: dict[str, Any] = {
         "access_key": minted[0],

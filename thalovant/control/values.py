@@ -19,8 +19,10 @@ def text_or_none(value: object) -> str | None:
 
 
 def positive_number(value: object, default: float) -> float:
-    """``value`` as a finite number above zero (from an int, float or numeric text), else
-    ``default``; booleans are not numbers here."""
+    """``value`` as a finite number above zero, else ``default``.
+
+    Ints, floats and numeric text count; booleans are not numbers here.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return default
     try:
@@ -31,6 +33,8 @@ def positive_number(value: object, default: float) -> float:
 
 
 def fold_key(key: object) -> str:
-    """A key spelling folded for comparison: lower case, without ``_`` and ``-`` (so
-    ``apiKey``, ``api_key`` and ``api-key`` are all ``apikey``)."""
+    """A key spelling folded for comparison: lower case, without ``_`` and ``-``.
+
+    So ``apiKey``, ``api_key`` and ``api-key`` are all ``apikey``.
+    """
     return str(key).lower().replace("_", "").replace("-", "")

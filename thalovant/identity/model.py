@@ -237,8 +237,7 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
     # --------------------------------------------------------------------------- endpoints
 
     def endpoint_base(self) -> str:
-        """The HTTPS base URL (HTTPS carrier, Noise pin id), exactly as docs/protocol.md §1.3
-        derives it.
+        """The HTTPS base URL (HTTPS carrier, Noise pin id), as docs/protocol.md §1.3 says.
 
         An explicit ``https`` endpoint wins (``:<default_port>`` inserted when it has no port,
         ``default_path`` not appended); otherwise ``default_master`` with ``wss://`` →

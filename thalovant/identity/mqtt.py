@@ -146,8 +146,10 @@ class MqttBrokerCredentials(msgspec.Struct, frozen=True, kw_only=True):
         return MqttTopicSet.from_prefix(self.topic_prefix)
 
     def as_dict(self, include_secrets: bool = False) -> dict[str, Any]:
-        """The ``mqtt`` block: ``endpoint``, ``username``, ``password``, ``topic_prefix``,
-        ``qos`` (only if 0), ``tls``.
+        """The ``mqtt`` block, as an identity file holds it.
+
+        Keys: ``endpoint``, ``username``, ``password``, ``topic_prefix``, ``qos`` (only if 0),
+        ``tls``.
 
         Args:
             include_secrets: Keep the username, password and topic prefix, and the endpoint's

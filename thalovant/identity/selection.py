@@ -27,17 +27,34 @@ class RoutedIdentity(Protocol):
     """The fields of an identity that decide where its client connects."""
 
     @property
-    def default_master(self) -> str: ...
+    def default_master(self) -> str:
+        """The hub address: a URL or a bare host."""
+        ...
+
     @property
-    def default_port(self) -> int: ...
+    def default_port(self) -> int:
+        """The port used when an address has none."""
+        ...
+
     @property
-    def default_path(self) -> str: ...
+    def default_path(self) -> str:
+        """Appended to the HTTPS base derived from :attr:`default_master`."""
+        ...
+
     @property
-    def data_plane_endpoints(self) -> HubDataPlaneEndpoints: ...
+    def data_plane_endpoints(self) -> HubDataPlaneEndpoints:
+        """The hub's explicit endpoints."""
+        ...
+
     @property
-    def protocols(self) -> HubProtocolSettings: ...
+    def protocols(self) -> HubProtocolSettings:
+        """The hub's protocol flags."""
+        ...
+
     @property
-    def mqtt(self) -> MqttBrokerCredentials | None: ...
+    def mqtt(self) -> MqttBrokerCredentials | None:
+        """The client's broker credentials, if any."""
+        ...
 
 
 def endpoint_base(identity: RoutedIdentity) -> str:
@@ -90,8 +107,11 @@ def _unusable_reason(identity: RoutedIdentity, name: str) -> str | None:
 
 
 def select_protocol(identity: RoutedIdentity, protocol: str | None = None) -> str:
-    """The protocol ``identity``'s client should use (see
-    ``ThalovantIdentity.select_protocol``)."""
+    """The protocol ``identity``'s client should use (see ``ThalovantIdentity``).
+
+    The rules, arguments and errors are those of
+    :meth:`~thalovant.identity.model.ThalovantIdentity.select_protocol`.
+    """
     if protocol is not None:
         name = canonical_protocol(protocol)
         reason = _unusable_reason(identity, name)
