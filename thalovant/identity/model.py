@@ -62,9 +62,9 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
 
     Attributes:
         access_key: The client's access key (docs/protocol.md §1.1).
-        password: The client's password; with the access key it derives the Noise PSK.
+        password: The client's password (with the access key, the source of the Noise PSK).
         default_master: The hub address: a ``wss://``/``https://`` URL or a bare host.
-        site_id: The client's site id, sent in every message context.
+        site_id: The client's site id.
         default_port: The hub port used when an address has none (default 5679).
         default_path: Appended to the HTTPS base derived from ``default_master``.
         data_plane_endpoints: The hub's explicit endpoints (docs/protocol.md §1.3).
@@ -147,10 +147,10 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> ThalovantIdentity:
-        """Load a JSON identity file that only its owner may access (``chmod 600``).
+        """Load a JSON identity file that only its owner may access (docs/protocol.md §1.6).
 
-        On POSIX a file with any group/other permission bit is refused, except a Kubernetes
-        projected secret.
+        On POSIX a file with any group/other permission bit is refused (use ``chmod 600``),
+        except a Kubernetes projected secret.
 
         Args:
             path: The identity file (JSON).
@@ -289,7 +289,7 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
         return self.protocols.is_enabled(protocol)
 
     def select_protocol(self, protocol: str | None = None) -> str:
-        """The protocol a client should use: ``"wss"``, ``"https"`` or ``"mqtt"``.
+        """The protocol a client should use (docs/protocol.md §1.5).
 
         With ``protocol=None``: the first of
         :data:`~thalovant.identity.endpoints.DEFAULT_PROTOCOL_PREFERENCE` that the hub enables
@@ -307,7 +307,7 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
             protocol: The protocol asked for, or ``None`` to choose.
 
         Returns:
-            The canonical protocol name.
+            ``"wss"``, ``"https"`` or ``"mqtt"``.
 
         Raises:
             ThalovantUnsupportedProtocolError: The protocol asked for is unknown or unusable

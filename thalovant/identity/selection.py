@@ -1,4 +1,4 @@
-"""Which protocol and URL a client uses for an identity (docs/protocol.md §1.3, §1.4).
+"""Which protocol and URL a client uses for an identity (docs/protocol.md §1.3 to §1.5).
 
 Pure rules over the identity's fields, typed as :class:`RoutedIdentity` so this module needs
 nothing from :mod:`thalovant.identity.model`; :class:`~thalovant.identity.model.ThalovantIdentity`
