@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from thalovant.errors import ThalovantIdentityError, ThalovantUnsupportedProtocolError
-from thalovant.identity.model import (
+from thalovant.identity import (
     DEFAULT_HUB_PORT,
     DEFAULT_PROTOCOL_PREFERENCE,
     HubDataPlaneEndpoints,

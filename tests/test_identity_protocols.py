@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from thalovant.errors import ThalovantUnsupportedProtocolError
-from thalovant.identity.model import (
+from thalovant.identity import (
     HubDataPlaneEndpoints,
     HubProtocolSettings,
     ThalovantIdentity,

@@ -27,13 +27,15 @@ if TYPE_CHECKING:
     from thalovant.control.client import DEFAULT_CONTROL_API_URL as DEFAULT_CONTROL_API_URL
     from thalovant.control.client import AsyncThalovantControlPlane as AsyncThalovantControlPlane
     from thalovant.control.client import BootstrapIdentityResult as BootstrapIdentityResult
-    from thalovant.identity.model import HubDataPlaneEndpoints as HubDataPlaneEndpoints
-    from thalovant.identity.model import HubProtocolSettings as HubProtocolSettings
-    from thalovant.identity.model import MqttBrokerCredentials as MqttBrokerCredentials
-    from thalovant.identity.model import MqttTopicSet as MqttTopicSet
+    from thalovant.identity.endpoints import HubDataPlaneEndpoints as HubDataPlaneEndpoints
+    from thalovant.identity.endpoints import HubProtocolSettings as HubProtocolSettings
+    from thalovant.identity.endpoints import (
+        select_data_plane_endpoint as select_data_plane_endpoint,
+    )
     from thalovant.identity.model import ThalovantIdentity as ThalovantIdentity
     from thalovant.identity.model import mqtt_topics_for_identity as mqtt_topics_for_identity
-    from thalovant.identity.model import select_data_plane_endpoint as select_data_plane_endpoint
+    from thalovant.identity.mqtt import MqttBrokerCredentials as MqttBrokerCredentials
+    from thalovant.identity.mqtt import MqttTopicSet as MqttTopicSet
     from thalovant.models.types import ThalovantConnectionInfo as ThalovantConnectionInfo
     from thalovant.models.types import ThalovantDisplayItem as ThalovantDisplayItem
     from thalovant.models.types import ThalovantEvent as ThalovantEvent
@@ -56,13 +58,13 @@ _LAZY: dict[str, str] = {
     "ThalovantControlPlane": "thalovant.sync.control",
     "build_location": "thalovant.client.context",
     "request_context": "thalovant.client.context",
-    "HubDataPlaneEndpoints": "thalovant.identity.model",
-    "HubProtocolSettings": "thalovant.identity.model",
-    "MqttBrokerCredentials": "thalovant.identity.model",
-    "MqttTopicSet": "thalovant.identity.model",
+    "HubDataPlaneEndpoints": "thalovant.identity.endpoints",
+    "HubProtocolSettings": "thalovant.identity.endpoints",
+    "MqttBrokerCredentials": "thalovant.identity.mqtt",
+    "MqttTopicSet": "thalovant.identity.mqtt",
     "ThalovantIdentity": "thalovant.identity.model",
     "mqtt_topics_for_identity": "thalovant.identity.model",
-    "select_data_plane_endpoint": "thalovant.identity.model",
+    "select_data_plane_endpoint": "thalovant.identity.endpoints",
     "ThalovantConnectionInfo": "thalovant.models.types",
     "ThalovantDisplayItem": "thalovant.models.types",
     "ThalovantEvent": "thalovant.models.types",

@@ -28,7 +28,7 @@ from thalovant.errors import (
 )
 from thalovant.hub import LocalHub
 from thalovant.hub.servers.broker import BrokerAccount, EmbeddedBroker
-from thalovant.identity.model import MqttBrokerCredentials, ThalovantIdentity
+from thalovant.identity import MqttBrokerCredentials, ThalovantIdentity
 from thalovant.testing import HubTLS
 
 from .conftest import NODE_ID, ClientFactory, register

@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 
 from thalovant.control.client import AsyncThalovantControlPlane
-from thalovant.control.models import next_page_cursor
+from thalovant.control.pages import next_page_cursor
 
 from .conftest import Canned, FakeAPI
 

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from thalovant.control.client import AsyncThalovantControlPlane, BootstrapIdentityResult
-from thalovant.control.models import clean_site_id, redact_client_resource
+from thalovant.control.provisioning import clean_site_id, redact_client_resource
 from thalovant.errors import ThalovantAPIError, ThalovantUnsupportedConnectionTypeError
 from thalovant.identity.model import ThalovantIdentity
 

@@ -56,7 +56,7 @@ from thalovant.errors import (
     ThalovantHubRefusedError,
     ThalovantUnsupportedProtocolError,
 )
-from thalovant.identity.model import MqttBrokerCredentials, MqttTopicSet
+from thalovant.identity.mqtt import MqttBrokerCredentials, MqttTopicSet
 from thalovant.protocol.channel import client_hello
 from thalovant.protocol.envelope import encode_message
 from thalovant.redact import RedactingLogger, redact_url

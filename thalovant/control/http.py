@@ -24,6 +24,7 @@ import msgspec
 
 from thalovant._version import DEFAULT_USER_AGENT
 from thalovant.control.problems import MISSING_TOKEN, api_error, unreachable_error
+from thalovant.control.values import text_or_none
 from thalovant.errors import ThalovantAPIError, ThalovantAuthError, ThalovantRuntimeError
 from thalovant.redact import redact_url
 
@@ -33,7 +34,6 @@ __all__ = [
     "SleepFunction",
     "path_segment",
     "query_params",
-    "text_or_none",
 ]
 
 logger = logging.getLogger("thalovant.control")
@@ -56,16 +56,19 @@ _NO_ANSWER = (
 _Self = TypeVar("_Self", bound="ControlHTTP")
 
 
-def text_or_none(value: object) -> str | None:
-    """``str(value)`` stripped, or ``None`` for ``None``, containers and blank text."""
-    if value is None or isinstance(value, (Mapping, list, tuple)):
-        return None
-    return str(value).strip() or None
-
-
 def path_segment(value: object, what: str) -> str:
-    """``value`` percent-encoded as one URL path segment (``/``, ``?``, ``#`` included), so an
-    id can never escape its path; empty, ``.`` and ``..`` are refused."""
+    """``value`` percent-encoded as one URL path segment, so an id can never escape its path.
+
+    Args:
+        value: The id (``/``, ``?`` and ``#`` are encoded too).
+        what: What the id is, for the error message.
+
+    Returns:
+        The encoded segment.
+
+    Raises:
+        ThalovantAPIError: ``value`` is empty, ``.`` or ``..``.
+    """
     text = text_or_none(value)
     if not text or text in (".", ".."):
         raise ThalovantAPIError(f"Thalovant API request could not be formed: {what} is empty")
@@ -180,7 +183,9 @@ class ControlHTTP:
 
     async def aclose(self) -> None:
         """Close the HTTP session if this client opened it; a caller's session stays open.
-        The client stays usable: a later call opens a fresh session."""
+
+        The client stays usable: a later call opens a fresh session.
+        """
         if self._owns_session and self._session is not None:
             session, self._session = self._session, None
             await session.close()

@@ -85,8 +85,11 @@ def problem_detail(problem: Mapping[str, Any] | None) -> str | None:
 
 
 def error_text(problem: Mapping[str, Any] | None) -> str | None:
-    """The human part of an error body: ``detail``, ``message``, ``error`` or ``title``,
-    whitespace collapsed and cut to 200 characters."""
+    """The human part of an error body.
+
+    It is ``detail``, ``message``, ``error`` or ``title``, whitespace collapsed and cut to 200
+    characters.
+    """
     if not problem:
         return None
     nested = _nested(problem)
@@ -129,9 +132,12 @@ def _seconds(value: object) -> float | None:
 def retry_after(
     problem: Mapping[str, Any] | None, headers: Mapping[str, str], now: float | None = None
 ) -> float | None:
-    """Seconds to wait before retrying: ``retry_after_seconds`` of the problem (or of its
-    nested ``detail``), else the ``Retry-After`` header (seconds or an HTTP date), else the
-    ``RateLimit-Reset`` header (seconds, or a Unix time when it is that large)."""
+    """Seconds to wait before retrying, or ``None`` when the answer does not say.
+
+    Read from ``retry_after_seconds`` of the problem (or of its nested ``detail``), else the
+    ``Retry-After`` header (seconds or an HTTP date), else the ``RateLimit-Reset`` header
+    (seconds, or a Unix time when it is that large).
+    """
     wall = time.time() if now is None else now
     if problem:
         for source in (problem, _nested(problem)):

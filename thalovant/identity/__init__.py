@@ -1,4 +1,5 @@
-"""The client identity: model, parsing, config files and the Noise key store."""
+"""The client identity: model, endpoints, MQTT credentials, parsing, config files and the Noise
+key store (docs/protocol.md §1)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ from thalovant.identity.config import (
     read_private_text,
     resolve_profile,
 )
+from thalovant.identity.endpoints import (
+    DEFAULT_PROTOCOL_PREFERENCE,
+    HubDataPlaneEndpoints,
+    HubProtocolSettings,
+    select_data_plane_endpoint,
+)
 from thalovant.identity.keystore import (
     DEFAULT_NODE_NAME,
     MAX_CACHED_PSKS,
@@ -23,18 +30,9 @@ from thalovant.identity.keystore import (
     pin_id_for_wss,
     resolve_noise_folder,
 )
-from thalovant.identity.model import (
-    DEFAULT_HUB_PORT,
-    DEFAULT_PROTOCOL_PREFERENCE,
-    HubDataPlaneEndpoints,
-    HubProtocolSettings,
-    MqttBrokerCredentials,
-    MqttTopicSet,
-    ThalovantIdentity,
-    canonical_protocol,
-    mqtt_topics_for_identity,
-    select_data_plane_endpoint,
-)
+from thalovant.identity.model import ThalovantIdentity, mqtt_topics_for_identity
+from thalovant.identity.mqtt import MqttBrokerCredentials, MqttTopicSet
+from thalovant.identity.parse import DEFAULT_HUB_PORT, canonical_protocol
 
 __all__ = [
     "DEFAULT_HUB_PORT",

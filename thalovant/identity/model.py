@@ -1,5 +1,5 @@
-"""Thalovant client identities (docs/protocol.md §1): parsing, endpoints, protocol flags, MQTT
-topics.
+"""Thalovant client identities (docs/protocol.md §1): the identity, its loaders, its
+serialisation.
 
 An identity holds the client's ``access_key`` and ``password``, so:
 
@@ -12,6 +12,10 @@ An identity holds the client's ``access_key`` and ``password``, so:
 Load identities with :meth:`ThalovantIdentity.from_file`, :meth:`~ThalovantIdentity.from_config`,
 :meth:`~ThalovantIdentity.from_env` or :meth:`~ThalovantIdentity.from_mapping`. Every bad input
 raises :class:`~thalovant.errors.ThalovantIdentityError` naming the field or file.
+
+The parts live beside this module: endpoints and protocol flags in
+:mod:`thalovant.identity.endpoints`, MQTT credentials and topics in :mod:`thalovant.identity.mqtt`,
+the choice of protocol and URL in :mod:`thalovant.identity.selection`.
 """
 
 from __future__ import annotations
@@ -19,243 +23,33 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from thalovant.errors import ThalovantIdentityError, ThalovantUnsupportedProtocolError
 from thalovant.identity import config as _config
+from thalovant.identity import selection
+from thalovant.identity.display import fields_repr
+from thalovant.identity.endpoints import HubDataPlaneEndpoints, HubProtocolSettings
+from thalovant.identity.mqtt import NO_MQTT_CREDENTIALS, MqttBrokerCredentials, MqttTopicSet
 from thalovant.identity.parse import (
     DEFAULT_HUB_PORT,
     ENDPOINT_MAPS,
-    canonical_protocol,
     first_value,
-    normalize_topic_prefix,
     parse_endpoint_map,
     parse_identity_scalars,
     parse_metadata,
-    parse_mqtt_block,
-    parse_protocol_flags,
-    protocol_source,
     require_mapping,
     safe_url,
     type_name,
-    with_port,
 )
 from thalovant.redact import REDACTED, redact_deep
 
-__all__ = [
-    "DEFAULT_HUB_PORT",
-    "DEFAULT_PROTOCOL_PREFERENCE",
-    "HubDataPlaneEndpoints",
-    "HubProtocolSettings",
-    "MqttBrokerCredentials",
-    "MqttTopicSet",
-    "ThalovantIdentity",
-    "canonical_protocol",
-    "mqtt_topics_for_identity",
-    "select_data_plane_endpoint",
-]
+__all__ = ["ThalovantIdentity", "mqtt_topics_for_identity"]
 
 logger = logging.getLogger("thalovant.identity")
-
-#: Order in which protocols are tried when none is requested.
-DEFAULT_PROTOCOL_PREFERENCE: tuple[str, ...] = ("wss", "https", "mqtt")
-
-_NO_MQTT = (
-    "This identity has no MQTT credentials (no complete 'mqtt' block with endpoint, username "
-    "and password); enable MQTT on the hub, then create a fresh identity"
-)
-
-
-class HubDataPlaneEndpoints(msgspec.Struct, frozen=True, kw_only=True):
-    """Explicit data-plane URLs of a hub (docs/protocol.md §1.3); ``None`` where the hub gave
-    none."""
-
-    wss: str | None = None
-    https: str | None = None
-    mqtt: str | None = None
-
-    @classmethod
-    def from_mapping(
-        cls, mapping: Mapping[str, Any], *, label: str = "data_plane_endpoints"
-    ) -> HubDataPlaneEndpoints:
-        """Parse an endpoint map: ``https``/``http``, ``wss``/``ws``, ``mqtt``/``mqtts``.
-
-        Values without a scheme get the key's secure scheme; values with another scheme or
-        without a host are discarded; trailing ``/`` is removed.
-        """
-        return cls(**parse_endpoint_map(require_mapping(mapping, label), label=label))
-
-    @property
-    def is_empty(self) -> bool:
-        """True when no endpoint is known."""
-        return not (self.wss or self.https or self.mqtt)
-
-    def get(self, protocol: str) -> str | None:
-        """The endpoint for ``protocol`` (any alias accepted by :func:`canonical_protocol`)."""
-        value: str | None = getattr(self, canonical_protocol(protocol))
-        return value
-
-    def as_dict(self, include_secrets: bool = False) -> dict[str, str]:
-        """The known endpoints; URL userinfo and queries redacted unless ``include_secrets``."""
-        return {
-            name: value if include_secrets else safe_url(value)
-            for name in ("wss", "https", "mqtt")
-            if (value := getattr(self, name))
-        }
-
-    def __repr__(self) -> str:
-        return f"HubDataPlaneEndpoints({_fields(self)})"
-
-    def __rich_repr__(self) -> list[tuple[str, Any]]:
-        return [(name, self.as_dict().get(name)) for name in ("wss", "https", "mqtt")]
-
-
-class HubProtocolSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """Which data-plane protocols the hub has enabled (docs/protocol.md §1.4).
-
-    The flag is called ``http`` (as on the wire) while the protocol and endpoint are ``https``.
-    """
-
-    wss: bool = True
-    http: bool = False
-    mqtt: bool = False
-
-    @classmethod
-    def from_mapping(
-        cls, mapping: Mapping[str, Any] | None, *, label: str = "protocols"
-    ) -> HubProtocolSettings:
-        """Parse ``{"wss"|"websocket": f, "http"|"https": f, "mqtt": f}``.
-
-        Each ``f`` is a bool, a yes/no style string or ``{"enabled": ...}``; missing flags take
-        the defaults ``wss=True, http=False, mqtt=False``.
-        """
-        return cls(**parse_protocol_flags(mapping, label))
-
-    @classmethod
-    def from_identity_mapping(cls, mapping: Mapping[str, Any]) -> HubProtocolSettings:
-        """Flags from ``spec.protocols`` if ``spec`` exists, else ``protocols`` or ``network``."""
-        flags, label = protocol_source(mapping)
-        return cls.from_mapping(flags, label=label)
-
-    def is_enabled(self, protocol: str) -> bool:
-        """True when the flag for ``protocol`` (``https`` → the ``http`` flag) is on."""
-        name = canonical_protocol(protocol)
-        return {"wss": self.wss, "https": self.http, "mqtt": self.mqtt}[name]
-
-    def enabled_protocols(self) -> tuple[str, ...]:
-        """Enabled protocols in preference order, using ``"https"`` for the ``http`` flag."""
-        return tuple(p for p in DEFAULT_PROTOCOL_PREFERENCE if self.is_enabled(p))
-
-    def as_dict(self) -> dict[str, dict[str, bool]]:
-        """The serialised form ``{"wss": {"enabled": b}, "http": {...}, "mqtt": {...}}``."""
-        return {
-            "wss": {"enabled": self.wss},
-            "http": {"enabled": self.http},
-            "mqtt": {"enabled": self.mqtt},
-        }
-
-
-class MqttTopicSet(msgspec.Struct, frozen=True):
-    """The three MQTT topics of a client, derived from its topic prefix.
-
-    ``inbound`` = ``<prefix>/in`` (client → hub), ``outbound`` = ``<prefix>/out`` (hub →
-    client), ``status`` = ``<prefix>/status`` (retained presence and last will). The repr hides
-    the prefix, which may embed the access key.
-    """
-
-    inbound: str
-    outbound: str
-    status: str
-
-    @classmethod
-    def from_prefix(cls, prefix: str) -> MqttTopicSet:
-        """Validate and normalise ``prefix`` (trim whitespace and ``/``; no ``#``, ``+`` or
-        control characters), then derive the topics."""
-        base = normalize_topic_prefix(prefix)
-        return cls(f"{base}/in", f"{base}/out", f"{base}/status")
-
-    def __repr__(self) -> str:
-        return f"MqttTopicSet({_fields(self)})"
-
-    def __rich_repr__(self) -> list[tuple[str, Any]]:
-        return [
-            ("inbound", f"{REDACTED}/in"),
-            ("outbound", f"{REDACTED}/out"),
-            ("status", f"{REDACTED}/status"),
-        ]
-
-
-class MqttBrokerCredentials(msgspec.Struct, frozen=True, kw_only=True):
-    """A client's own MQTT broker credentials and topic scope (docs/protocol.md §1.2).
-
-    ``tls`` is what the identity said (default when parsed: the endpoint uses ``mqtts://`` or
-    ``ssl://``); :attr:`uses_tls` is what a transport should do.
-    """
-
-    endpoint: str
-    username: str
-    password: str
-    topic_prefix: str | None = None
-    qos: int = 1
-    tls: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("endpoint", "username", "password"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value.strip():
-                raise ThalovantIdentityError(f"Missing MQTT field: mqtt.{name}")
-        if isinstance(self.qos, bool) or self.qos not in (0, 1):
-            raise ThalovantIdentityError("mqtt.qos must be 0 or 1")
-        if self.topic_prefix is not None:
-            normalize_topic_prefix(self.topic_prefix)
-
-    @classmethod
-    def from_mapping(
-        cls, mapping: Mapping[str, Any], *, label: str = "mqtt"
-    ) -> MqttBrokerCredentials | None:
-        """Parse an ``mqtt`` block; ``None`` unless endpoint, username and password are all set.
-
-        A topic prefix, when present, is validated here and stored normalised;
-        ``c2s_topic``/``s2c_topic``/``status_topic`` are accepted and ignored.
-        """
-        fields = parse_mqtt_block(mapping, label)
-        return None if fields is None else cls(**fields)
-
-    @property
-    def uses_tls(self) -> bool:
-        """True when the ``tls`` flag is set or the endpoint scheme is ``mqtts``/``ssl``."""
-        return self.tls or self.endpoint.lower().startswith(("mqtts://", "ssl://"))
-
-    def topics(self) -> MqttTopicSet:
-        """``<prefix>/in``, ``<prefix>/out``, ``<prefix>/status`` from :attr:`topic_prefix`."""
-        if self.topic_prefix is None:
-            raise ThalovantIdentityError(
-                "mqtt.topic_prefix is missing; the MQTT transport derives its topics from it"
-            )
-        return MqttTopicSet.from_prefix(self.topic_prefix)
-
-    def as_dict(self, include_secrets: bool = False) -> dict[str, Any]:
-        """``endpoint``, ``username``, ``password``, ``topic_prefix``, ``qos`` (if 0), ``tls``."""
-        out: dict[str, Any] = {
-            "endpoint": self.endpoint if include_secrets else safe_url(self.endpoint),
-            "username": self.username if include_secrets else REDACTED,
-            "password": self.password if include_secrets else REDACTED,
-        }
-        if self.topic_prefix is not None:
-            out["topic_prefix"] = self.topic_prefix if include_secrets else REDACTED
-        if self.qos != 1:
-            out["qos"] = self.qos
-        out["tls"] = self.tls
-        return out
-
-    def __repr__(self) -> str:
-        return f"MqttBrokerCredentials({_fields(self)})"
-
-    def __rich_repr__(self) -> list[tuple[str, Any]]:
-        return list(self.as_dict().items())
 
 
 class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
@@ -265,6 +59,23 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
     :meth:`from_mapping`); save it with ``json.dumps(identity.as_dict(include_secrets=True))``
     to a private, git-ignored file. ``source_path`` (the file it came from) is not serialised.
     Use :meth:`as_dict`, never ``msgspec`` encoders, to serialise: they would see the secrets.
+
+    Attributes:
+        access_key: The client's access key (docs/protocol.md §1.1).
+        password: The client's password (with the access key, the source of the Noise PSK).
+        default_master: The hub address: a ``wss://``/``https://`` URL or a bare host.
+        site_id: The client's site id.
+        default_port: The hub port used when an address has none (default 5679).
+        default_path: Appended to the HTTPS base derived from ``default_master``.
+        data_plane_endpoints: The hub's explicit endpoints (docs/protocol.md §1.3).
+        protocols: The hub's protocol flags (docs/protocol.md §1.4).
+        mqtt: The client's broker credentials, if the hub gave any (docs/protocol.md §1.2).
+        metadata: Free-form metadata, kept as given (secret-named entries redacted on output).
+        source_path: The file the identity was loaded from; not serialised.
+
+    Raises:
+        ThalovantIdentityError: On construction, when a required field is blank or the port is
+            not an integer from 1 to 65535.
     """
 
     access_key: str
@@ -299,6 +110,17 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
         Field aliases, defaults and normalisation follow docs/protocol.md §1.1. Without an endpoint
         map (``data_plane_endpoints``/``dataPlaneEndpoints``/``endpoints``) the top level itself is
         searched for endpoints. Unknown keys and the legacy ``crypto_key`` are ignored.
+
+        Args:
+            mapping: The identity mapping.
+            source_path: Where the mapping came from, kept as :attr:`source_path`.
+
+        Returns:
+            The identity.
+
+        Raises:
+            ThalovantIdentityError: A field is missing or malformed (the message names the
+                field, never its value).
         """
         data = require_mapping(mapping, "identity")
         endpoint_key = next((k for k in ENDPOINT_MAPS if first_value(data, (k,)) is not None), None)
@@ -325,10 +147,20 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> ThalovantIdentity:
-        """Load a JSON identity file that only its owner may access (``chmod 600``).
+        """Load a JSON identity file that only its owner may access (docs/protocol.md §1.6).
 
-        On POSIX a file with any group/other permission bit is refused, except a Kubernetes
-        projected secret. ``source_path`` is set to the absolute path.
+        On POSIX a file with any group/other permission bit is refused (use ``chmod 600``),
+        except a Kubernetes projected secret.
+
+        Args:
+            path: The identity file (JSON).
+
+        Returns:
+            The identity, with :attr:`source_path` set to the absolute path.
+
+        Raises:
+            ThalovantIdentityError: The file is missing, unreadable, too large, readable by
+                others, not a JSON object, or holds a bad identity (the message names the file).
         """
         name = os.path.abspath(os.fspath(path))
         data = _config.load_json_mapping(name, what="identity file")
@@ -347,6 +179,19 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
 
         The same permission rule as :meth:`from_file` applies; see
         :func:`thalovant.identity.config.resolve_profile` for how the profile is chosen.
+
+        Args:
+            path: The config file; ``None`` for
+                :func:`~thalovant.identity.config.default_config_path`.
+            profile: The profile to load; ``None`` for the config's default profile.
+
+        Returns:
+            The identity, with :attr:`source_path` set to the config file.
+
+        Raises:
+            ThalovantIdentityError: The file is missing, unreadable, readable by others, not
+                valid YAML, has no such profile, or holds a bad identity (the message names the
+                file and profile).
         """
         mapping, name, chosen = _config.load_config_identity(path, profile)
         try:
@@ -369,6 +214,17 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
         ``HUB_HTTPS_HOST``/``HUB_HTTP_HOST``, ``HUB_WSS_HOST``/``HUB_WEBSOCKET_HOST``,
         ``HUB_MQTT_HOST``; MQTT ``MQTT_ENDPOINT``/``HUB_MQTT_HOST``, ``MQTT_USERNAME``,
         ``MQTT_PASSWORD``, ``MQTT_TOPIC_PREFIX``, ``MQTT_QOS``. Protocol flags keep defaults.
+
+        Args:
+            prefix: The prefix of every variable name.
+            environ: The variables to read; ``None`` for ``os.environ``.
+
+        Returns:
+            The identity.
+
+        Raises:
+            ThalovantIdentityError: A variable is missing or malformed (the message names the
+                prefix, never a value).
         """
         mapping = _config.env_identity_mapping(prefix, environ)
         try:
@@ -381,114 +237,91 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
     # --------------------------------------------------------------------------- endpoints
 
     def endpoint_base(self) -> str:
-        """The HTTPS base URL (HTTPS carrier, Noise pin id), exactly as docs/protocol.md §1.3
-        derives it.
+        """The HTTPS base URL (HTTPS carrier, Noise pin id), as docs/protocol.md §1.3 says.
 
         An explicit ``https`` endpoint wins (``:<default_port>`` inserted when it has no port,
         ``default_path`` not appended); otherwise ``default_master`` with ``wss://`` →
         ``https://`` and ``ws://`` → ``http://``, the port inserted if missing, plus
-        ``default_path``. A master without a scheme gives a scheme-less string, which no carrier
-        accepts (see :meth:`endpoint_for`).
-        """
-        explicit = self.data_plane_endpoints.https
-        if explicit:
-            return with_port(explicit, self.default_port)
-        master = self.default_master
-        folded = master.lower()
-        if folded.startswith("wss://"):
-            master = "https://" + master[6:]
-        elif folded.startswith("ws://"):
-            master = "http://" + master[5:]
-        return with_port(master, self.default_port) + self.default_path
+        ``default_path``.
 
-    def _wss_url(self) -> str | None:
-        if self.data_plane_endpoints.wss:
-            return self.data_plane_endpoints.wss
-        if self.default_master.lower().startswith(("wss://", "ws://")):
-            return self.default_master
-        return None
+        Returns:
+            The base URL. A master without a scheme gives a scheme-less string, which no
+            carrier accepts (see :meth:`endpoint_for`).
+        """
+        return selection.endpoint_base(self)
 
     def endpoint_for(self, protocol: str) -> str | None:
-        """The URL a carrier would use for ``protocol``, or ``None`` when there is none.
+        """The URL a carrier would use for ``protocol``.
 
         ``wss``: the explicit endpoint, else a ``wss://``/``ws://`` master, verbatim. ``https``:
         :meth:`endpoint_base` when it has an ``http(s)://`` scheme. ``mqtt``: the broker
         endpoint of the ``mqtt`` block, else the endpoint map's ``mqtt`` entry.
+
+        Args:
+            protocol: ``wss``, ``https`` or ``mqtt``, or an alias of one.
+
+        Returns:
+            The URL, or ``None`` when there is none.
+
+        Raises:
+            ThalovantUnsupportedProtocolError: ``protocol`` is not a known name.
         """
-        name = canonical_protocol(protocol)
-        if name == "wss":
-            return self._wss_url()
-        if name == "https":
-            base = self.endpoint_base()
-            return base if base.lower().startswith(("https://", "http://")) else None
-        return self.mqtt.endpoint if self.mqtt else self.data_plane_endpoints.mqtt
+        return selection.endpoint_for(self, protocol)
 
     def enabled_protocols(self) -> tuple[str, ...]:
         """Protocols the hub flags enable, in preference order (``"https"`` for ``http``)."""
         return self.protocols.enabled_protocols()
 
     def supports_protocol(self, protocol: str) -> bool:
-        """True when the hub's flag for ``protocol`` is on (``http``/``https`` are the same).
+        """Whether the hub's flag for ``protocol`` is on (``http``/``https`` are the same).
 
-        An unknown protocol name raises :class:`ThalovantUnsupportedProtocolError`. Whether an
-        endpoint or credentials exist is :meth:`select_protocol`'s business.
+        Whether an endpoint or credentials exist is :meth:`select_protocol`'s business.
+
+        Args:
+            protocol: ``wss``, ``https`` or ``mqtt``, or an alias of one.
+
+        Returns:
+            The hub's flag.
+
+        Raises:
+            ThalovantUnsupportedProtocolError: ``protocol`` is not a known name.
         """
         return self.protocols.is_enabled(protocol)
 
-    def _unusable_reason(self, name: str) -> str | None:
-        if name == "wss" and self._wss_url() is None:
-            return (
-                "This identity has no WSS endpoint (no data_plane_endpoints.wss and "
-                "default_master is not a wss:// URL)"
-            )
-        if name == "https" and self.endpoint_for("https") is None:
-            return "This identity has no HTTPS endpoint (default_master has no http(s):// scheme)"
-        if name == "mqtt":
-            if self.mqtt is None:
-                return _NO_MQTT
-            if self.mqtt.topic_prefix is None:
-                return "This identity's MQTT credentials have no topic_prefix"
-        return None
-
     def select_protocol(self, protocol: str | None = None) -> str:
-        """The protocol a client should use: ``"wss"``, ``"https"`` or ``"mqtt"``.
+        """The protocol a client should use (docs/protocol.md §1.5).
 
-        With ``protocol=None``: the first of :data:`DEFAULT_PROTOCOL_PREFERENCE` that the hub
-        enables *and* this identity can use — ``wss`` needs a WSS URL; ``https`` needs the
-        ``http`` flag or an explicit ``https`` endpoint, and an ``http(s)://`` base; ``mqtt``
-        needs the ``mqtt`` flag and complete credentials with a topic prefix. When none of
-        those fits, an identity whose base is ``https://`` falls back to HTTPS, as legacy
-        identities (a bare ``default_master``, no flags) expect.
+        With ``protocol=None``: the first of
+        :data:`~thalovant.identity.endpoints.DEFAULT_PROTOCOL_PREFERENCE` that the hub enables
+        *and* this identity can use — ``wss`` needs a WSS URL; ``https`` needs the ``http``
+        flag or an explicit ``https`` endpoint, and an ``http(s)://`` base; ``mqtt`` needs the
+        ``mqtt`` flag and complete credentials with a topic prefix. When none of those fits, an
+        identity whose base is ``https://`` falls back to HTTPS, as legacy identities (a bare
+        ``default_master``, no flags) expect.
 
         An explicit ``protocol`` is honoured whenever the identity has an endpoint (and, for
         MQTT, credentials) for it, even if the hub flag is off: flags can be stale, and the hub
-        decides. Otherwise, or for an unknown name, raises
-        :class:`ThalovantUnsupportedProtocolError`.
+        decides.
+
+        Args:
+            protocol: The protocol asked for, or ``None`` to choose.
+
+        Returns:
+            ``"wss"``, ``"https"`` or ``"mqtt"``.
+
+        Raises:
+            ThalovantUnsupportedProtocolError: The protocol asked for is unknown or unusable
+                with this identity, or (with ``None``) no protocol is usable.
         """
-        if protocol is not None:
-            name = canonical_protocol(protocol)
-            reason = self._unusable_reason(name)
-            if reason is not None:
-                raise ThalovantUnsupportedProtocolError(f"Unsupported protocol {name}: {reason}")
-            return name
-        flags = {
-            "wss": self.protocols.wss,
-            "https": self.protocols.http or self.data_plane_endpoints.https is not None,
-            "mqtt": self.protocols.mqtt,
-        }
-        for name in DEFAULT_PROTOCOL_PREFERENCE:
-            if flags[name] and self._unusable_reason(name) is None:
-                return name
-        if self.endpoint_base().startswith("https://") and self._unusable_reason("https") is None:
-            return "https"
-        enabled = ", ".join(self.enabled_protocols()) or "none"
-        raise ThalovantUnsupportedProtocolError(
-            f"No usable protocol: the hub enables {enabled}, but this identity has no endpoint "
-            "or credentials for them; pass protocol= explicitly or create a fresh identity"
-        )
+        return selection.select_protocol(self, protocol)
 
     def mqtt_topics(self) -> MqttTopicSet:
-        """The MQTT topics of this client (see :func:`mqtt_topics_for_identity`)."""
+        """The MQTT topics of this client (see :func:`mqtt_topics_for_identity`).
+
+        Raises:
+            ThalovantUnsupportedProtocolError: The identity has no ``mqtt`` block.
+            ThalovantIdentityError: The topic prefix is missing or invalid.
+        """
         return mqtt_topics_for_identity(self)
 
     # ----------------------------------------------------------------------- serialisation
@@ -500,6 +333,13 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
         password and topic prefix are ``"<redacted>"``, URL userinfo and queries are removed,
         and secret-named metadata entries are redacted. ``data_plane_endpoints`` is always
         written (possibly empty) and ``protocols`` is written too, so nothing is lost.
+
+        Args:
+            include_secrets: Write the secrets as they are (for an identity file; never log
+                the result).
+
+        Returns:
+            The identity as a JSON-ready dict.
         """
         master = self.default_master
         out: dict[str, Any] = {
@@ -519,7 +359,7 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
         return out
 
     def __repr__(self) -> str:
-        return f"ThalovantIdentity({_fields(self)})"
+        return f"ThalovantIdentity({fields_repr(self)})"
 
     def __rich_repr__(self) -> list[tuple[str, Any]]:
         return [
@@ -554,33 +394,18 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def mqtt_topics_for_identity(identity: ThalovantIdentity) -> MqttTopicSet:
-    """``<prefix>/in|out|status`` for ``identity``'s MQTT credentials.
+    """The MQTT topics of ``identity``'s client: ``<prefix>/in|out|status``.
 
-    Raises :class:`ThalovantUnsupportedProtocolError` without an ``mqtt`` block and
-    :class:`ThalovantIdentityError` when the topic prefix is missing or invalid.
+    Args:
+        identity: An identity with an ``mqtt`` block.
+
+    Returns:
+        The topics derived from the MQTT credentials' topic prefix.
+
+    Raises:
+        ThalovantUnsupportedProtocolError: The identity has no ``mqtt`` block.
+        ThalovantIdentityError: The topic prefix is missing or invalid.
     """
     if identity.mqtt is None:
-        raise ThalovantUnsupportedProtocolError(_NO_MQTT)
+        raise ThalovantUnsupportedProtocolError(NO_MQTT_CREDENTIALS)
     return identity.mqtt.topics()
-
-
-def select_data_plane_endpoint(
-    endpoints: HubDataPlaneEndpoints,
-    protocols: HubProtocolSettings,
-    preferred: Sequence[str] | str = DEFAULT_PROTOCOL_PREFERENCE,
-) -> tuple[str, str] | None:
-    """``(protocol, url)`` for the first protocol in ``preferred`` that is enabled and has an
-    endpoint, or ``None``. A single string means only that protocol."""
-    order = (preferred,) if isinstance(preferred, str) else tuple(preferred)
-    for candidate in order:
-        name = canonical_protocol(candidate)
-        url = endpoints.get(name)
-        if url and protocols.is_enabled(name):
-            return name, url
-    return None
-
-
-def _fields(
-    obj: HubDataPlaneEndpoints | MqttTopicSet | MqttBrokerCredentials | ThalovantIdentity,
-) -> str:
-    return ", ".join(f"{key}={value!r}" for key, value in obj.__rich_repr__())

@@ -312,8 +312,11 @@ def with_port(url: str, port: int) -> str:
 
 
 def parse_identity_scalars(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``access_key``, ``password``, ``default_master``, ``site_id``, ``default_port`` and
-    ``default_path`` of an identity mapping, looked up through their aliases and normalised."""
+    """The scalar fields of an identity mapping, looked up through their aliases, normalised.
+
+    Those are ``access_key``, ``password``, ``default_master``, ``site_id``, ``default_port``
+    and ``default_path``.
+    """
     values: dict[str, Any] = {}
     for field, names in REQUIRED_FIELDS.items():
         text = field_text(data, names, field)
@@ -365,9 +368,13 @@ def parse_endpoint_map(
 
 
 def protocol_source(data: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, str]:
-    """Where an identity keeps its protocol flags: ``spec.protocols`` if ``spec`` exists, else
-    ``protocols``, else ``network`` (docs/protocol.md §1.4). Returns ``(mapping or None,
-    label)``."""
+    """Where an identity keeps its protocol flags (docs/protocol.md §1.4).
+
+    ``spec.protocols`` if ``spec`` exists, else ``protocols``, else ``network``.
+
+    Returns:
+        ``(mapping or None, label)``.
+    """
     spec = data.get("spec")
     if spec is not None:
         flags = require_mapping(spec, "spec").get("protocols")
@@ -410,9 +417,12 @@ def parse_protocol_flags(
 
 
 def parse_mqtt_block(data: Mapping[str, Any], label: str = "mqtt") -> dict[str, Any] | None:
-    """Fields of an ``mqtt`` block (docs/protocol.md §1.2), or ``None`` unless endpoint, username
-    and password are all present. A topic prefix is validated and normalised when present;
-    ``c2s_topic``/``s2c_topic``/``status_topic`` are ignored (topics derive from the prefix)."""
+    """Fields of an ``mqtt`` block (docs/protocol.md §1.2).
+
+    ``None`` unless endpoint, username and password are all present. A topic prefix is
+    validated and normalised when present; ``c2s_topic``/``s2c_topic``/``status_topic`` are
+    ignored (topics derive from the prefix).
+    """
     require_mapping(data, label)
     endpoint = field_text(data, _MQTT_ENDPOINT, f"{label}.endpoint")
     username = field_text(data, _MQTT_USERNAME, f"{label}.username")

@@ -20,8 +20,10 @@ __all__ = ["derive_psk_async"]
 async def derive_psk_async(
     deriver: PskDeriver, access_key: str, password: str, node_id: str
 ) -> bytes:
-    """The PSK for these credentials from ``deriver`` (cached, or derived), waiting on the
-    event loop."""
+    """The PSK for these credentials from ``deriver`` (cached, or derived).
+
+    Waits on the event loop; cancelling gives up the place in the deriver's queue.
+    """
     request = deriver.submit(access_key, password, node_id)
     try:
         if not request.future.done():

@@ -37,7 +37,7 @@ from thalovant.control.models import (
     DeviceLoginToken,
     OperationResource,
 )
-from thalovant.identity.model import DEFAULT_PROTOCOL_PREFERENCE
+from thalovant.identity.endpoints import DEFAULT_PROTOCOL_PREFERENCE
 from thalovant.sync.bridges import SyncIterator
 from thalovant.sync.portal import LoopThread
 
