@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from thalovant.errors import ThalovantRuntimeError
-from thalovant.hub.limits import HubLimits, ReassemblyPool
+from thalovant.hub.limits import HubLimits
 from thalovant.hub.responder.demo import demo_skills
 from thalovant.hub.responder.dispatch import BinaryHandler, Dispatcher
-from thalovant.hub.responder.policy import DEFAULT_ALLOWED_TYPES
+from thalovant.hub.responder.reassembly import ReassemblyPool
 from thalovant.hub.responder.session import DEFAULT_OFFER_EXTRA, HubServices, HubSession
 from thalovant.hub.responder.skills import (
     DEFAULT_PIPELINE_ID,
@@ -27,6 +27,7 @@ from thalovant.hub.responder.skills import (
 )
 from thalovant.hub.servers.http import HTTPServer
 from thalovant.hub.servers.wss import WSSServer
+from thalovant.hub.state.allowed_types import DEFAULT_ALLOWED_TYPES
 from thalovant.hub.state.files import ensure_private_dir, write_private_json
 from thalovant.hub.state.keys import HubKeys
 from thalovant.hub.state.registry import CLIENTS_FILE, ClientRecord, ClientRegistry

@@ -20,7 +20,8 @@ from thalovant.errors import ThalovantRuntimeError
 from thalovant.hub.control.account import LocalAccount
 from thalovant.hub.control.api import MAX_BODY, build_control_app, problem_response
 from thalovant.hub.control.tokens import TokenStore
-from thalovant.hub.limits import ConnectionGate, HubLimits
+from thalovant.hub.limits import HubLimits
+from thalovant.hub.servers.gate import ConnectionGate
 
 if TYPE_CHECKING:
     from thalovant.hub.hub import LocalHub

@@ -31,7 +31,8 @@ import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from thalovant.hub.limits import ConnectionGate, HubLimits
+from thalovant.hub.limits import HubLimits
+from thalovant.hub.servers.gate import ConnectionGate
 
 __all__ = ["BrokerAccount", "EmbeddedBroker", "topic_matches"]
 

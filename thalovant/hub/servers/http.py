@@ -51,8 +51,9 @@ import anyio.lowlevel
 from aiohttp import web
 from anyio.abc import TaskGroup
 
-from thalovant.hub.limits import ConnectionGate, HubLimits
+from thalovant.hub.limits import HubLimits
 from thalovant.hub.responder.session import CLOSE_PROTOCOL, HubServices, HubSession, SessionClosed
+from thalovant.hub.servers.gate import ConnectionGate
 from thalovant.hub.servers.wss import parse_authorization
 from thalovant.hub.state.registry import ClientRecord
 
