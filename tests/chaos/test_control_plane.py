@@ -31,8 +31,8 @@ from thalovant.hub import ClientRegistry, LocalHub
 from thalovant.hub.control import api as control_api
 from thalovant.hub.control.account import LocalAccount
 from thalovant.hub.control.resources import client_id_for, hub_id_for
-from thalovant.hub.control.server import LocalControlPlane
 from thalovant.hub.control.tokens import ALL_SCOPES, IssuedToken, TokenStore
+from thalovant.hub.control_plane import LocalControlPlane
 from thalovant.testing import HubTLS
 
 pytestmark = pytest.mark.anyio

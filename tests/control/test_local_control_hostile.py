@@ -23,8 +23,8 @@ from thalovant.hub import ClientRegistry, HubLimits, LocalHub
 from thalovant.hub.control import api as api_module
 from thalovant.hub.control.account import LocalAccount
 from thalovant.hub.control.resources import hub_id_for
-from thalovant.hub.control.server import LocalControlPlane
 from thalovant.hub.control.tokens import ALL_SCOPES, TokenStore
+from thalovant.hub.control_plane import LocalControlPlane
 from thalovant.hub.state.registry import InvalidClientError
 from thalovant.testing import HubTLS
 

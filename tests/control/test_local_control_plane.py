@@ -28,9 +28,9 @@ from thalovant.hub import LocalHub
 from thalovant.hub.control import api as control_api
 from thalovant.hub.control.account import LocalAccount
 from thalovant.hub.control.resources import hub_id_for
-from thalovant.hub.control.server import LocalControlPlane
 from thalovant.hub.control.tokens import TokenStore
 from thalovant.hub.control.totp import new_totp_secret, totp_code
+from thalovant.hub.control_plane import LocalControlPlane
 from thalovant.hub.responder.demo import DEMO_JOKES
 from thalovant.identity.model import ThalovantIdentity
 from thalovant.link import link

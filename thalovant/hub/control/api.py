@@ -39,13 +39,14 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 import anyio.to_thread
 from aiohttp import web
 
 from thalovant.hub.control.account import MAX_EMAIL, MAX_PASSWORD, LocalAccount, password_text_ok
+from thalovant.hub.control.host import ControlledHub
 from thalovant.hub.control.resources import (
     IdempotencyCache,
     OperationStore,
@@ -66,9 +67,6 @@ from thalovant.hub.state.registry import (
     InvalidClientError,
 )
 from thalovant.hub.state.text import clean_text
-
-if TYPE_CHECKING:
-    from thalovant.hub.hub import LocalHub
 
 __all__ = [
     "MAX_BODY",
@@ -176,7 +174,7 @@ def problem_response(
 class ControlState:
     """Everything the handlers share."""
 
-    hub: LocalHub
+    hub: ControlledHub
     account: LocalAccount
     tokens: TokenStore
     operations: OperationStore = field(default_factory=OperationStore)
@@ -189,7 +187,7 @@ STATE = web.AppKey("thalovant_control_state", ControlState)
 
 
 def build_control_app(
-    hub: LocalHub, account: LocalAccount, *, tokens: TokenStore | None = None
+    hub: ControlledHub, account: LocalAccount, *, tokens: TokenStore | None = None
 ) -> web.Application:
     """The ``/v1`` application for ``hub`` and ``account`` (routes relative to ``/v1``)."""
     app = web.Application(middlewares=[_problems], client_max_size=MAX_BODY)
