@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import ssl
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -13,22 +12,25 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from thalovant.errors import ThalovantRuntimeError
+from thalovant.hub.control.api import build_control_app
 from thalovant.hub.limits import HubLimits
 from thalovant.hub.responder.demo import demo_skills
-from thalovant.hub.responder.dispatch import BinaryHandler, Dispatcher
+from thalovant.hub.responder.dispatch import Dispatcher
+from thalovant.hub.responder.hooks import SkillHooks
 from thalovant.hub.responder.reassembly import ReassemblyPool
 from thalovant.hub.responder.session import DEFAULT_OFFER_EXTRA, HubServices, HubSession
 from thalovant.hub.responder.skills import (
-    DEFAULT_PIPELINE_ID,
     HubSkill,
-    SkillHandler,
-    SkillMatcher,
     SkillRuntime,
 )
+from thalovant.hub.servers.broker import EmbeddedBroker
 from thalovant.hub.servers.http import HTTPServer
+from thalovant.hub.servers.listeners import Listeners
+from thalovant.hub.servers.mqtt import MQTTHubServer
 from thalovant.hub.servers.wss import WSSServer
 from thalovant.hub.state.allowed_types import DEFAULT_ALLOWED_TYPES
-from thalovant.hub.state.files import ensure_private_dir, write_private_json
+from thalovant.hub.state.files import ensure_private_dir
+from thalovant.hub.state.identities import client_identity, write_identity_file
 from thalovant.hub.state.keys import HubKeys
 from thalovant.hub.state.registry import CLIENTS_FILE, ClientRecord, ClientRegistry
 from thalovant.identity.model import ThalovantIdentity
@@ -39,8 +41,6 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from thalovant.hub.control.account import LocalAccount
-    from thalovant.hub.servers.broker import BrokerAccount, EmbeddedBroker
-    from thalovant.hub.servers.mqtt import MQTTHubServer
 
 #: Called with ``(username, password, topic_prefix)`` when a client's broker account is minted,
 #: so an external broker can learn it (see ``thalovant.testing`` for mosquitto).
@@ -49,14 +49,7 @@ MqttProvisioner = Callable[[str, str, str], None]
 __all__ = ["LocalHub", "MqttProvisioner", "write_identity_file"]
 
 
-def write_identity_file(identity: ThalovantIdentity, path: str | os.PathLike[str]) -> Path:
-    """Write ``identity`` with its secrets to ``path`` (mode 0600, atomic); return the path."""
-    target = Path(path).expanduser().absolute()
-    write_private_json(target, identity.as_dict(include_secrets=True))
-    return target
-
-
-class LocalHub:
+class LocalHub(SkillHooks):
     """A local Thalovant hub: the HiveMind v3 responder, a client registry and skills.
 
     ::
@@ -124,8 +117,6 @@ class LocalHub:
         self.limits = limits or HubLimits()
         """Bounds on connections and reassembly memory (:class:`~thalovant.hub.HubLimits`)."""
         self._state_dir = ensure_private_dir(Path(state_dir).expanduser().absolute())
-        self._host = host
-        self._ssl = ssl_context
         self.argon2 = argon2
         self.keys = HubKeys(self._state_dir, node_id=node_id)
         self.registry = ClientRegistry(self._state_dir / CLIENTS_FILE)
@@ -155,92 +146,36 @@ class LocalHub:
                 self.limits.max_reassembly_total, self.limits.max_reassembly_per_client
             ),
         )
-        self._wss = WSSServer(
+        self._listeners = Listeners(
             self.services,
-            lookup=self.registry.get,
+            self.registry,
             host=host,
-            port=wss_port,
+            wss_port=wss_port,
+            https_port=https_port,
             ssl_context=ssl_context,
             handshake_timeout=handshake_timeout,
+            close_timeout=close_timeout,
+            mqtt_broker=mqtt_broker,
+            mqtt_port=mqtt_port,
+            mqtt_client_url=mqtt_client_url,
+            mqtt_topic_prefix=mqtt_topic_prefix,
             limits=self.limits,
         )
-        self._http = (
-            None
-            if https_port is None
-            else HTTPServer(
-                self.services,
-                lookup=self.registry.get,
-                host=host,
-                port=https_port,
-                ssl_context=ssl_context,
-                handshake_timeout=handshake_timeout,
-                limits=self.limits,
-            )
-        )
+        self._mqtt_provisioner = mqtt_provisioner
         self._running = False
-        self._close_timeout = close_timeout
         self.control_app: web.Application | None = None
         """The local control plane's ``/v1`` app, when ``control_account`` is given."""
         if control_account is not None:
             self._mount_control_plane(control_account)
-        self._broker: EmbeddedBroker | None = None
-        self._mqtt: MQTTHubServer | None = None
-        self._mqtt_client_url = mqtt_client_url
-        self._mqtt_provisioner = mqtt_provisioner
-        self._hub_account: tuple[str, str] = ("", "")
-        if mqtt_broker is not None:
-            self._setup_mqtt(mqtt_broker, mqtt_port, mqtt_topic_prefix, handshake_timeout)
-
-    def _setup_mqtt(self, broker: str, port: int, prefix: str, handshake_timeout: float) -> None:
-        hub_user: str | None
-        hub_password: str | None
-        import secrets
-        from urllib.parse import unquote, urlsplit
-
-        from thalovant.hub.servers.broker import EmbeddedBroker
-        from thalovant.hub.servers.mqtt import MQTTHubServer
-
-        if broker == "embedded":
-            self._hub_account = (f"hub-{secrets.token_hex(6)}", secrets.token_urlsafe(24))
-            hub_user, hub_password = self._hub_account
-            self._broker = EmbeddedBroker(
-                self._broker_account,
-                host=self._host,
-                client_port=port,
-                ssl_context=self._ssl,
-                limits=self.limits,
-            )
-            url = "mqtt://placeholder"  # the hub port is known once the broker runs
-        else:
-            parts = urlsplit(broker)
-            hub_user = unquote(parts.username) if parts.username else None
-            hub_password = unquote(parts.password) if parts.password else None
-            url = broker
-            if self._mqtt_client_url is None:
-                host = parts.hostname or ""
-                host = f"[{host}]" if ":" in host else host
-                netloc = f"{host}:{parts.port}" if parts.port else host
-                self._mqtt_client_url = f"{parts.scheme}://{netloc}"
-        self._mqtt = MQTTHubServer(
-            self.services,
-            lookup=self.registry.get,
-            broker_url=url,
-            username=hub_user,
-            password=hub_password,
-            topic_prefix=prefix,
-            registered=lambda: [r.access_key for r in self.registry.records()],
-            handshake_timeout=handshake_timeout,
-        )
 
     def _mount_control_plane(self, account: LocalAccount) -> None:
-        from thalovant.hub.control.api import build_control_app
-
-        if self._http is None:
+        http = self._listeners.http
+        if http is None:
             raise ThalovantRuntimeError(
                 "the local control plane is served by the HTTPS server: keep https_port set"
             )
         self.control_app = build_control_app(self, account)
-        self._http.app.add_subapp("/v1", self.control_app)
+        http.app.add_subapp("/v1", self.control_app)
 
     # ------------------------------------------------------------------------ facts
 
@@ -267,68 +202,53 @@ class LocalHub:
     @property
     def wss_port(self) -> int:
         """The WebSocket port (the bound one once running)."""
-        return self._wss.port
+        return self._listeners.wss_port
 
     @property
     def wss_url(self) -> str:
         """``wss://<host>:<port>`` (``ws://`` without an SSL context)."""
-        return self._wss.url
+        return self._listeners.wss_url
 
     @property
     def wss_server(self) -> WSSServer:
         """The WebSocket carrier's server (its ``gate`` holds the connection counters)."""
-        return self._wss
+        return self._listeners.wss
 
     @property
     def mqtt_url(self) -> str | None:
         """The broker URL clients use (``mqtts://`` with TLS), or ``None`` without MQTT."""
-        if self._mqtt is None:
-            return None
-        if self._broker is not None:
-            return self._broker.client_url if self._broker.client_port else None
-        return self._mqtt_client_url
+        return self._listeners.mqtt_url
 
     @property
     def mqtt_port(self) -> int:
         """The embedded broker's client port (0 for an external broker or before start)."""
-        return self._broker.client_port if self._broker is not None else 0
+        return self._listeners.mqtt_port
 
     @property
     def mqtt_server(self) -> MQTTHubServer | None:
         """The hub's MQTT side (``None`` without MQTT)."""
-        return self._mqtt
+        return self._listeners.mqtt
 
     @property
     def embedded_broker(self) -> EmbeddedBroker | None:
         """The in-process broker when ``mqtt_broker="embedded"``."""
-        return self._broker
-
-    def _broker_account(self, username: str) -> BrokerAccount | None:
-        from thalovant.hub.servers.broker import BrokerAccount
-
-        if username == self._hub_account[0]:
-            return BrokerAccount(username, self._hub_account[1])
-        record = self.registry.by_mqtt_username(username)
-        if record is None or record.mqtt_password is None or self._mqtt is None:
-            return None
-        prefix = self._mqtt.client_prefix(record.access_key)
-        return BrokerAccount(username, record.mqtt_password, prefix)
+        return self._listeners.broker
 
     @property
     def https_port(self) -> int | None:
         """The HTTPS polling port (the bound one once running); ``None`` without HTTPS."""
-        return self._http.port if self._http is not None else None
+        return self._listeners.https_port
 
     @property
     def https_url(self) -> str | None:
         """``https://<host>:<port>`` (``http://`` without an SSL context); ``None`` without
         HTTPS."""
-        return self._http.url if self._http is not None else None
+        return self._listeners.https_url
 
     @property
     def http_server(self) -> HTTPServer | None:
         """The HTTPS carrier's server; mount web apps on its ``app`` before :meth:`start`."""
-        return self._http
+        return self._listeners.http
 
     @property
     def running(self) -> bool:
@@ -351,45 +271,14 @@ class LocalHub:
         """Start serving (``async with`` does this)."""
         if self._running:
             raise ThalovantRuntimeError("the local hub is already running")
-        await self._wss.start()
-        try:
-            if self._http is not None:
-                await self._http.start()
-            await self._start_mqtt()
-        except BaseException:
-            await self._wss.aclose(self._close_timeout)
-            if self._http is not None:
-                await self._http.aclose(self._close_timeout)
-            raise
+        await self._listeners.start()
         self._running = True
-
-    async def _start_mqtt(self) -> None:
-        if self._mqtt is None:
-            return
-        if self._broker is not None:
-            await self._broker.start(serve_clients=False)
-            self._mqtt.set_broker_url(self._broker.hub_url)
-        try:
-            await self._mqtt.start()
-            if self._broker is not None:
-                await self._broker.serve_clients()
-        except BaseException:
-            if self._broker is not None:
-                await self._broker.aclose()
-            raise
 
     async def aclose(self) -> None:
         """Close every connection with 1001 and stop, waiting at most ``close_timeout``
         for connections to finish before aborting them."""
         self._running = False
-        if self._mqtt is not None:
-            await self._mqtt.aclose()
-        if self._broker is not None:
-            await self._broker.aclose()
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._wss.aclose, self._close_timeout)
-            if self._http is not None:
-                tg.start_soon(self._http.aclose, self._close_timeout)
+        await self._listeners.aclose()
 
     async def __aenter__(self) -> LocalHub:
         await self.start()
@@ -408,21 +297,11 @@ class LocalHub:
 
         The ``async with`` exit (or :meth:`aclose`) still cleans up afterwards.
         """
-        self._wss.kill()
-        if self._mqtt is not None:
-            self._mqtt.kill()
-        if self._broker is not None:
-            self._broker.kill()
-        if self._http is not None:
-            self._http.kill()
+        self._listeners.kill()
 
     async def drop_connections(self, code: int = 1011, reason: str = "") -> None:
         """Close every open connection with ``code`` (1011: a drop clients redial after)."""
-        await self._wss.drop_connections(code, reason)
-        if self._mqtt is not None:
-            await self._mqtt.drop_connections(code, reason)
-        if self._http is not None:
-            await self._http.drop_connections(code, reason)
+        await self._listeners.drop_connections(code, reason)
 
     async def wait_for_connections(self, count: int) -> None:
         """Wait until exactly ``count`` clients are connected (wrap in a timeout)."""
@@ -462,7 +341,7 @@ class LocalHub:
         Access key and password are random unless given; ``site_id`` defaults to ``name``.
         The hub must be running, or have a fixed ``wss_port``, so the URL is known.
         """
-        self._require_url()
+        self._listeners.require_url()
         record = self.registry.create(
             name,
             site_id=site_id,
@@ -471,14 +350,11 @@ class LocalHub:
             access_key=access_key,
             password=password,
         )
-        if self._mqtt is not None:
+        prefix = self._listeners.mqtt_prefix(record.access_key)
+        if prefix is not None:
             record = self.registry.ensure_mqtt_credentials(record.access_key)
             if self._mqtt_provisioner is not None and record.mqtt_username and record.mqtt_password:
-                self._mqtt_provisioner(
-                    record.mqtt_username,
-                    record.mqtt_password,
-                    self._mqtt.client_prefix(record.access_key),
-                )
+                self._mqtt_provisioner(record.mqtt_username, record.mqtt_password, prefix)
         return self.identity_for(record.access_key)
 
     def identity_for(self, access_key: str) -> ThalovantIdentity:
@@ -487,121 +363,26 @@ class LocalHub:
         record = self.registry.get(access_key)
         if record is None:
             raise KeyError("no client with this access key")
-        plane = self.data_plane()
-        mapping: dict[str, Any] = {
-            "access_key": record.access_key,
-            "password": record.password,
-            "site_id": record.site_id,
-            "default_master": self.wss_url,
-            "default_port": self.wss_port,
-            **plane,
-        }
-        mqtt_url = plane["data_plane_endpoints"].get("mqtt")
-        if (
-            self._mqtt is not None
-            and mqtt_url is not None
-            and record.mqtt_username
-            and record.mqtt_password
-            and not any(ch in record.access_key for ch in "/#+")
-        ):
-            mapping["mqtt"] = {
-                "endpoint": mqtt_url,
-                "username": record.mqtt_username,
-                "password": record.mqtt_password,
-                "topic_prefix": self._mqtt.client_prefix(record.access_key),
-                "tls": mqtt_url.startswith("mqtts://"),
-            }
-        else:  # no broker credentials for this client: MQTT is not usable
-            plane["protocols"]["mqtt"] = False
-        return ThalovantIdentity.from_mapping(mapping)
+        return client_identity(
+            record,
+            wss_url=self.wss_url,
+            wss_port=self.wss_port,
+            plane=self.data_plane(),
+            mqtt_prefix=self._listeners.mqtt_prefix(record.access_key),
+        )
 
     def data_plane(self) -> dict[str, Any]:
         """``data_plane_endpoints`` and ``protocols`` of this hub: what every identity from
         :meth:`identity_for` carries (the local control plane shows them on its hub
         resource)."""
-        url = self._require_url()
-        endpoints: dict[str, str] = {"wss": url}
-        protocols = {"wss": True, "http": False, "mqtt": False}
-        if self.https_url is not None and self.https_port:  # known once bound (or fixed)
-            endpoints["https"] = self.https_url
-            protocols["http"] = True
-        mqtt_url = self.mqtt_url
-        if self._mqtt is not None and mqtt_url is not None:
-            endpoints["mqtt"] = mqtt_url
-            protocols["mqtt"] = True
-        return {"data_plane_endpoints": endpoints, "protocols": protocols}
+        return self._listeners.data_plane()
 
     def client(self, access_key: str) -> ClientRecord | None:
         """The registry record of a client."""
         return self.registry.get(access_key)
 
-    def _require_url(self) -> str:
-        if self.wss_port == 0:
-            raise ThalovantRuntimeError(
-                "the hub's port is not known yet: start the hub first, or pass wss_port"
-            )
-        return self.wss_url
-
     def _current(self, record: ClientRecord) -> ClientRecord:
         return self.registry.get(record.access_key) or record
-
-    # ------------------------------------------------------------------ skills, hooks
-
-    def skill(
-        self,
-        name: str,
-        *,
-        match: str | re.Pattern[str] | SkillMatcher,
-        pipeline_id: str = DEFAULT_PIPELINE_ID,
-        priority: int = 0,
-        examples: Iterable[str] = (),
-        description: str = "",
-    ) -> Callable[[SkillHandler], SkillHandler]:
-        """Decorator registering ``async def handler(ctx: SkillContext)`` as a skill.
-
-        ``match``: a regex searched case-insensitively in the utterance, a compiled pattern,
-        or a function of the context. Higher ``priority`` is tried first; a skill of the same
-        name is replaced.
-        """
-
-        def register(handler: SkillHandler) -> SkillHandler:
-            self.runtime.add(
-                HubSkill(
-                    name,
-                    handler,
-                    match=match,
-                    pipeline_id=pipeline_id,
-                    priority=priority,
-                    examples=examples,
-                    description=description,
-                )
-            )
-            return handler
-
-        return register
-
-    def add_skill(self, skill: HubSkill) -> HubSkill:
-        """Register a ready-made :class:`HubSkill`."""
-        return self.runtime.add(skill)
-
-    def remove_skill(self, name: str) -> bool:
-        """Unregister a skill by name."""
-        return self.runtime.remove(name)
-
-    def on_bus(self, msg_type: str) -> Callable[[SkillHandler], SkillHandler]:
-        """Decorator: ``async def handler(ctx: SkillContext)`` answers bus messages of
-        ``msg_type`` (after the policy check), replacing the built-in handling."""
-
-        def register(handler: SkillHandler) -> SkillHandler:
-            self.dispatcher.bus_hooks[msg_type] = handler
-            return handler
-
-        return register
-
-    def on_binary(self, handler: BinaryHandler) -> BinaryHandler:
-        """Register ``async def handler(session, frame: BinaryFrame)`` for ``bin`` frames."""
-        self.dispatcher.binary_hooks.append(handler)
-        return handler
 
     # ---------------------------------------------------------------------- tracking
 
