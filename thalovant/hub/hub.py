@@ -1,10 +1,18 @@
-"""``LocalHub``: a HiveMind v3 hub on loopback for development, demos and tests."""
+"""``LocalHub``: a HiveMind v3 hub on loopback for development, demos and tests.
+
+The hub object puts the layers of :mod:`thalovant.hub` together: the state (keys, registry),
+the responder (dispatcher, skill runtime, the services every session shares), the listeners
+(:class:`~thalovant.hub.servers.listeners.Listeners`) and, when asked, the local control
+plane's app on the HTTPS server. Client enrolment (:mod:`thalovant.hub.enrolment`) and skill
+registration (:mod:`thalovant.hub.responder.hooks`) are inherited (docs/architecture.md, "The
+local hub").
+"""
 
 from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -13,27 +21,23 @@ import anyio
 
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.hub.control.api import build_control_app
+from thalovant.hub.enrolment import ClientEnrolment, MqttProvisioner
 from thalovant.hub.limits import HubLimits
 from thalovant.hub.responder.demo import demo_skills
 from thalovant.hub.responder.dispatch import Dispatcher
 from thalovant.hub.responder.hooks import SkillHooks
 from thalovant.hub.responder.reassembly import ReassemblyPool
 from thalovant.hub.responder.session import DEFAULT_OFFER_EXTRA, HubServices, HubSession
-from thalovant.hub.responder.skills import (
-    HubSkill,
-    SkillRuntime,
-)
+from thalovant.hub.responder.skills import HubSkill, SkillRuntime
 from thalovant.hub.servers.broker import EmbeddedBroker
 from thalovant.hub.servers.http import HTTPServer
 from thalovant.hub.servers.listeners import Listeners
 from thalovant.hub.servers.mqtt import MQTTHubServer
 from thalovant.hub.servers.wss import WSSServer
-from thalovant.hub.state.allowed_types import DEFAULT_ALLOWED_TYPES
 from thalovant.hub.state.files import ensure_private_dir
-from thalovant.hub.state.identities import client_identity, write_identity_file
+from thalovant.hub.state.identities import write_identity_file
 from thalovant.hub.state.keys import HubKeys
 from thalovant.hub.state.registry import CLIENTS_FILE, ClientRecord, ClientRegistry
-from thalovant.identity.model import ThalovantIdentity
 from thalovant.protocol.noise import PATTERNS, SUITES
 from thalovant.protocol.psk import PskDeriver, default_psk_deriver
 
@@ -42,14 +46,10 @@ if TYPE_CHECKING:
 
     from thalovant.hub.control.account import LocalAccount
 
-#: Called with ``(username, password, topic_prefix)`` when a client's broker account is minted,
-#: so an external broker can learn it (see ``thalovant.testing`` for mosquitto).
-MqttProvisioner = Callable[[str, str, str], None]
-
 __all__ = ["LocalHub", "MqttProvisioner", "write_identity_file"]
 
 
-class LocalHub(SkillHooks):
+class LocalHub(ClientEnrolment, SkillHooks):
     """A local Thalovant hub: the HiveMind v3 responder, a client registry and skills.
 
     ::
@@ -58,34 +58,56 @@ class LocalHub(SkillHooks):
             identity = hub.register_client("kiosk")
             ...  # connect a client with ``identity``
 
-    ``state_dir`` keeps the hub's node id and static key (so clients' pins survive restarts)
-    and the client registry. ``wss_port=0`` picks a free port; restart on the same port with
-    ``LocalHub(state_dir, wss_port=old.wss_port)``. ``https_port`` is the HTTPS polling
-    carrier's port (``0``: any free port, ``None``: no HTTPS server). ``skills=None``
-    installs the demo skills (:func:`~thalovant.hub.responder.demo.demo_skills`); ``[]``: none.
-    ``patterns``/``suites`` restrict the offer (e.g. only ``25519_AESGCM_SHA256``).
-    ``psk_deriver`` defaults to the process-wide cache, so a client and a hub in one test
-    process derive each PSK once.
-    ``argon2`` must stay true in spirit: the PSK is always Argon2id, because that is the wire;
-    ``False`` is accepted and changes nothing (speed comes from the PSK cache instead).
+    The responder is :mod:`thalovant.hub.responder` (docs/protocol.md §2, §3), the listeners
+    :class:`~thalovant.hub.servers.listeners.Listeners` (§5), the state
+    :mod:`thalovant.hub.state` (docs/architecture.md, "The local hub"). Runs on asyncio (the
+    ``websockets`` and ``aiohttp`` servers); enter it from asyncio or anyio-on-asyncio.
 
-    MQTT: ``mqtt_broker="embedded"`` (default) starts an in-process broker
-    (:class:`~thalovant.hub.servers.broker.EmbeddedBroker`: a plain loopback listener for the hub, a
-    TLS one for clients on ``mqtt_port``); a URL (``mqtt://user:pw@host:1883``) uses that
-    broker with the hub account in the userinfo, clients reaching it at ``mqtt_client_url``
-    (default: the same URL without userinfo) and ``mqtt_provisioner`` telling the broker about
-    each client's account; ``None`` turns MQTT off. Each client gets its own broker
-    username/password at registration and may only use ``<mqtt_topic_prefix>/<access key>``.
+    Args:
+        state_dir: Keeps the hub's node id and static key (so clients' pins survive
+            restarts) and the client registry.
+        host: The address every listener binds.
+        wss_port: The WebSocket port; ``0`` picks a free one (restart on the same port with
+            ``LocalHub(state_dir, wss_port=old.wss_port)``).
+        https_port: The HTTPS polling carrier's port (``0``: any free port, ``None``: no
+            HTTPS server).
+        ssl_context: The server TLS context of every client-facing listener (``None``:
+            plain ``ws://``, ``http://``, ``mqtt://``).
+        node_id: The node id for a new state folder (``None``: a fresh one).
+        skills: The skills to install (``None``: the demo skills,
+            :func:`~thalovant.hub.responder.demo.demo_skills`; ``[]``: none).
+        argon2: Accepted for compatibility and changes nothing: the PSK is always Argon2id,
+            because that is the wire (speed comes from the PSK cache instead).
+        psk_deriver: Derives the PSKs (``None``: the process-wide cache, so a client and a
+            hub in one test process derive each PSK once).
+        patterns: The Noise patterns offered (docs/protocol.md §2.3).
+        suites: The cipher suites offered (e.g. only ``25519_AESGCM_SHA256``).
+        offer_extra: Extra fields of the hub's offer (``None``: the defaults).
+        handshake_timeout: Seconds a client has for the handshake.
+        skill_timeout: Seconds one skill handler may run.
+        close_timeout: Seconds connections get to finish on :meth:`aclose`.
+        mqtt_broker: ``"embedded"`` (default) starts an in-process broker
+            (:class:`~thalovant.hub.servers.broker.EmbeddedBroker`: a plain loopback
+            listener for the hub, a TLS one for clients on ``mqtt_port``); a URL
+            (``mqtt://user:pw@host:1883``) uses that broker with the hub account in the
+            userinfo; ``None`` turns MQTT off. Each client gets its own broker
+            username/password at registration and may only use
+            ``<mqtt_topic_prefix>/<access key>``.
+        mqtt_port: The embedded broker's client port (``0``: any free port).
+        mqtt_client_url: Where clients reach an external broker (``None``: its URL without
+            userinfo).
+        mqtt_topic_prefix: The hub's topic prefix.
+        mqtt_provisioner: Tells an external broker about each client's account.
+        control_account: A :class:`~thalovant.hub.control.account.LocalAccount`: also serve
+            the local control plane (``/v1``, docs/protocol.md §7) from the HTTPS server's
+            app, at :attr:`api_url`.
+        limits: Bounds what clients can hold (:class:`~thalovant.hub.limits.HubLimits`:
+            time to a first request, connections per listener and per peer address,
+            sessions per client, memory for unfinished chunked messages and how long such a
+            message may stall; ``None``: the defaults).
 
-    ``control_account`` (a :class:`~thalovant.hub.control.account.LocalAccount`) also serves the
-    local control plane (``/v1``) from the HTTPS server's app, at :attr:`api_url`.
-
-    ``limits`` (:class:`~thalovant.hub.limits.HubLimits`) bounds what clients can hold: time
-    to a first request, connections per listener and per peer address, sessions per client,
-    memory for unfinished chunked messages and how long such a message may stall.
-
-    Runs on asyncio (the ``websockets`` and ``aiohttp`` servers); enter it from asyncio or
-    anyio-on-asyncio.
+    Raises:
+        ThalovantRuntimeError: ``control_account`` without an HTTPS server.
     """
 
     def __init__(
@@ -200,16 +222,6 @@ class LocalHub(SkillHooks):
         return self.keys.public_key
 
     @property
-    def wss_port(self) -> int:
-        """The WebSocket port (the bound one once running)."""
-        return self._listeners.wss_port
-
-    @property
-    def wss_url(self) -> str:
-        """``wss://<host>:<port>`` (``ws://`` without an SSL context)."""
-        return self._listeners.wss_url
-
-    @property
     def wss_server(self) -> WSSServer:
         """The WebSocket carrier's server (its ``gate`` holds the connection counters)."""
         return self._listeners.wss
@@ -268,15 +280,22 @@ class LocalHub(SkillHooks):
     # -------------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        """Start serving (``async with`` does this)."""
+        """Start serving (``async with`` does this).
+
+        Raises:
+            ThalovantRuntimeError: The hub is already running.
+            OSError: A listener could not bind (the ones started are stopped again).
+        """
         if self._running:
             raise ThalovantRuntimeError("the local hub is already running")
         await self._listeners.start()
         self._running = True
 
     async def aclose(self) -> None:
-        """Close every connection with 1001 and stop, waiting at most ``close_timeout``
-        for connections to finish before aborting them."""
+        """Close every connection with 1001 and stop.
+
+        Connections get at most ``close_timeout`` seconds to finish before they are aborted.
+        """
         self._running = False
         await self._listeners.aclose()
 
@@ -300,17 +319,32 @@ class LocalHub(SkillHooks):
         self._listeners.kill()
 
     async def drop_connections(self, code: int = 1011, reason: str = "") -> None:
-        """Close every open connection with ``code`` (1011: a drop clients redial after)."""
+        """Close every open connection, on every carrier.
+
+        Args:
+            code: The close code (1011: a drop clients redial after; docs/protocol.md §2.6).
+            reason: The close reason.
+        """
         await self._listeners.drop_connections(code, reason)
 
     async def wait_for_connections(self, count: int) -> None:
-        """Wait until exactly ``count`` clients are connected (wrap in a timeout)."""
+        """Wait until exactly ``count`` clients are connected (wrap in a timeout).
+
+        Args:
+            count: The number of connected clients to wait for.
+        """
         while len(self._sessions) != count:
             await self._changed.wait()
 
     async def wait_for_session(self, session_id: str) -> HubSession:
-        """Wait until a client whose HELLO named ``session_id`` is connected; return its
-        session (wrap in a timeout)."""
+        """Wait until a client whose HELLO named ``session_id`` is connected (wrap in a timeout).
+
+        Args:
+            session_id: The session id of the client's HELLO.
+
+        Returns:
+            That client's session.
+        """
         while True:
             found = next((s for s in self._sessions if s.session_id == session_id), None)
             if found is not None:
@@ -318,68 +352,17 @@ class LocalHub(SkillHooks):
             await self._changed.wait()
 
     def set_static_key(self, private: bytes | None = None) -> bytes:
-        """Rotate the hub's static key (fresh unless ``private``); return the public key.
+        """Rotate the hub's static key.
 
         Takes effect for new connections; pinned clients then see "hub key changed".
+
+        Args:
+            private: The new private key (``None``: a fresh one).
+
+        Returns:
+            The new public key.
         """
         return self.keys.set_static_key(private)
-
-    # ---------------------------------------------------------------------- clients
-
-    def register_client(
-        self,
-        name: str = "demo",
-        *,
-        site_id: str | None = None,
-        allowed_types: Iterable[str] = DEFAULT_ALLOWED_TYPES,
-        admin: bool = False,
-        access_key: str | None = None,
-        password: str | None = None,
-    ) -> ThalovantIdentity:
-        """Register a client and return its identity for this hub.
-
-        Access key and password are random unless given; ``site_id`` defaults to ``name``.
-        The hub must be running, or have a fixed ``wss_port``, so the URL is known.
-        """
-        self._listeners.require_url()
-        record = self.registry.create(
-            name,
-            site_id=site_id,
-            allowed_types=allowed_types,
-            admin=admin,
-            access_key=access_key,
-            password=password,
-        )
-        prefix = self._listeners.mqtt_prefix(record.access_key)
-        if prefix is not None:
-            record = self.registry.ensure_mqtt_credentials(record.access_key)
-            if self._mqtt_provisioner is not None and record.mqtt_username and record.mqtt_password:
-                self._mqtt_provisioner(record.mqtt_username, record.mqtt_password, prefix)
-        return self.identity_for(record.access_key)
-
-    def identity_for(self, access_key: str) -> ThalovantIdentity:
-        """The identity of a registered client, pointing at this hub's current URLs: WSS
-        (the default protocol), HTTPS and MQTT (with the client's own broker account)."""
-        record = self.registry.get(access_key)
-        if record is None:
-            raise KeyError("no client with this access key")
-        return client_identity(
-            record,
-            wss_url=self.wss_url,
-            wss_port=self.wss_port,
-            plane=self.data_plane(),
-            mqtt_prefix=self._listeners.mqtt_prefix(record.access_key),
-        )
-
-    def data_plane(self) -> dict[str, Any]:
-        """``data_plane_endpoints`` and ``protocols`` of this hub: what every identity from
-        :meth:`identity_for` carries (the local control plane shows them on its hub
-        resource)."""
-        return self._listeners.data_plane()
-
-    def client(self, access_key: str) -> ClientRecord | None:
-        """The registry record of a client."""
-        return self.registry.get(access_key)
 
     def _current(self, record: ClientRecord) -> ClientRecord:
         return self.registry.get(record.access_key) or record
