@@ -20,7 +20,11 @@ class HubLimits:
     """Bounds on what the hub's listeners and sessions hold (``LocalHub(limits=...)``).
 
     Connection caps apply to each listener (WSS, HTTPS, the standalone ``/v1`` server, both
-    embedded-broker ports) on its own.
+    embedded-broker ports) on its own. Each field is documented below; all are keyword
+    arguments of the constructor.
+
+    Raises:
+        ValueError: A timeout is not positive, or a count is below 1.
     """
 
     request_timeout: float = 10.0
