@@ -2,7 +2,7 @@
 
 It joins the control plane's app (:mod:`thalovant.hub.control`) and a listener's gate
 (:mod:`thalovant.hub.servers.gate`), so it sits beside the hub object, above both
-(docs/architecture.md, "The local hub"). The one place that decides where the ``/v1`` app
+(docs/architecture.md, "The hub"). The one place that decides where the ``/v1`` app
 lives: :class:`LocalControlPlane` mounts
 :func:`~thalovant.hub.control.api.build_control_app` under ``/v1`` of a small root app on its
 own port (TLS when given a server context). Used by ``thalovant hub``, ``thalovant demo`` and

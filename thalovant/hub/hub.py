@@ -4,8 +4,7 @@ The hub object puts the layers of :mod:`thalovant.hub` together: the state (keys
 the responder (dispatcher, skill runtime, the services every session shares), the listeners
 (:class:`~thalovant.hub.servers.listeners.Listeners`) and, when asked, the local control
 plane's app on the HTTPS server. Client enrolment (:mod:`thalovant.hub.enrolment`) and skill
-registration (:mod:`thalovant.hub.responder.hooks`) are inherited (docs/architecture.md, "The
-local hub").
+registration (:mod:`thalovant.hub.responder.hooks`) are inherited (docs/architecture.md, "The hub").
 """
 
 from __future__ import annotations
@@ -60,7 +59,7 @@ class LocalHub(ClientEnrolment, SkillHooks):
 
     The responder is :mod:`thalovant.hub.responder` (docs/protocol.md §2, §3), the listeners
     :class:`~thalovant.hub.servers.listeners.Listeners` (§5), the state
-    :mod:`thalovant.hub.state` (docs/architecture.md, "The local hub"). Runs on asyncio (the
+    :mod:`thalovant.hub.state` (docs/architecture.md, "The hub"). Runs on asyncio (the
     ``websockets`` and ``aiohttp`` servers); enter it from asyncio or anyio-on-asyncio.
 
     Args:

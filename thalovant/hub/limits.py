@@ -2,8 +2,7 @@
 
 :class:`HubLimits` holds the knobs (``LocalHub(limits=...)``). The listeners enforce them with
 a :class:`~thalovant.hub.servers.gate.ConnectionGate` each, the sessions share one
-:class:`~thalovant.hub.responder.reassembly.ReassemblyPool` (docs/architecture.md, "The
-local hub").
+:class:`~thalovant.hub.responder.reassembly.ReassemblyPool` (docs/architecture.md, "The hub").
 """
 
 from __future__ import annotations

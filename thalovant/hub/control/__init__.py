@@ -2,7 +2,7 @@
 
 Independent of the hub's servers; it types the hub it serves as
 :class:`~thalovant.hub.control.host.ControlledHub` (docs/protocol.md §7,
-docs/architecture.md, "The local hub").
+docs/architecture.md, "The hub").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The hub's responder: sessions, dispatch, policy, skills and the reassembly budget.
 
 The HiveMind v3 responder role on top of :mod:`thalovant.protocol`, above the hub's state and
-below its servers and control plane (docs/architecture.md, "The local hub").
+below its servers and control plane (docs/architecture.md, "The hub").
 """
 
 from __future__ import annotations

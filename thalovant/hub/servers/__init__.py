@@ -1,7 +1,6 @@
 """The hub's listeners: WSS, HTTPS polling, MQTT (and the embedded broker), their gates, TLS.
 
-Independent of the hub's control plane; above the responder (docs/architecture.md, "The
-local hub").
+Independent of the hub's control plane; above the responder (docs/architecture.md, "The hub").
 """
 
 from __future__ import annotations

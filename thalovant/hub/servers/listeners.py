@@ -3,8 +3,7 @@
 :class:`Listeners` builds the servers :class:`~thalovant.hub.LocalHub` runs, starts them in
 order (WSS, HTTPS, then the MQTT side: broker for the hub, hub client, broker for clients),
 stops, kills and drops them together, and answers where each one is: the URLs and ports that
-go into a client's identity (docs/protocol.md §1.3, §1.4; docs/architecture.md, "The local
-hub").
+go into a client's identity (docs/protocol.md §1.3, §1.4; docs/architecture.md, "The hub").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The hub's state on disk: client registry, allow-lists, node keys, identities, private files.
 
 The lowest layer of the hub above :mod:`thalovant.hub.limits`: it imports nothing of the
-responder, the servers or the control plane (docs/architecture.md, "The local hub").
+responder, the servers or the control plane (docs/architecture.md, "The hub").
 """
 
 from __future__ import annotations
