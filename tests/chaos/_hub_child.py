@@ -28,7 +28,7 @@ def _rss_kib() -> int:
 async def main(folder: Path, options: dict[str, Any]) -> None:
     from thalovant.hub import HubLimits, LocalHub
     from thalovant.hub.control.account import LocalAccount
-    from thalovant.hub.control.server import LocalControlPlane
+    from thalovant.hub.control_plane import LocalControlPlane
     from thalovant.testing import make_hub_tls
 
     tls = make_hub_tls(folder)

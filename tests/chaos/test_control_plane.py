@@ -29,10 +29,11 @@ from tests.chaos.conftest import scaled
 from tests.control.raw_http import RawAnswer, request
 from thalovant.hub import ClientRegistry, LocalHub
 from thalovant.hub.control import api as control_api
+from thalovant.hub.control import signin as control_signin
 from thalovant.hub.control.account import LocalAccount
 from thalovant.hub.control.resources import client_id_for, hub_id_for
-from thalovant.hub.control.server import LocalControlPlane
 from thalovant.hub.control.tokens import ALL_SCOPES, IssuedToken, TokenStore
+from thalovant.hub.control_plane import LocalControlPlane
 from thalovant.testing import HubTLS
 
 pytestmark = pytest.mark.anyio
@@ -432,7 +433,7 @@ async def test_hostile_requests_on_every_route(
     chaos_figure: Callable[[str], None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(control_api, "LOCKOUT_AFTER", 10**9)  # keep sign-in reachable
+    monkeypatch.setattr(control_signin, "LOCKOUT_AFTER", 10**9)  # keep sign-in reachable
     state = tmp_path / "hub"
     async with _serving(mount, state, hub_tls) as (hub, target):
         sent, bad = await _fuzz(target, hub, hub_tls, scaled(250, 4000))

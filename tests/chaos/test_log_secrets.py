@@ -224,7 +224,7 @@ async def test_no_secret_in_any_debug_log(
         if broker is not None:
             named["hub broker password"] = broker.hub_password
         else:
-            named["hub broker password"] = hub._hub_account[1]
+            named["hub broker password"] = hub._listeners._hub_account[1]
         assert hub.api_url is not None
         with anyio.fail_after(30):
             async with AsyncThalovantControlPlane(

@@ -33,8 +33,8 @@ from tests.chaos.conftest import SCALE, scaled
 from tests.hub.raw_client import RawClient, RawClosed
 from thalovant.hub import HubLimits, LocalHub
 from thalovant.hub.control.account import LocalAccount
-from thalovant.hub.control.server import LocalControlPlane
-from thalovant.hub.limits import ConnectionGate
+from thalovant.hub.control_plane import LocalControlPlane
+from thalovant.hub.servers.gate import ConnectionGate
 from thalovant.protocol.framing import MARKER_FIRST_JSON, MARKER_MIDDLE
 from thalovant.testing import HubTLS
 

@@ -21,10 +21,11 @@ from thalovant.client.client import AsyncThalovantClient
 from thalovant.errors import ThalovantError, ThalovantRuntimeError
 from thalovant.hub import ClientRegistry, HubLimits, LocalHub
 from thalovant.hub.control import api as api_module
+from thalovant.hub.control import bodies as bodies_module
 from thalovant.hub.control.account import LocalAccount
 from thalovant.hub.control.resources import hub_id_for
-from thalovant.hub.control.server import LocalControlPlane
 from thalovant.hub.control.tokens import ALL_SCOPES, TokenStore
+from thalovant.hub.control_plane import LocalControlPlane
 from thalovant.hub.state.registry import InvalidClientError
 from thalovant.testing import HubTLS
 
@@ -246,7 +247,7 @@ async def test_hostile_headers(call: Caller, local_hub: LocalHub) -> None:
 async def test_a_body_sent_too_slowly_gets_408(
     control: LocalControlPlane, hub_tls: HubTLS, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(api_module, "BODY_SECONDS", 0.5)
+    monkeypatch.setattr(bodies_module, "BODY_SECONDS", 0.5)
     host = control.api_url.removeprefix("https://")
     head = build_request("POST", "/v1/auth/token", host=host, body=b"x" * 100)
     partial = head[: len(head) - 90]  # the headers promise 100 bytes; 10 are sent

@@ -26,11 +26,12 @@ from thalovant.errors import (
 )
 from thalovant.hub import LocalHub
 from thalovant.hub.control import api as control_api
+from thalovant.hub.control import signin as control_signin
 from thalovant.hub.control.account import LocalAccount
 from thalovant.hub.control.resources import hub_id_for
-from thalovant.hub.control.server import LocalControlPlane
 from thalovant.hub.control.tokens import TokenStore
 from thalovant.hub.control.totp import new_totp_secret, totp_code
+from thalovant.hub.control_plane import LocalControlPlane
 from thalovant.hub.responder.demo import DEMO_JOKES
 from thalovant.identity.model import ThalovantIdentity
 from thalovant.link import link
@@ -272,7 +273,7 @@ async def test_scopes_are_enforced(api: AsyncThalovantControlPlane) -> None:
 async def test_failed_sign_ins_lock_with_retry_after(
     api: AsyncThalovantControlPlane, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(control_api, "LOCKOUT_AFTER", 2)
+    monkeypatch.setattr(control_signin, "LOCKOUT_AFTER", 2)
     for _ in range(2):
         with pytest.raises(ThalovantAuthError):
             await api.login(EMAIL, "wrong")

@@ -33,7 +33,7 @@ from thalovant.carriers.tls import CA_BUNDLE_ENV
 from thalovant.client.client import AsyncThalovantClient
 from thalovant.hub import LocalHub, write_identity_file
 from thalovant.hub.control.account import LocalAccount
-from thalovant.hub.control.server import LocalControlPlane
+from thalovant.hub.control_plane import LocalControlPlane
 from thalovant.hub.responder.demo import DEMO_JOKES
 from thalovant.identity.model import ThalovantIdentity
 from thalovant.link import link

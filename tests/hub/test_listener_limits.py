@@ -26,8 +26,8 @@ from anyio.streams.tls import TLSStream
 
 from thalovant.hub import HubLimits, LocalHub
 from thalovant.hub.control.account import LocalAccount
-from thalovant.hub.control.server import LocalControlPlane
-from thalovant.hub.limits import ConnectionGate
+from thalovant.hub.control_plane import LocalControlPlane
+from thalovant.hub.servers.gate import ConnectionGate
 from thalovant.protocol.framing import MARKER_FIRST_JSON, MARKER_MIDDLE
 from thalovant.testing import HubTLS
 

@@ -14,9 +14,9 @@ from thalovant.hub.hub import LocalHub, write_identity_file
 from thalovant.hub.limits import HubLimits
 from thalovant.hub.responder.demo import demo_skills
 from thalovant.hub.responder.dispatch import PolicyViolation, SessionView
-from thalovant.hub.responder.policy import DEFAULT_ALLOWED_TYPES
 from thalovant.hub.responder.session import HubSession, SessionClosed
 from thalovant.hub.responder.skills import HubSkill, SkillContext
+from thalovant.hub.state.allowed_types import DEFAULT_ALLOWED_TYPES
 from thalovant.hub.state.registry import ClientRecord, ClientRegistry
 
 __all__ = [

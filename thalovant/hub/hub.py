@@ -1,11 +1,17 @@
-"""``LocalHub``: a HiveMind v3 hub on loopback for development, demos and tests."""
+"""``LocalHub``: a HiveMind v3 hub on loopback for development, demos and tests.
+
+The hub object puts the layers of :mod:`thalovant.hub` together: the state (keys, registry),
+the responder (dispatcher, skill runtime, the services every session shares), the listeners
+(:class:`~thalovant.hub.servers.listeners.Listeners`) and, when asked, the local control
+plane's app on the HTTPS server. Client enrolment (:mod:`thalovant.hub.enrolment`) and skill
+registration (:mod:`thalovant.hub.responder.hooks`) are inherited (docs/architecture.md, "The hub").
+"""
 
 from __future__ import annotations
 
 import os
-import re
 import ssl
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -13,24 +19,24 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from thalovant.errors import ThalovantRuntimeError
-from thalovant.hub.limits import HubLimits, ReassemblyPool
+from thalovant.hub.control.api import build_control_app
+from thalovant.hub.enrolment import ClientEnrolment, MqttProvisioner
+from thalovant.hub.limits import HubLimits
 from thalovant.hub.responder.demo import demo_skills
-from thalovant.hub.responder.dispatch import BinaryHandler, Dispatcher
-from thalovant.hub.responder.policy import DEFAULT_ALLOWED_TYPES
+from thalovant.hub.responder.dispatch import Dispatcher
+from thalovant.hub.responder.hooks import SkillHooks
+from thalovant.hub.responder.reassembly import ReassemblyPool
 from thalovant.hub.responder.session import DEFAULT_OFFER_EXTRA, HubServices, HubSession
-from thalovant.hub.responder.skills import (
-    DEFAULT_PIPELINE_ID,
-    HubSkill,
-    SkillHandler,
-    SkillMatcher,
-    SkillRuntime,
-)
+from thalovant.hub.responder.skills import HubSkill, SkillRuntime
+from thalovant.hub.servers.broker import EmbeddedBroker
 from thalovant.hub.servers.http import HTTPServer
+from thalovant.hub.servers.listeners import Listeners
+from thalovant.hub.servers.mqtt import MQTTHubServer
 from thalovant.hub.servers.wss import WSSServer
-from thalovant.hub.state.files import ensure_private_dir, write_private_json
+from thalovant.hub.state.files import ensure_private_dir
+from thalovant.hub.state.identities import write_identity_file
 from thalovant.hub.state.keys import HubKeys
 from thalovant.hub.state.registry import CLIENTS_FILE, ClientRecord, ClientRegistry
-from thalovant.identity.model import ThalovantIdentity
 from thalovant.protocol.noise import PATTERNS, SUITES
 from thalovant.protocol.psk import PskDeriver, default_psk_deriver
 
@@ -38,24 +44,11 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from thalovant.hub.control.account import LocalAccount
-    from thalovant.hub.servers.broker import BrokerAccount, EmbeddedBroker
-    from thalovant.hub.servers.mqtt import MQTTHubServer
-
-#: Called with ``(username, password, topic_prefix)`` when a client's broker account is minted,
-#: so an external broker can learn it (see ``thalovant.testing`` for mosquitto).
-MqttProvisioner = Callable[[str, str, str], None]
 
 __all__ = ["LocalHub", "MqttProvisioner", "write_identity_file"]
 
 
-def write_identity_file(identity: ThalovantIdentity, path: str | os.PathLike[str]) -> Path:
-    """Write ``identity`` with its secrets to ``path`` (mode 0600, atomic); return the path."""
-    target = Path(path).expanduser().absolute()
-    write_private_json(target, identity.as_dict(include_secrets=True))
-    return target
-
-
-class LocalHub:
+class LocalHub(ClientEnrolment, SkillHooks):
     """A local Thalovant hub: the HiveMind v3 responder, a client registry and skills.
 
     ::
@@ -64,34 +57,56 @@ class LocalHub:
             identity = hub.register_client("kiosk")
             ...  # connect a client with ``identity``
 
-    ``state_dir`` keeps the hub's node id and static key (so clients' pins survive restarts)
-    and the client registry. ``wss_port=0`` picks a free port; restart on the same port with
-    ``LocalHub(state_dir, wss_port=old.wss_port)``. ``https_port`` is the HTTPS polling
-    carrier's port (``0``: any free port, ``None``: no HTTPS server). ``skills=None``
-    installs the demo skills (:func:`~thalovant.hub.responder.demo.demo_skills`); ``[]``: none.
-    ``patterns``/``suites`` restrict the offer (e.g. only ``25519_AESGCM_SHA256``).
-    ``psk_deriver`` defaults to the process-wide cache, so a client and a hub in one test
-    process derive each PSK once.
-    ``argon2`` must stay true in spirit: the PSK is always Argon2id, because that is the wire;
-    ``False`` is accepted and changes nothing (speed comes from the PSK cache instead).
+    The responder is :mod:`thalovant.hub.responder` (docs/protocol.md §2, §3), the listeners
+    :class:`~thalovant.hub.servers.listeners.Listeners` (§5), the state
+    :mod:`thalovant.hub.state` (docs/architecture.md, "The hub"). Runs on asyncio (the
+    ``websockets`` and ``aiohttp`` servers); enter it from asyncio or anyio-on-asyncio.
 
-    MQTT: ``mqtt_broker="embedded"`` (default) starts an in-process broker
-    (:class:`~thalovant.hub.servers.broker.EmbeddedBroker`: a plain loopback listener for the hub, a
-    TLS one for clients on ``mqtt_port``); a URL (``mqtt://user:pw@host:1883``) uses that
-    broker with the hub account in the userinfo, clients reaching it at ``mqtt_client_url``
-    (default: the same URL without userinfo) and ``mqtt_provisioner`` telling the broker about
-    each client's account; ``None`` turns MQTT off. Each client gets its own broker
-    username/password at registration and may only use ``<mqtt_topic_prefix>/<access key>``.
+    Args:
+        state_dir: Keeps the hub's node id and static key (so clients' pins survive
+            restarts) and the client registry.
+        host: The address every listener binds.
+        wss_port: The WebSocket port; ``0`` picks a free one (restart on the same port with
+            ``LocalHub(state_dir, wss_port=old.wss_port)``).
+        https_port: The HTTPS polling carrier's port (``0``: any free port, ``None``: no
+            HTTPS server).
+        ssl_context: The server TLS context of every client-facing listener (``None``:
+            plain ``ws://``, ``http://``, ``mqtt://``).
+        node_id: The node id for a new state folder (``None``: a fresh one).
+        skills: The skills to install (``None``: the demo skills,
+            :func:`~thalovant.hub.responder.demo.demo_skills`; ``[]``: none).
+        argon2: Accepted for compatibility and changes nothing: the PSK is always Argon2id,
+            because that is the wire (speed comes from the PSK cache instead).
+        psk_deriver: Derives the PSKs (``None``: the process-wide cache, so a client and a
+            hub in one test process derive each PSK once).
+        patterns: The Noise patterns offered (docs/protocol.md §2.3).
+        suites: The cipher suites offered (e.g. only ``25519_AESGCM_SHA256``).
+        offer_extra: Extra fields of the hub's offer (``None``: the defaults).
+        handshake_timeout: Seconds a client has for the handshake.
+        skill_timeout: Seconds one skill handler may run.
+        close_timeout: Seconds connections get to finish on :meth:`aclose`.
+        mqtt_broker: ``"embedded"`` (default) starts an in-process broker
+            (:class:`~thalovant.hub.servers.broker.EmbeddedBroker`: a plain loopback
+            listener for the hub, a TLS one for clients on ``mqtt_port``); a URL
+            (``mqtt://user:pw@host:1883``) uses that broker with the hub account in the
+            userinfo; ``None`` turns MQTT off. Each client gets its own broker
+            username/password at registration and may only use
+            ``<mqtt_topic_prefix>/<access key>``.
+        mqtt_port: The embedded broker's client port (``0``: any free port).
+        mqtt_client_url: Where clients reach an external broker (``None``: its URL without
+            userinfo).
+        mqtt_topic_prefix: The hub's topic prefix.
+        mqtt_provisioner: Tells an external broker about each client's account.
+        control_account: A :class:`~thalovant.hub.control.account.LocalAccount`: also serve
+            the local control plane (``/v1``, docs/protocol.md §7) from the HTTPS server's
+            app, at :attr:`api_url`.
+        limits: Bounds what clients can hold (:class:`~thalovant.hub.limits.HubLimits`:
+            time to a first request, connections per listener and per peer address,
+            sessions per client, memory for unfinished chunked messages and how long such a
+            message may stall; ``None``: the defaults).
 
-    ``control_account`` (a :class:`~thalovant.hub.control.account.LocalAccount`) also serves the
-    local control plane (``/v1``) from the HTTPS server's app, at :attr:`api_url`.
-
-    ``limits`` (:class:`~thalovant.hub.limits.HubLimits`) bounds what clients can hold: time
-    to a first request, connections per listener and per peer address, sessions per client,
-    memory for unfinished chunked messages and how long such a message may stall.
-
-    Runs on asyncio (the ``websockets`` and ``aiohttp`` servers); enter it from asyncio or
-    anyio-on-asyncio.
+    Raises:
+        ThalovantRuntimeError: ``control_account`` without an HTTPS server.
     """
 
     def __init__(
@@ -123,8 +138,6 @@ class LocalHub:
         self.limits = limits or HubLimits()
         """Bounds on connections and reassembly memory (:class:`~thalovant.hub.HubLimits`)."""
         self._state_dir = ensure_private_dir(Path(state_dir).expanduser().absolute())
-        self._host = host
-        self._ssl = ssl_context
         self.argon2 = argon2
         self.keys = HubKeys(self._state_dir, node_id=node_id)
         self.registry = ClientRegistry(self._state_dir / CLIENTS_FILE)
@@ -154,92 +167,36 @@ class LocalHub:
                 self.limits.max_reassembly_total, self.limits.max_reassembly_per_client
             ),
         )
-        self._wss = WSSServer(
+        self._listeners = Listeners(
             self.services,
-            lookup=self.registry.get,
+            self.registry,
             host=host,
-            port=wss_port,
+            wss_port=wss_port,
+            https_port=https_port,
             ssl_context=ssl_context,
             handshake_timeout=handshake_timeout,
+            close_timeout=close_timeout,
+            mqtt_broker=mqtt_broker,
+            mqtt_port=mqtt_port,
+            mqtt_client_url=mqtt_client_url,
+            mqtt_topic_prefix=mqtt_topic_prefix,
             limits=self.limits,
         )
-        self._http = (
-            None
-            if https_port is None
-            else HTTPServer(
-                self.services,
-                lookup=self.registry.get,
-                host=host,
-                port=https_port,
-                ssl_context=ssl_context,
-                handshake_timeout=handshake_timeout,
-                limits=self.limits,
-            )
-        )
+        self._mqtt_provisioner = mqtt_provisioner
         self._running = False
-        self._close_timeout = close_timeout
         self.control_app: web.Application | None = None
         """The local control plane's ``/v1`` app, when ``control_account`` is given."""
         if control_account is not None:
             self._mount_control_plane(control_account)
-        self._broker: EmbeddedBroker | None = None
-        self._mqtt: MQTTHubServer | None = None
-        self._mqtt_client_url = mqtt_client_url
-        self._mqtt_provisioner = mqtt_provisioner
-        self._hub_account: tuple[str, str] = ("", "")
-        if mqtt_broker is not None:
-            self._setup_mqtt(mqtt_broker, mqtt_port, mqtt_topic_prefix, handshake_timeout)
-
-    def _setup_mqtt(self, broker: str, port: int, prefix: str, handshake_timeout: float) -> None:
-        hub_user: str | None
-        hub_password: str | None
-        import secrets
-        from urllib.parse import unquote, urlsplit
-
-        from thalovant.hub.servers.broker import EmbeddedBroker
-        from thalovant.hub.servers.mqtt import MQTTHubServer
-
-        if broker == "embedded":
-            self._hub_account = (f"hub-{secrets.token_hex(6)}", secrets.token_urlsafe(24))
-            hub_user, hub_password = self._hub_account
-            self._broker = EmbeddedBroker(
-                self._broker_account,
-                host=self._host,
-                client_port=port,
-                ssl_context=self._ssl,
-                limits=self.limits,
-            )
-            url = "mqtt://placeholder"  # the hub port is known once the broker runs
-        else:
-            parts = urlsplit(broker)
-            hub_user = unquote(parts.username) if parts.username else None
-            hub_password = unquote(parts.password) if parts.password else None
-            url = broker
-            if self._mqtt_client_url is None:
-                host = parts.hostname or ""
-                host = f"[{host}]" if ":" in host else host
-                netloc = f"{host}:{parts.port}" if parts.port else host
-                self._mqtt_client_url = f"{parts.scheme}://{netloc}"
-        self._mqtt = MQTTHubServer(
-            self.services,
-            lookup=self.registry.get,
-            broker_url=url,
-            username=hub_user,
-            password=hub_password,
-            topic_prefix=prefix,
-            registered=lambda: [r.access_key for r in self.registry.records()],
-            handshake_timeout=handshake_timeout,
-        )
 
     def _mount_control_plane(self, account: LocalAccount) -> None:
-        from thalovant.hub.control.api import build_control_app
-
-        if self._http is None:
+        http = self._listeners.http
+        if http is None:
             raise ThalovantRuntimeError(
                 "the local control plane is served by the HTTPS server: keep https_port set"
             )
         self.control_app = build_control_app(self, account)
-        self._http.app.add_subapp("/v1", self.control_app)
+        http.app.add_subapp("/v1", self.control_app)
 
     # ------------------------------------------------------------------------ facts
 
@@ -264,70 +221,45 @@ class LocalHub:
         return self.keys.public_key
 
     @property
-    def wss_port(self) -> int:
-        """The WebSocket port (the bound one once running)."""
-        return self._wss.port
-
-    @property
-    def wss_url(self) -> str:
-        """``wss://<host>:<port>`` (``ws://`` without an SSL context)."""
-        return self._wss.url
-
-    @property
     def wss_server(self) -> WSSServer:
         """The WebSocket carrier's server (its ``gate`` holds the connection counters)."""
-        return self._wss
+        return self._listeners.wss
 
     @property
     def mqtt_url(self) -> str | None:
         """The broker URL clients use (``mqtts://`` with TLS), or ``None`` without MQTT."""
-        if self._mqtt is None:
-            return None
-        if self._broker is not None:
-            return self._broker.client_url if self._broker.client_port else None
-        return self._mqtt_client_url
+        return self._listeners.mqtt_url
 
     @property
     def mqtt_port(self) -> int:
         """The embedded broker's client port (0 for an external broker or before start)."""
-        return self._broker.client_port if self._broker is not None else 0
+        return self._listeners.mqtt_port
 
     @property
     def mqtt_server(self) -> MQTTHubServer | None:
         """The hub's MQTT side (``None`` without MQTT)."""
-        return self._mqtt
+        return self._listeners.mqtt
 
     @property
     def embedded_broker(self) -> EmbeddedBroker | None:
         """The in-process broker when ``mqtt_broker="embedded"``."""
-        return self._broker
-
-    def _broker_account(self, username: str) -> BrokerAccount | None:
-        from thalovant.hub.servers.broker import BrokerAccount
-
-        if username == self._hub_account[0]:
-            return BrokerAccount(username, self._hub_account[1])
-        record = self.registry.by_mqtt_username(username)
-        if record is None or record.mqtt_password is None or self._mqtt is None:
-            return None
-        prefix = self._mqtt.client_prefix(record.access_key)
-        return BrokerAccount(username, record.mqtt_password, prefix)
+        return self._listeners.broker
 
     @property
     def https_port(self) -> int | None:
         """The HTTPS polling port (the bound one once running); ``None`` without HTTPS."""
-        return self._http.port if self._http is not None else None
+        return self._listeners.https_port
 
     @property
     def https_url(self) -> str | None:
         """``https://<host>:<port>`` (``http://`` without an SSL context); ``None`` without
         HTTPS."""
-        return self._http.url if self._http is not None else None
+        return self._listeners.https_url
 
     @property
     def http_server(self) -> HTTPServer | None:
         """The HTTPS carrier's server; mount web apps on its ``app`` before :meth:`start`."""
-        return self._http
+        return self._listeners.http
 
     @property
     def running(self) -> bool:
@@ -347,48 +279,24 @@ class LocalHub:
     # -------------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        """Start serving (``async with`` does this)."""
+        """Start serving (``async with`` does this).
+
+        Raises:
+            ThalovantRuntimeError: The hub is already running.
+            OSError: A listener could not bind (the ones started are stopped again).
+        """
         if self._running:
             raise ThalovantRuntimeError("the local hub is already running")
-        await self._wss.start()
-        try:
-            if self._http is not None:
-                await self._http.start()
-            await self._start_mqtt()
-        except BaseException:
-            await self._wss.aclose(self._close_timeout)
-            if self._http is not None:
-                await self._http.aclose(self._close_timeout)
-            raise
+        await self._listeners.start()
         self._running = True
 
-    async def _start_mqtt(self) -> None:
-        if self._mqtt is None:
-            return
-        if self._broker is not None:
-            await self._broker.start(serve_clients=False)
-            self._mqtt.set_broker_url(self._broker.hub_url)
-        try:
-            await self._mqtt.start()
-            if self._broker is not None:
-                await self._broker.serve_clients()
-        except BaseException:
-            if self._broker is not None:
-                await self._broker.aclose()
-            raise
-
     async def aclose(self) -> None:
-        """Close every connection with 1001 and stop, waiting at most ``close_timeout``
-        for connections to finish before aborting them."""
+        """Close every connection with 1001 and stop.
+
+        Connections get at most ``close_timeout`` seconds to finish before they are aborted.
+        """
         self._running = False
-        if self._mqtt is not None:
-            await self._mqtt.aclose()
-        if self._broker is not None:
-            await self._broker.aclose()
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._wss.aclose, self._close_timeout)
-            if self._http is not None:
-                tg.start_soon(self._http.aclose, self._close_timeout)
+        await self._listeners.aclose()
 
     async def __aenter__(self) -> LocalHub:
         await self.start()
@@ -407,30 +315,35 @@ class LocalHub:
 
         The ``async with`` exit (or :meth:`aclose`) still cleans up afterwards.
         """
-        self._wss.kill()
-        if self._mqtt is not None:
-            self._mqtt.kill()
-        if self._broker is not None:
-            self._broker.kill()
-        if self._http is not None:
-            self._http.kill()
+        self._listeners.kill()
 
     async def drop_connections(self, code: int = 1011, reason: str = "") -> None:
-        """Close every open connection with ``code`` (1011: a drop clients redial after)."""
-        await self._wss.drop_connections(code, reason)
-        if self._mqtt is not None:
-            await self._mqtt.drop_connections(code, reason)
-        if self._http is not None:
-            await self._http.drop_connections(code, reason)
+        """Close every open connection, on every carrier.
+
+        Args:
+            code: The close code (1011: a drop clients redial after; docs/protocol.md §2.6).
+            reason: The close reason.
+        """
+        await self._listeners.drop_connections(code, reason)
 
     async def wait_for_connections(self, count: int) -> None:
-        """Wait until exactly ``count`` clients are connected (wrap in a timeout)."""
+        """Wait until exactly ``count`` clients are connected (wrap in a timeout).
+
+        Args:
+            count: The number of connected clients to wait for.
+        """
         while len(self._sessions) != count:
             await self._changed.wait()
 
     async def wait_for_session(self, session_id: str) -> HubSession:
-        """Wait until a client whose HELLO named ``session_id`` is connected; return its
-        session (wrap in a timeout)."""
+        """Wait until a client whose HELLO named ``session_id`` is connected (wrap in a timeout).
+
+        Args:
+            session_id: The session id of the client's HELLO.
+
+        Returns:
+            That client's session.
+        """
         while True:
             found = next((s for s in self._sessions if s.session_id == session_id), None)
             if found is not None:
@@ -438,169 +351,20 @@ class LocalHub:
             await self._changed.wait()
 
     def set_static_key(self, private: bytes | None = None) -> bytes:
-        """Rotate the hub's static key (fresh unless ``private``); return the public key.
+        """Rotate the hub's static key.
 
         Takes effect for new connections; pinned clients then see "hub key changed".
+
+        Args:
+            private: The new private key (``None``: a fresh one).
+
+        Returns:
+            The new public key.
         """
         return self.keys.set_static_key(private)
 
-    # ---------------------------------------------------------------------- clients
-
-    def register_client(
-        self,
-        name: str = "demo",
-        *,
-        site_id: str | None = None,
-        allowed_types: Iterable[str] = DEFAULT_ALLOWED_TYPES,
-        admin: bool = False,
-        access_key: str | None = None,
-        password: str | None = None,
-    ) -> ThalovantIdentity:
-        """Register a client and return its identity for this hub.
-
-        Access key and password are random unless given; ``site_id`` defaults to ``name``.
-        The hub must be running, or have a fixed ``wss_port``, so the URL is known.
-        """
-        self._require_url()
-        record = self.registry.create(
-            name,
-            site_id=site_id,
-            allowed_types=allowed_types,
-            admin=admin,
-            access_key=access_key,
-            password=password,
-        )
-        if self._mqtt is not None:
-            record = self.registry.ensure_mqtt_credentials(record.access_key)
-            if self._mqtt_provisioner is not None and record.mqtt_username and record.mqtt_password:
-                self._mqtt_provisioner(
-                    record.mqtt_username,
-                    record.mqtt_password,
-                    self._mqtt.client_prefix(record.access_key),
-                )
-        return self.identity_for(record.access_key)
-
-    def identity_for(self, access_key: str) -> ThalovantIdentity:
-        """The identity of a registered client, pointing at this hub's current URLs: WSS
-        (the default protocol), HTTPS and MQTT (with the client's own broker account)."""
-        record = self.registry.get(access_key)
-        if record is None:
-            raise KeyError("no client with this access key")
-        plane = self.data_plane()
-        mapping: dict[str, Any] = {
-            "access_key": record.access_key,
-            "password": record.password,
-            "site_id": record.site_id,
-            "default_master": self.wss_url,
-            "default_port": self.wss_port,
-            **plane,
-        }
-        mqtt_url = plane["data_plane_endpoints"].get("mqtt")
-        if (
-            self._mqtt is not None
-            and mqtt_url is not None
-            and record.mqtt_username
-            and record.mqtt_password
-            and not any(ch in record.access_key for ch in "/#+")
-        ):
-            mapping["mqtt"] = {
-                "endpoint": mqtt_url,
-                "username": record.mqtt_username,
-                "password": record.mqtt_password,
-                "topic_prefix": self._mqtt.client_prefix(record.access_key),
-                "tls": mqtt_url.startswith("mqtts://"),
-            }
-        else:  # no broker credentials for this client: MQTT is not usable
-            plane["protocols"]["mqtt"] = False
-        return ThalovantIdentity.from_mapping(mapping)
-
-    def data_plane(self) -> dict[str, Any]:
-        """``data_plane_endpoints`` and ``protocols`` of this hub: what every identity from
-        :meth:`identity_for` carries (the local control plane shows them on its hub
-        resource)."""
-        url = self._require_url()
-        endpoints: dict[str, str] = {"wss": url}
-        protocols = {"wss": True, "http": False, "mqtt": False}
-        if self.https_url is not None and self.https_port:  # known once bound (or fixed)
-            endpoints["https"] = self.https_url
-            protocols["http"] = True
-        mqtt_url = self.mqtt_url
-        if self._mqtt is not None and mqtt_url is not None:
-            endpoints["mqtt"] = mqtt_url
-            protocols["mqtt"] = True
-        return {"data_plane_endpoints": endpoints, "protocols": protocols}
-
-    def client(self, access_key: str) -> ClientRecord | None:
-        """The registry record of a client."""
-        return self.registry.get(access_key)
-
-    def _require_url(self) -> str:
-        if self.wss_port == 0:
-            raise ThalovantRuntimeError(
-                "the hub's port is not known yet: start the hub first, or pass wss_port"
-            )
-        return self.wss_url
-
     def _current(self, record: ClientRecord) -> ClientRecord:
         return self.registry.get(record.access_key) or record
-
-    # ------------------------------------------------------------------ skills, hooks
-
-    def skill(
-        self,
-        name: str,
-        *,
-        match: str | re.Pattern[str] | SkillMatcher,
-        pipeline_id: str = DEFAULT_PIPELINE_ID,
-        priority: int = 0,
-        examples: Iterable[str] = (),
-        description: str = "",
-    ) -> Callable[[SkillHandler], SkillHandler]:
-        """Decorator registering ``async def handler(ctx: SkillContext)`` as a skill.
-
-        ``match``: a regex searched case-insensitively in the utterance, a compiled pattern,
-        or a function of the context. Higher ``priority`` is tried first; a skill of the same
-        name is replaced.
-        """
-
-        def register(handler: SkillHandler) -> SkillHandler:
-            self.runtime.add(
-                HubSkill(
-                    name,
-                    handler,
-                    match=match,
-                    pipeline_id=pipeline_id,
-                    priority=priority,
-                    examples=examples,
-                    description=description,
-                )
-            )
-            return handler
-
-        return register
-
-    def add_skill(self, skill: HubSkill) -> HubSkill:
-        """Register a ready-made :class:`HubSkill`."""
-        return self.runtime.add(skill)
-
-    def remove_skill(self, name: str) -> bool:
-        """Unregister a skill by name."""
-        return self.runtime.remove(name)
-
-    def on_bus(self, msg_type: str) -> Callable[[SkillHandler], SkillHandler]:
-        """Decorator: ``async def handler(ctx: SkillContext)`` answers bus messages of
-        ``msg_type`` (after the policy check), replacing the built-in handling."""
-
-        def register(handler: SkillHandler) -> SkillHandler:
-            self.dispatcher.bus_hooks[msg_type] = handler
-            return handler
-
-        return register
-
-    def on_binary(self, handler: BinaryHandler) -> BinaryHandler:
-        """Register ``async def handler(session, frame: BinaryFrame)`` for ``bin`` frames."""
-        self.dispatcher.binary_hooks.append(handler)
-        return handler
 
     # ---------------------------------------------------------------------- tracking
 

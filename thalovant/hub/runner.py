@@ -18,7 +18,7 @@ import anyio
 
 from thalovant.errors import ThalovantIdentityError
 from thalovant.hub.control.account import account_from_options
-from thalovant.hub.control.server import LocalControlPlane
+from thalovant.hub.control_plane import LocalControlPlane
 from thalovant.hub.hub import LocalHub, write_identity_file
 from thalovant.hub.limits import HubLimits
 from thalovant.hub.servers.tls import dev_certificates

@@ -20,14 +20,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
+from thalovant.hub.control.host import ControlledHub
 from thalovant.hub.control.tokens import iso_time
 from thalovant.hub.state.registry import ClientRecord
-
-if TYPE_CHECKING:
-    from thalovant.hub.hub import LocalHub
 
 __all__ = [
     "HUB_SLUG",
@@ -54,12 +52,12 @@ def _short_hash(*parts: str, size: int = 20) -> str:
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:size]
 
 
-def hub_id_for(hub: LocalHub) -> str:
+def hub_id_for(hub: ControlledHub) -> str:
     """The hub's id on the control plane (stable: derived from its node id)."""
     return f"hub_{_short_hash('hub', hub.node_id, size=16)}"
 
 
-def hub_resource(hub: LocalHub, owner_id: str) -> dict[str, Any]:
+def hub_resource(hub: ControlledHub, owner_id: str) -> dict[str, Any]:
     """The hub object: ids, title, endpoints and protocol flags from
     :meth:`~thalovant.hub.LocalHub.data_plane`, an etag."""
     plane = hub.data_plane()

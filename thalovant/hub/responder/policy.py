@@ -4,6 +4,9 @@ A HiveMind hub keeps an allow-list of OVOS message types per client; an admin cl
 send anything. A ``bus`` message of another type is not forwarded: the hub answers with
 ``hive.policy.denied`` naming the type. Mesh kinds that need a grant (``broadcast``) are not
 answered at all; the hub closes the connection, as HiveMind-core does.
+
+The allow-list itself (its default and its validation) is part of the client record,
+:mod:`thalovant.hub.state.allowed_types`; it is re-exported here.
 """
 
 from __future__ import annotations
@@ -11,13 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from thalovant.events import (
-    EVENT_HOME_RESPONSE,
-    EVENT_INTENT_DESCRIBE,
-    EVENT_INTENT_LIST,
-    EVENT_RECOGNIZER_LOOP_UTTERANCE,
-    EVENT_SKILLS_LIST,
-)
+from thalovant.hub.state.allowed_types import DEFAULT_ALLOWED_TYPES, normalize_allowed_types
 
 __all__ = [
     "ADMIN_ONLY_KINDS",
@@ -28,36 +25,11 @@ __all__ = [
     "normalize_allowed_types",
 ]
 
-DEFAULT_ALLOWED_TYPES: tuple[str, ...] = (
-    EVENT_RECOGNIZER_LOOP_UTTERANCE,
-    EVENT_INTENT_LIST,
-    EVENT_INTENT_DESCRIBE,
-    EVENT_SKILLS_LIST,
-    "intent.service.adapt.manifest.get",
-    "intent.service.padatious.manifest.get",
-    EVENT_HOME_RESPONSE,
-)
-"""Bus types a new client may send unless registered otherwise: utterances, the intent and
-skill inventory queries, and home-link answers."""
-
 ADMIN_ONLY_KINDS: frozenset[str] = frozenset({"broadcast"})
 """HiveMind message kinds a non-admin client may not send; the hub closes the connection."""
 
 DENIED_CODE = "acl_disallowed_type"
 """``data.code`` of a denial for a message type outside the client's allow-list."""
-
-
-def normalize_allowed_types(types: Iterable[str]) -> tuple[str, ...]:
-    """Validate an allow-list: non-empty strings, duplicates dropped, order kept."""
-    if isinstance(types, str):
-        raise TypeError("allowed_types must be a collection of strings, not one string")
-    out: list[str] = []
-    for item in types:
-        if not isinstance(item, str) or not item.strip():
-            raise ValueError(f"allowed message types must be non-empty strings, got {item!r}")
-        if item not in out:
-            out.append(item)
-    return tuple(out)
 
 
 def is_type_allowed(msg_type: str, *, allowed_types: Iterable[str], admin: bool) -> bool:

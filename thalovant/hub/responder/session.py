@@ -40,8 +40,8 @@ import anyio
 from anyio.abc import TaskGroup
 
 from thalovant.errors import ThalovantHubRefusedError, ThalovantProtocolError
-from thalovant.hub.limits import ReassemblyPool
 from thalovant.hub.responder.dispatch import Dispatcher, PolicyViolation
+from thalovant.hub.responder.reassembly import ReassemblyPool
 from thalovant.hub.responder.skills import DeliveryError
 from thalovant.hub.state.keys import ClientPsks, HubKeys
 from thalovant.hub.state.registry import ClientRecord, ClientRegistry

@@ -69,7 +69,18 @@ class SkillContext:
     skill matched by regex), :attr:`session_state` (a dict kept per session id across
     requests and connections), :attr:`client_name`, :attr:`peer`.
 
-    Answer: :meth:`speak` and :meth:`emit`. Both build reply contexts for you.
+    Answer: :meth:`speak` and :meth:`emit`. Both build reply contexts for you
+    (docs/protocol.md §3.2).
+
+    Args:
+        message_type: The request's bus message type.
+        data: Its ``data``.
+        request_context: Its context, after the hub filled in the session.
+        session_id: The session id of the request.
+        session_state: The state kept for that session id.
+        send: Sends one bus message to the client.
+        client_name: The registered name of the client.
+        peer: The client's address, for logs.
     """
 
     def __init__(
@@ -160,7 +171,14 @@ class SkillContext:
     # -------------------------------------------------------------------------- answer
 
     def reply_context(self, **extra: Any) -> dict[str, Any]:
-        """A reply context for this request, tagged with the skill and pipeline ids."""
+        """A reply context for this request, tagged with the skill and pipeline ids.
+
+        Args:
+            **extra: Keys to add to the reply context.
+
+        Returns:
+            The reply context (docs/protocol.md §3.2).
+        """
         tags: dict[str, Any] = {}
         if self.skill is not None:
             tags["skill_id"] = self.skill
@@ -176,7 +194,17 @@ class SkillContext:
         rich_media: Any = None,
         expect_response: bool = False,
     ) -> None:
-        """Send a ``speak`` event (``rich_media``: display items, e.g. choices)."""
+        """Send a ``speak`` event as a reply to this request.
+
+        Args:
+            text: What to say.
+            meta: ``data.meta`` of the event.
+            rich_media: Display items (e.g. choices).
+            expect_response: Whether the client should listen for an answer.
+
+        Raises:
+            DeliveryError: The connection is gone (skills need not catch it).
+        """
         message = speak_message(
             self.reply_context(),
             text,
@@ -196,12 +224,28 @@ class SkillContext:
         *,
         context: dict[str, Any] | None = None,
     ) -> None:
-        """Send any bus event as a reply to this request (``context`` overlays the reply's)."""
+        """Send any bus event as a reply to this request.
+
+        Args:
+            msg_type: The event's type.
+            data: Its ``data``.
+            context: Overlays the reply context.
+
+        Raises:
+            DeliveryError: The connection is gone (skills need not catch it).
+        """
         reply = self.reply_context(**(context or {}))
         await self.send(BusMessage(msg_type, dict(data or {}), reply))
 
     async def send(self, message: BusMessage) -> None:
-        """Send a bus message exactly as given (to a ``query``, wrapped in a query frame)."""
+        """Send a bus message exactly as given (to a ``query``, wrapped in a query frame).
+
+        Args:
+            message: The message.
+
+        Raises:
+            DeliveryError: The connection is gone (skills need not catch it).
+        """
         await self._send(message)
 
 
@@ -212,8 +256,23 @@ SkillMatcher = Callable[[SkillContext], object]
 
 
 class HubSkill:
-    """A registered skill. ``match`` is a regex (searched case-insensitively in the
-    utterance), a compiled pattern, or a function of the :class:`SkillContext`."""
+    """A skill: a handler and what it matches (register it with
+    :meth:`~thalovant.hub.LocalHub.add_skill` or the :meth:`~thalovant.hub.LocalHub.skill`
+    decorator).
+
+    Args:
+        name: The skill's name (not empty).
+        handler: ``async def handler(ctx: SkillContext) -> None``.
+        match: A regex (searched case-insensitively in the utterance), a compiled pattern,
+            or a function of the :class:`SkillContext` (truthy: the skill takes it).
+        pipeline_id: The pipeline the answer names.
+        priority: Higher is tried first.
+        examples: Example utterances (the intent inventory shows them).
+        description: What the skill does.
+
+    Raises:
+        ValueError: ``name`` is empty.
+    """
 
     __slots__ = (
         "_matcher",
@@ -252,7 +311,14 @@ class HubSkill:
         return f"HubSkill({self.name!r}, priority={self.priority})"
 
     def matches(self, ctx: SkillContext) -> bool:
-        """True when this skill takes the request; a regex match is stored in ``ctx.match``."""
+        """Whether this skill takes the request; a regex match is stored in ``ctx.match``.
+
+        Args:
+            ctx: The request.
+
+        Returns:
+            True when it matches.
+        """
         if isinstance(self._matcher, re.Pattern):
             found = self._matcher.search(ctx.utterance)
             if found is None:

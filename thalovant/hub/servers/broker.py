@@ -31,19 +31,36 @@ import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from thalovant.hub.limits import ConnectionGate, HubLimits
+from thalovant.hub.limits import HubLimits
+from thalovant.hub.servers.gate import ConnectionGate
+from thalovant.hub.servers.mqtt_packets import (
+    CONNACK,
+    CONNECT,
+    DISCONNECT,
+    PINGREQ,
+    PINGRESP,
+    PUBACK,
+    PUBCOMP,
+    PUBLISH,
+    PUBREC,
+    PUBREL,
+    SUBACK,
+    SUBSCRIBE,
+    UNSUBACK,
+    UNSUBSCRIBE,
+    PacketReader,
+    ProtocolViolation,
+    encode_text,
+    packet,
+    read_packet,
+)
 
 __all__ = ["BrokerAccount", "EmbeddedBroker", "topic_matches"]
 
 logger = logging.getLogger("thalovant.hub.broker")
 
-_MAX_PACKET = 1024 * 1024
 _OUT_QUEUE = 1024
 _STREAM_LIMIT = 64 * 1024
-_CONNECT, _CONNACK, _PUBLISH, _PUBACK = 1, 2, 3, 4
-_PUBREC, _PUBREL, _PUBCOMP = 5, 6, 7
-_SUBSCRIBE, _SUBACK, _UNSUBSCRIBE, _UNSUBACK = 8, 9, 10, 11
-_PINGREQ, _PINGRESP, _DISCONNECT = 12, 13, 14
 
 
 @dataclass(frozen=True)
@@ -79,81 +96,6 @@ def topic_matches(topic_filter: str, topic: str) -> bool:
         if index >= len(levels) or (part != "+" and part != levels[index]):
             return False
     return len(filter_levels) == len(levels)
-
-
-class _ProtocolViolation(Exception):
-    pass
-
-
-def _encode_length(length: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, length = length % 128, length // 128
-        out.append(byte | (0x80 if length else 0))
-        if not length:
-            return bytes(out)
-
-
-def _packet(kind: int, flags: int, body: bytes) -> bytes:
-    return bytes([kind << 4 | flags]) + _encode_length(len(body)) + body
-
-
-def _text(value: str) -> bytes:
-    raw = value.encode("utf-8")
-    return struct.pack("!H", len(raw)) + raw
-
-
-class _Reader:
-    def __init__(self, body: bytes) -> None:
-        self._body, self._pos = body, 0
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def u16(self) -> int:
-        value: int = struct.unpack("!H", self.take(2))[0]
-        return value
-
-    def take(self, count: int) -> bytes:
-        if self._pos + count > len(self._body):
-            raise _ProtocolViolation("packet too short")
-        data = self._body[self._pos : self._pos + count]
-        self._pos += count
-        return data
-
-    def binary(self) -> bytes:
-        return self.take(self.u16())
-
-    def text(self) -> str:
-        try:
-            return self.binary().decode("utf-8")
-        except UnicodeDecodeError:
-            raise _ProtocolViolation("invalid UTF-8") from None
-
-    def rest(self) -> bytes:
-        data = self._body[self._pos :]
-        self._pos = len(self._body)
-        return data
-
-    @property
-    def done(self) -> bool:
-        return self._pos >= len(self._body)
-
-
-async def _read_packet(reader: asyncio.StreamReader) -> tuple[int, int, bytes]:
-    first = (await reader.readexactly(1))[0]
-    length, multiplier = 0, 1
-    for _ in range(4):
-        byte = (await reader.readexactly(1))[0]
-        length += (byte & 0x7F) * multiplier
-        if not byte & 0x80:
-            break
-        multiplier *= 128
-    else:
-        raise _ProtocolViolation("malformed remaining length")
-    if length > _MAX_PACKET:
-        raise _ProtocolViolation("packet too large")
-    return first >> 4, first & 0x0F, await reader.readexactly(length)
 
 
 def _streams(
@@ -211,8 +153,8 @@ class _Connection:
         if granted is None:
             return
         qos = min(qos, granted)
-        header = _text(topic) + (struct.pack("!H", self.packet_id()) if qos else b"")
-        self.enqueue(_packet(_PUBLISH, qos << 1 | int(retain), header + payload))
+        header = encode_text(topic) + (struct.pack("!H", self.packet_id()) if qos else b"")
+        self.enqueue(packet(PUBLISH, qos << 1 | int(retain), header + payload))
 
     def abort(self) -> None:
         self.closed = True
@@ -362,7 +304,7 @@ class EmbeddedBroker:
             clean = await self._loop(connection)
         except (asyncio.IncompleteReadError, ConnectionError, OSError, TimeoutError):
             pass
-        except _ProtocolViolation as exc:
+        except ProtocolViolation as exc:
             logger.info("MQTT protocol violation from %s: %s", connection.client_id, exc)
         finally:
             self._all.discard(connection)
@@ -380,13 +322,13 @@ class EmbeddedBroker:
 
     async def _connect(self, connection: _Connection, hub_listener: bool) -> bool:
         # The gate already bounds the time to CONNECT; this is the same bound, in case.
-        reading = _read_packet(connection.reader)
+        reading = read_packet(connection.reader)
         kind, _flags, body = await asyncio.wait_for(reading, self.limits.request_timeout)
-        if kind != _CONNECT:
-            raise _ProtocolViolation("first packet is not CONNECT")
+        if kind != CONNECT:
+            raise ProtocolViolation("first packet is not CONNECT")
         gate = self.hub_gate if hub_listener else self.client_gate
         gate.admit(connection.writer.transport)
-        r = _Reader(body)
+        r = PacketReader(body)
         name, level, flags, keepalive = r.text(), r.u8(), r.u8(), r.u16()
         if name not in ("MQTT", "MQIsdp") or level not in (3, 4):
             await self._connack(connection, 1)
@@ -417,7 +359,7 @@ class EmbeddedBroker:
         return True
 
     async def _connack(self, connection: _Connection, code: int) -> None:
-        connection.writer.write(_packet(_CONNACK, 0, bytes([0, code])))
+        connection.writer.write(packet(CONNACK, 0, bytes([0, code])))
         await connection.writer.drain()
 
     async def _write(self, connection: _Connection) -> None:
@@ -434,48 +376,48 @@ class EmbeddedBroker:
         account = connection.account
         assert account is not None
         while not connection.closed:
-            kind, flags, body = await asyncio.wait_for(_read_packet(connection.reader), timeout)
-            if kind == _PUBLISH:
+            kind, flags, body = await asyncio.wait_for(read_packet(connection.reader), timeout)
+            if kind == PUBLISH:
                 self._on_publish(connection, account, flags, body)
-            elif kind == _SUBSCRIBE:
+            elif kind == SUBSCRIBE:
                 self._on_subscribe(connection, account, body)
-            elif kind == _UNSUBSCRIBE:
-                r = _Reader(body)
+            elif kind == UNSUBSCRIBE:
+                r = PacketReader(body)
                 packet_id = r.u16()
                 while not r.done:
                     connection.subscriptions.pop(r.text(), None)
-                connection.enqueue(_packet(_UNSUBACK, 0, struct.pack("!H", packet_id)))
-            elif kind == _PINGREQ:
-                connection.enqueue(_packet(_PINGRESP, 0, b""))
-            elif kind == _DISCONNECT:
+                connection.enqueue(packet(UNSUBACK, 0, struct.pack("!H", packet_id)))
+            elif kind == PINGREQ:
+                connection.enqueue(packet(PINGRESP, 0, b""))
+            elif kind == DISCONNECT:
                 return True
-            elif kind == _PUBREL:
-                connection.enqueue(_packet(_PUBCOMP, 0, body[:2]))
-            elif kind not in (_PUBACK, _PUBREC, _PUBCOMP):
-                raise _ProtocolViolation(f"unexpected packet type {kind}")
+            elif kind == PUBREL:
+                connection.enqueue(packet(PUBCOMP, 0, body[:2]))
+            elif kind not in (PUBACK, PUBREC, PUBCOMP):
+                raise ProtocolViolation(f"unexpected packet type {kind}")
         return False
 
     def _on_publish(
         self, connection: _Connection, account: BrokerAccount, flags: int, body: bytes
     ) -> None:
         qos, retain = (flags >> 1) & 0x03, bool(flags & 0x01)
-        r = _Reader(body)
+        r = PacketReader(body)
         topic = r.text()
         packet_id = r.u16() if qos else 0
         payload = r.rest()
         if "+" in topic or "#" in topic or not topic:
-            raise _ProtocolViolation("invalid topic in PUBLISH")
+            raise ProtocolViolation("invalid topic in PUBLISH")
         if qos == 1:
-            connection.enqueue(_packet(_PUBACK, 0, struct.pack("!H", packet_id)))
+            connection.enqueue(packet(PUBACK, 0, struct.pack("!H", packet_id)))
         elif qos == 2:
-            connection.enqueue(_packet(_PUBREC, 0, struct.pack("!H", packet_id)))
+            connection.enqueue(packet(PUBREC, 0, struct.pack("!H", packet_id)))
         if not account.may_publish(topic):
             logger.info("dropped a publish outside the client's topics")
             return
         self.publish(topic, payload, min(qos, 1), retain)
 
     def _on_subscribe(self, connection: _Connection, account: BrokerAccount, body: bytes) -> None:
-        r = _Reader(body)
+        r = PacketReader(body)
         packet_id = r.u16()
         codes = bytearray()
         granted: list[str] = []
@@ -487,7 +429,7 @@ class EmbeddedBroker:
                 granted.append(topic_filter)
             else:
                 codes.append(0x80)
-        connection.enqueue(_packet(_SUBACK, 0, struct.pack("!H", packet_id) + bytes(codes)))
+        connection.enqueue(packet(SUBACK, 0, struct.pack("!H", packet_id) + bytes(codes)))
         for topic, (payload, qos) in list(self._retained.items()):
             if any(topic_matches(f, topic) for f in granted):
                 connection.deliver(topic, payload, qos, True)

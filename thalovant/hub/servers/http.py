@@ -35,24 +35,23 @@ import asyncio
 import base64
 import binascii
 import itertools
-import json
 import logging
 import re
 import secrets
 import time
-import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from ssl import SSLContext
-from typing import Any
 
 import anyio
 import anyio.lowlevel
 from aiohttp import web
 from anyio.abc import TaskGroup
 
-from thalovant.hub.limits import ConnectionGate, HubLimits
+from thalovant.hub.limits import HubLimits
 from thalovant.hub.responder.session import CLOSE_PROTOCOL, HubServices, HubSession, SessionClosed
+from thalovant.hub.servers.gate import ConnectionGate
+from thalovant.hub.servers.http_connection import MAX_BATCH, MAX_MAILBOX, HTTPConnection
+from thalovant.hub.servers.http_requests import http_error, peer_name, read_form
 from thalovant.hub.servers.wss import parse_authorization
 from thalovant.hub.state.registry import ClientRecord
 
@@ -62,10 +61,6 @@ logger = logging.getLogger("thalovant.hub.http")
 
 REPLICA_COOKIE = "hivemind_http_replica"
 """The cookie that names a connection; a request carrying it binds that connection to it."""
-MAX_MAILBOX = 256
-"""Frames a connection's outbound mailbox holds before the session's writer waits."""
-MAX_BATCH = 64
-"""Most frames one poll returns."""
 HOLD_SECONDS = 0.5
 """How long an empty poll is held while an answer is likely: within this time after the
 client's last posted frame, until the first frame for it is queued. Any client benefits
@@ -73,80 +68,10 @@ client's last posted frame, until the first frame for it is queued. Any client b
 _MAX_BODY = 256 * 1024  # a Noise message is at most 65535 bytes (87 KiB in base64)
 _MAX_INBOUND = 16
 _MAX_PER_KEY = 128  # connections one access key may hold; the oldest is evicted
-_COALESCE_TURNS = 8  # event-loop turns a woken poll yields so a reply's frames share it
 _REFUSAL_CODES = frozenset({1000, 1005, 1008})
 _CLOSE_GOING_AWAY = 1001
 _CLOSE_INTERNAL = 1011
 _COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{8,64}")
-_FORM_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
-_MAX_FORM_FIELDS = 16
-
-
-@dataclass(eq=False)
-class _Connection:
-    """One client admission: its session task, inbox of posted frames, two mailboxes."""
-
-    client: ClientRecord
-    cookie: str
-    peer: str
-    inbound: list[tuple[str | bytes, anyio.Event]] = field(default_factory=list)
-    cleartext: list[str] = field(default_factory=list)
-    binary: list[bytes] = field(default_factory=list)
-    bound: bool = False  # the client showed it keeps the cookie: only the cookie reaches it
-    serial: int = 0  # creation order, among the connections of one access key
-    last_seen: float = field(default_factory=time.monotonic)
-    last_posted: float = -1.0  # time.monotonic() of the last frame the client posted
-    answered: bool = True  # a frame was queued for the client since its last post
-    closed: tuple[int, str] | None = None
-    changed: anyio.Event = field(default_factory=anyio.Event)
-    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.client.access_key, self.cookie
-
-    def notify(self) -> None:
-        changed, self.changed = self.changed, anyio.Event()
-        changed.set()
-
-    def close(self, code: int, reason: str) -> None:
-        """End the connection; later requests see a tombstone with ``code``."""
-        if self.closed is None:
-            self.closed = (code, reason)
-            self.cleartext.clear()
-            self.binary.clear()
-            self.scope.cancel()
-            self.notify()
-
-    async def put(self, frame: str | bytes) -> None:
-        """The session's ``send``: wait for room in the mailbox, then queue the frame."""
-        while True:
-            if self.closed is not None:
-                raise ConnectionError("the HTTP connection is closed")
-            box: list[Any] = self.cleartext if isinstance(frame, str) else self.binary
-            if len(box) < MAX_MAILBOX:
-                box.append(frame)
-                self.answered = True
-                self.notify()  # wake a held poll
-                return
-            await self.changed.wait()
-
-    async def take(self, binary: bool, hold: float) -> list[Any]:
-        """Up to :data:`MAX_BATCH` frames; an empty poll waits (at most ``hold`` s) while an
-        answer to the client's last post is likely."""
-        box: list[Any] = self.binary if binary else self.cleartext
-        if not box and self.closed is None and not self.answered:
-            with anyio.move_on_after(min(hold, self.last_posted + hold - time.monotonic())):
-                while not box and self.closed is None and not self.answered:
-                    await self.changed.wait()
-            if box:  # an answer started: let the rest of it join this batch
-                for _ in range(_COALESCE_TURNS):
-                    await anyio.lowlevel.checkpoint()
-        batch = box[:MAX_BATCH]
-        del box[:MAX_BATCH]
-        if batch:
-            self.notify()  # room for a waiting writer
-        return batch
 
 
 class HTTPServer:
@@ -179,7 +104,7 @@ class HTTPServer:
         """Seconds without a request after which a connection is closed and forgotten."""
         self.hold_seconds = HOLD_SECONDS
         """See :data:`HOLD_SECONDS`; ``0`` answers every poll at once."""
-        self._connections: dict[tuple[str, str], _Connection] = {}
+        self._connections: dict[tuple[str, str], HTTPConnection] = {}
         self._latest: dict[str, str] = {}  # access key -> cookie of its newest unbound one
         self._serials = itertools.count(1)
         self.requests = 0
@@ -296,7 +221,7 @@ class HTTPServer:
 
     # --------------------------------------------------------------------- connections
 
-    async def _run(self, conn: _Connection) -> None:
+    async def _run(self, conn: HTTPConnection) -> None:
         """The session task of one connection: handshake, then the posted frames in order."""
         closing: tuple[int, str] = (_CLOSE_GOING_AWAY, "connection ended")
         try:
@@ -322,7 +247,7 @@ class HTTPServer:
                 done.set()  # release the requests that posted them
             conn.inbound.clear()
 
-    async def _drive(self, conn: _Connection, session: HubSession) -> tuple[int, str]:
+    async def _drive(self, conn: HTTPConnection, session: HubSession) -> tuple[int, str]:
         try:
             with anyio.fail_after(self._handshake_timeout) as deadline:
                 await session.start(deadline)
@@ -339,7 +264,7 @@ class HTTPServer:
             logger.exception("HTTP connection from %s failed", conn.peer)
             return _CLOSE_INTERNAL, "internal error"
 
-    async def _next_frame(self, conn: _Connection, session: HubSession) -> None:
+    async def _next_frame(self, conn: HTTPConnection, session: HubSession) -> None:
         while not conn.inbound:
             await conn.changed.wait()
         frame, done = conn.inbound[0]
@@ -350,7 +275,7 @@ class HTTPServer:
             done.set()
             conn.notify()
 
-    def _aborter(self, conn: _Connection) -> Callable[[int, str], Awaitable[None]]:
+    def _aborter(self, conn: HTTPConnection) -> Callable[[int, str], Awaitable[None]]:
         async def abort(code: int, reason: str) -> None:
             conn.close(code, reason)
 
@@ -368,7 +293,7 @@ class HTTPServer:
                     conn.close(_CLOSE_GOING_AWAY, "idle timeout")
                     self._forget(key, conn)
 
-    def _forget(self, key: tuple[str, str], conn: _Connection) -> None:
+    def _forget(self, key: tuple[str, str], conn: HTTPConnection) -> None:
         if self._connections.get(key) is conn:
             del self._connections[key]
         if self._latest.get(key[0]) == key[1]:
@@ -395,10 +320,10 @@ class HTTPServer:
         client = self._lookup(parsed[1]) if parsed is not None else None
         if client is None:
             logger.info("refused an HTTP request from %s", request.remote or "unknown")
-            raise _error(403, "Invalid authorization")
+            raise http_error(403, "Invalid authorization")
         return client
 
-    def _find(self, request: web.Request, client: ClientRecord) -> _Connection:
+    def _find(self, request: web.Request, client: ClientRecord) -> HTTPConnection:
         """The request's connection (touching it), or an error response for a tombstone.
 
         With the replica cookie: that connection, which is bound to the cookie from then on.
@@ -415,18 +340,18 @@ class HTTPServer:
             latest = self._latest.get(client.access_key)
             conn = self._connections.get((client.access_key, latest)) if latest else None
         if conn is None:
-            raise _error(410, "Not connected")
+            raise http_error(410, "Not connected")
         conn.last_seen = time.monotonic()
         if conn.closed is not None:
             code, reason = conn.closed
             status = 403 if code in _REFUSAL_CODES else 410
-            raise _error(status, f"connection closed: {reason or code}", code=code)
+            raise http_error(status, f"connection closed: {reason or code}", code=code)
         return conn
 
     async def _connect(self, request: web.Request) -> web.Response:
         client = self._authorize(request)
         if self._tg is None:
-            raise _error(503, "hub not running")
+            raise http_error(503, "hub not running")
         cookie = request.cookies.get(REPLICA_COOKIE, "")
         bound = bool(_COOKIE_VALUE.fullmatch(cookie))  # a client that keeps its cookie
         if not bound:
@@ -436,8 +361,8 @@ class HTTPServer:
         if old is not None:
             old.close(_CLOSE_GOING_AWAY, "replaced by a new connection")
         self._evict_oldest(client.access_key)
-        conn = _Connection(
-            client, cookie, _peer_name(request), bound=bound, serial=next(self._serials)
+        conn = HTTPConnection(
+            client, cookie, peer_name(request), bound=bound, serial=next(self._serials)
         )
         self._connections[key] = conn
         if bound:
@@ -477,16 +402,16 @@ class HTTPServer:
     async def _send_message(self, request: web.Request) -> web.Response:
         client = self._authorize(request)
         conn = self._find(request, client)
-        form = await _read_form(request)
+        form = await read_form(request)
         message = form.get("message")
         if not isinstance(message, str) or not message:
-            raise _error(400, "Missing message")
+            raise http_error(400, "Missing message")
         frame: str | bytes = message
         if form.get("binary") in ("1", "true", "True"):
             try:
                 frame = base64.b64decode(message, validate=True)
             except (binascii.Error, ValueError):
-                raise _error(400, "binary message is not base64") from None
+                raise http_error(400, "binary message is not base64") from None
         while len(conn.inbound) >= _MAX_INBOUND and conn.closed is None:
             await conn.changed.wait()  # the session is behind: hold the client back
         if conn.closed is not None:
@@ -510,65 +435,3 @@ class HTTPServer:
         return web.json_response(
             {"b64_messages": [base64.b64encode(frame).decode("ascii") for frame in frames]}
         )
-
-
-async def _read_form(request: web.Request) -> Mapping[str, object]:
-    """The posted form, strictly: a body that is not a well-formed UTF-8 form is HTTP 400 (an
-    unsupported charset or content type 415), never a server error.
-
-    ``application/x-www-form-urlencoded`` (what every known client sends) is parsed here:
-    UTF-8 only, and a percent-escape that is not UTF-8 is refused rather than replaced with
-    U+FFFD (the frame would not be the one the client sent). ``multipart/form-data`` goes
-    through aiohttp; whatever its parser raises on a malformed body is the client's fault.
-    """
-    if request.content_type == "multipart/form-data":
-        try:
-            return await request.post()
-        except web.HTTPException:
-            raise  # 413 for an oversized body
-        except Exception as exc:  # aiohttp raises ValueError, LookupError, RuntimeError, ...
-            logger.info(
-                "malformed multipart form from %s: %s", _peer_name(request), type(exc).__name__
-            )
-            raise _error(400, "malformed multipart form") from None
-    if request.content_type != "application/x-www-form-urlencoded":
-        raise _error(415, "the body must be a form (application/x-www-form-urlencoded)")
-    if (request.charset or "utf-8").lower() not in _FORM_CHARSETS:
-        raise _error(415, "unsupported form charset (UTF-8 only)")
-    body = await request.read()  # bounded by client_max_size (413)
-    try:
-        pairs = urllib.parse.parse_qsl(
-            body.decode("utf-8"),
-            keep_blank_values=True,
-            encoding="utf-8",
-            errors="strict",
-            max_num_fields=_MAX_FORM_FIELDS,
-        )
-    except ValueError:  # UnicodeDecodeError, or too many fields
-        raise _error(400, "malformed form (not UTF-8, or too many fields)") from None
-    form: dict[str, object] = {}
-    for name, value in pairs:
-        form.setdefault(name, value)  # the first value wins, as with aiohttp's MultiDict.get
-    return form
-
-
-def _error(status: int, text: str, *, code: int | None = None) -> web.HTTPException:
-    body: dict[str, Any] = {"error": text}
-    if code is not None:
-        body["code"] = code
-    cls = {
-        400: web.HTTPBadRequest,
-        403: web.HTTPForbidden,
-        410: web.HTTPGone,
-        415: web.HTTPUnsupportedMediaType,
-        503: web.HTTPServiceUnavailable,
-    }[status]
-    return cls(text=json.dumps(body), content_type="application/json")
-
-
-def _peer_name(request: web.Request) -> str:
-    peer = request.transport.get_extra_info("peername") if request.transport else None
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        host, port = peer[0], peer[1]
-        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
-    return "unknown"

@@ -28,8 +28,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from thalovant.carriers.tls import trim_tls_read_buffer
-from thalovant.hub.limits import ConnectionGate, HubLimits
+from thalovant.hub.limits import HubLimits
 from thalovant.hub.responder.session import CLOSE_PROTOCOL, HubServices, HubSession, SessionClosed
+from thalovant.hub.servers.gate import ConnectionGate
 from thalovant.hub.state.registry import ClientRecord
 from thalovant.redact import RedactingLogger
 

@@ -33,7 +33,7 @@ from typing import Any
 import msgspec
 
 from thalovant.errors import ThalovantError, ThalovantRuntimeError
-from thalovant.hub.responder.policy import DEFAULT_ALLOWED_TYPES, normalize_allowed_types
+from thalovant.hub.state.allowed_types import DEFAULT_ALLOWED_TYPES, normalize_allowed_types
 from thalovant.hub.state.files import read_json_object, write_private_json
 from thalovant.hub.state.text import clean_text
 

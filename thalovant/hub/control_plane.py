@@ -1,6 +1,9 @@
 """Serve the local control plane (``/v1``) on its own aiohttp site.
 
-The one place that decides where the ``/v1`` app lives: :class:`LocalControlPlane` mounts
+It joins the control plane's app (:mod:`thalovant.hub.control`) and a listener's gate
+(:mod:`thalovant.hub.servers.gate`), so it sits beside the hub object, above both
+(docs/architecture.md, "The hub"). The one place that decides where the ``/v1`` app
+lives: :class:`LocalControlPlane` mounts
 :func:`~thalovant.hub.control.api.build_control_app` under ``/v1`` of a small root app on its
 own port (TLS when given a server context). Used by ``thalovant hub``, ``thalovant demo`` and
 the tests; once the hub's HTTPS server hosts the app (``app.add_subapp("/v1", ...)``), this
@@ -12,18 +15,16 @@ from __future__ import annotations
 import asyncio
 import ssl
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.hub.control.account import LocalAccount
 from thalovant.hub.control.api import MAX_BODY, build_control_app, problem_response
+from thalovant.hub.control.host import ControlledHub
 from thalovant.hub.control.tokens import TokenStore
-from thalovant.hub.limits import ConnectionGate, HubLimits
-
-if TYPE_CHECKING:
-    from thalovant.hub.hub import LocalHub
+from thalovant.hub.limits import HubLimits
+from thalovant.hub.servers.gate import ConnectionGate
 
 __all__ = ["LocalControlPlane"]
 
@@ -46,7 +47,7 @@ class LocalControlPlane:
 
     def __init__(
         self,
-        hub: LocalHub,
+        hub: ControlledHub,
         account: LocalAccount,
         *,
         host: str = "127.0.0.1",
