@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import ssl
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import anyio
@@ -30,6 +27,7 @@ from thalovant.bus.bus import EventBus
 from thalovant.bus.routing import InboundDispatcher
 from thalovant.carriers import CarrierOptions, pin_id_for
 from thalovant.carriers.tls import client_ssl_context
+from thalovant.client.options import ClientOptions
 from thalovant.errors import (
     ThalovantConnectionError,
     ThalovantConnectTimeoutError,
@@ -49,7 +47,7 @@ from thalovant.link.link import (
 from thalovant.link.supervisor import Backoff, Supervisor
 from thalovant.protocol.psk import default_psk_deriver
 
-__all__ = ["ClientOptions", "ClientRuntime"]
+__all__ = ["ClientRuntime"]
 
 logger = logging.getLogger("thalovant.client")
 
@@ -58,29 +56,6 @@ _WRONG_LOOP = (
     "create one client per loop"
 )
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ClientOptions:
-    """The connection options of a client (see ``AsyncThalovantClient``)."""
-
-    protocol: str
-    useragent: str
-    connect_timeout: float
-    handshake_timeout: float
-    send_timeout: float
-    auto_reconnect: bool
-    reconnect_attempts: int
-    noise_state_dir: str | os.PathLike[str] | None
-    self_signed: bool
-    ssl_context: ssl.SSLContext | None
-
-    def __post_init__(self) -> None:
-        for name in ("connect_timeout", "handshake_timeout", "send_timeout"):
-            if not getattr(self, name) > 0:
-                raise ThalovantRuntimeError(f"{name} must be positive")
-        if self.reconnect_attempts < 0:
-            raise ThalovantRuntimeError("reconnect_attempts must not be negative")
 
 
 class ClientRuntime:

@@ -38,7 +38,9 @@ Ctrl-C while a call blocks cancels the inner call's task, waits up to
 :data:`INTERRUPT_GRACE` seconds for it to unwind and re-raises :class:`KeyboardInterrupt`.
 Owners register a ``weakref.finalize`` calling :meth:`LoopThread.shutdown`, so a facade
 dropped without ``close()`` still stops its thread.
-Handler threads, handler bridges and iterators are in :mod:`thalovant.sync.bridges`.
+The loop callbacks are in :mod:`thalovant.sync.calls`, handler threads and bridges in
+:mod:`thalovant.sync.handlers`, and plain iterators and subscriptions in
+:mod:`thalovant.sync.bridges`.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ import anyio
 from anyio.from_thread import BlockingPortal
 
 from thalovant.errors import ThalovantConnectionError, ThalovantRuntimeError
-from thalovant.sync.bridges import Call, HandlerThread, run_sync, start_task
+from thalovant.sync.calls import Call, run_sync, start_task
+from thalovant.sync.handlers import HandlerThread
 
 __all__ = [
     "ATEXIT_TIMEOUT",
