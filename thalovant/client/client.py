@@ -7,10 +7,11 @@ group, started by the first ``connect`` (or any call that needs the hub) and sto
 are built by :mod:`thalovant.client.outgoing`; replies are collected by request id.
 
 The public methods come in families, each in its own module and inherited here:
-:mod:`thalovant.client.utterances` (``ask``, ``query``, ``send_utterance``/``action``/
-``code``), :mod:`thalovant.client.sending` (``emit``, ``reply``, mesh frames,
-``send_binary``) and :mod:`thalovant.client.subscribing` (``listen``, ``wait_for_event``,
-``on``, ``on_hive``, ``on_binary``). This module keeps construction, state and lifecycle.
+:mod:`thalovant.client.status` (state and telemetry), :mod:`thalovant.client.utterances`
+(``ask``, ``query``, ``send_utterance``/``action``/``code``), :mod:`thalovant.client.sending`
+(``emit``, ``reply``, mesh frames, ``send_binary``) and :mod:`thalovant.client.subscribing`
+(``listen``, ``wait_for_event``, ``on``, ``on_hive``, ``on_binary``). This module keeps
+construction, lifecycle and conversations.
 See docs/architecture.md for the layers and docs/protocol.md §3-§6 for the wire effects.
 
 Rules the client keeps:
@@ -35,7 +36,6 @@ from typing import Any
 import anyio
 
 from thalovant._version import DEFAULT_USER_AGENT
-from thalovant.bus.bus import EventBus
 from thalovant.carriers import check_carrier_available
 from thalovant.client.asking import Asker
 from thalovant.client.conversation import AsyncThalovantConversation
@@ -43,18 +43,18 @@ from thalovant.client.options import DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIME
 from thalovant.client.outgoing import RequestStamp
 from thalovant.client.runtime import ClientRuntime
 from thalovant.client.sending import SendingMethods
+from thalovant.client.status import StatusMethods
 from thalovant.client.subscribing import SubscribingMethods
 from thalovant.client.utterances import UtteranceMethods
 from thalovant.errors import ThalovantConnectionError, ThalovantRuntimeError
 from thalovant.identity.model import ThalovantIdentity
-from thalovant.link.supervisor import Backoff
 from thalovant.models.types import ThalovantConnectionInfo, ThalovantHealth
 from thalovant.redact import redact_url
 
 __all__ = ["AsyncThalovantClient"]
 
 
-class AsyncThalovantClient(UtteranceMethods, SendingMethods, SubscribingMethods):
+class AsyncThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, SubscribingMethods):
     """Asyncio-native client of one Thalovant hub (HiveMind v3). See the module docstring.
 
     ``reconnect_backoff`` may be replaced before connecting (e.g. ``Backoff(initial=0,
@@ -193,55 +193,6 @@ class AsyncThalovantClient(UtteranceMethods, SendingMethods, SubscribingMethods)
             ThalovantIdentityError: The variables are missing or invalid.
         """
         return cls(ThalovantIdentity.from_env(prefix), **opts)
-
-    # -- state ----------------------------------------------------------------------------
-
-    @property
-    def bus(self) -> EventBus:
-        """The client's event bus (subscriptions and in-flight requests)."""
-        return self._runtime.bus
-
-    @property
-    def reconnect_backoff(self) -> Backoff:
-        """The redial backoff; replace it before connecting (e.g. no delays in tests)."""
-        return self._runtime.backoff
-
-    @reconnect_backoff.setter
-    def reconnect_backoff(self, backoff: Backoff) -> None:
-        self._runtime.backoff = backoff
-
-    @property
-    def state(self) -> str:
-        """``idle``, ``connecting``, ``ready``, ``backoff`` (waiting to redial) or ``closed``."""
-        sup = self._runtime.supervisor
-        if sup is None:
-            return "closed" if self._runtime.generation else "idle"
-        return sup.state
-
-    @property
-    def is_connected(self) -> bool:
-        """True while a link is ready."""
-        return self._runtime.link is not None
-
-    @property
-    def session_id(self) -> str | None:
-        """The current connection's session id (from its HELLO), if connected."""
-        link = self._runtime.link
-        return link.session_id if link is not None else None
-
-    @property
-    def redials(self) -> int:
-        """How many times the link came back after a drop (since the last connect)."""
-        sup = self._runtime.supervisor
-        return sup.redials if sup is not None else 0
-
-    def connection_info(self) -> ThalovantConnectionInfo:
-        """The connection's telemetry.
-
-        Returns:
-            Phase, timings, Noise pattern and the last error (scrubbed).
-        """
-        return self._runtime.telemetry.info()
 
     # -- lifecycle ------------------------------------------------------------------------
 

@@ -39,9 +39,9 @@ Why not ``portal.wrap_async_context_manager``: it keeps one portal task alive fo
 client's ``__aenter__``/``__aexit__`` are ``connect``/``close``, which may run in different
 tasks, so two plain calls do the same with the guards above.
 
-The method families live in mixins that mirror the async ones:
+The method families live in mixins that mirror the async ones: :mod:`thalovant.sync.status`,
 :mod:`thalovant.sync.utterances`, :mod:`thalovant.sync.sending` and
-:mod:`thalovant.sync.subscribing`; this module keeps construction, state and lifecycle
+:mod:`thalovant.sync.subscribing`; this module keeps construction, lifecycle and conversations
 (docs/architecture.md, the blocking facade).
 """
 
@@ -56,21 +56,20 @@ from typing import Any
 
 from thalovant._version import DEFAULT_USER_AGENT
 from thalovant.client.client import AsyncThalovantClient
-from thalovant.client.options import ClientOptions
 from thalovant.identity.model import ThalovantIdentity
-from thalovant.link.supervisor import Backoff
 from thalovant.models.types import ThalovantConnectionInfo, ThalovantHealth
 from thalovant.sync.bridges import SyncIterator, SyncSubscription
 from thalovant.sync.conversation import ThalovantConversation
 from thalovant.sync.portal import LoopThread
 from thalovant.sync.sending import SendingMethods
+from thalovant.sync.status import StatusMethods
 from thalovant.sync.subscribing import SubscribingMethods
 from thalovant.sync.utterances import UtteranceMethods
 
 __all__ = ["SyncIterator", "SyncSubscription", "ThalovantClient", "ThalovantConversation"]
 
 
-class ThalovantClient(UtteranceMethods, SendingMethods, SubscribingMethods):
+class ThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, SubscribingMethods):
     """Blocking client of one Thalovant hub: ``AsyncThalovantClient`` on a private
     event-loop thread (see the module docstring).
 
@@ -200,65 +199,6 @@ class ThalovantClient(UtteranceMethods, SendingMethods, SubscribingMethods):
             ThalovantIdentityError: The variables are missing or invalid.
         """
         return cls._wrap(AsyncThalovantClient.from_env(prefix, **opts))
-
-    # -- state (snapshot reads, no loop hop) ----------------------------------------------
-
-    @property
-    def identity(self) -> ThalovantIdentity:
-        """The client's identity."""
-        return self._async.identity
-
-    @property
-    def protocol(self) -> str:
-        """The carrier chosen at construction (``wss``, ``https`` or ``mqtt``)."""
-        return self._async.protocol
-
-    @property
-    def options(self) -> ClientOptions:
-        """The connection options (read-only)."""
-        return self._async.options
-
-    @property
-    def max_buffered_events(self) -> int:
-        """Default buffer of each subscription."""
-        return self._async.max_buffered_events
-
-    @property
-    def reconnect_backoff(self) -> Backoff:
-        """The redial backoff; replace it before connecting."""
-        return self._async.reconnect_backoff
-
-    @reconnect_backoff.setter
-    def reconnect_backoff(self, backoff: Backoff) -> None:
-        self._async.reconnect_backoff = backoff
-
-    @property
-    def state(self) -> str:
-        """``idle``, ``connecting``, ``ready``, ``backoff`` or ``closed``."""
-        return self._async.state
-
-    @property
-    def is_connected(self) -> bool:
-        """True while a link is ready."""
-        return self._async.is_connected
-
-    @property
-    def session_id(self) -> str | None:
-        """The current connection's session id, if connected."""
-        return self._async.session_id
-
-    @property
-    def redials(self) -> int:
-        """How many times the link came back after a drop."""
-        return self._async.redials
-
-    def connection_info(self) -> ThalovantConnectionInfo:
-        """The connection's telemetry.
-
-        Returns:
-            Phase, timings, Noise pattern and the last error (scrubbed).
-        """
-        return self._loop.call_sync(self._async.connection_info)
 
     # -- lifecycle ------------------------------------------------------------------------
 

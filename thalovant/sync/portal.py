@@ -24,7 +24,7 @@ itself, as anyio's ``from_thread.run_sync`` does. Both add four guards:
    calling the sync client) would deadlock; it raises :class:`ThalovantRuntimeError` at once.
 2. **Foreign running loop.** A call from a thread that runs another event loop (FastAPI
    ``async def``, Jupyter) works but blocks that loop for the whole call; the first such call
-   of each client logs one warning on the ``thalovant.sync.client`` logger ("use
+   of each client logs one warning on the ``thalovant.sync`` logger ("use
    AsyncThalovantClient"). Logging rather than :func:`warnings.warn`: test suites that turn
    warnings into errors (``filterwarnings = error``) must not break on a working call.
 3. **Fork.** ``os.register_at_fork`` marks every started loop as unusable in the child, whose
