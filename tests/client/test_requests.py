@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from thalovant.client.collector import ConversationCarry
+from thalovant.client.carry import ConversationCarry
 from thalovant.client.outgoing import (
     RequestStamp,
     action_input,

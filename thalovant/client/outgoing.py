@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from thalovant.client.collector import ConversationCarry
+from thalovant.client.carry import ConversationCarry
 from thalovant.client.context import copy_mapping, request_context
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.events import EVENT_RECOGNIZER_LOOP_UTTERANCE
@@ -80,7 +80,18 @@ class Outgoing(NamedTuple):
 
 
 def require_text(text: object, what: str = "text") -> str:
-    """``text`` if it is a non-blank string, else ThalovantRuntimeError."""
+    """Check a required string argument.
+
+    Args:
+        text: The value.
+        what: Its name in the error message.
+
+    Returns:
+        ``text`` unchanged.
+
+    Raises:
+        ThalovantRuntimeError: It is not a non-blank string.
+    """
     if not isinstance(text, str) or not text.strip():
         raise ThalovantRuntimeError(f"{what} must be a non-empty string")
     return text
@@ -103,8 +114,15 @@ def _session_of(context: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def caller_session_id(context: Mapping[str, Any] | None, session_id: str | None) -> str | None:
-    """The session id the caller chose: the argument, ``context.session.session_id`` or
-    ``context.session_id``; ``"default"`` and blanks count as none."""
+    """The session id the caller chose (``"default"`` and blanks count as none).
+
+    Args:
+        context: The caller's context (``session.session_id``, then ``session_id``).
+        session_id: The argument, which comes first.
+
+    Returns:
+        The id, or None.
+    """
     found = _usable_id(session_id)
     if found is None and context:
         found = _usable_id(_session_of(context).get("session_id"))
@@ -115,8 +133,16 @@ def caller_session_id(context: Mapping[str, Any] | None, session_id: str | None)
 def filter_ids(
     context: Mapping[str, Any] | None, session_id: str | None, request_id: str | None
 ) -> tuple[str | None, str | None]:
-    """``(session_id, request_id)`` a listener filters on: the arguments, else the ids in
-    ``context``."""
+    """The ids a listener filters on.
+
+    Args:
+        context: Where to take the ids from when the arguments are None.
+        session_id: The session id argument.
+        request_id: The request id argument.
+
+    Returns:
+        ``(session_id, request_id)``, each possibly None.
+    """
     rid = request_id if request_id is not None else (context or {}).get("request_id")
     return caller_session_id(context, session_id), rid if isinstance(rid, str) else None
 
@@ -134,9 +160,20 @@ def _merge_metadata(context: dict[str, Any], metadata: Mapping[str, Any]) -> Non
 def stamp_runtime(
     context: dict[str, Any], stamp: RequestStamp, connection_session_id: str | None
 ) -> dict[str, Any]:
-    """Fill the runtime keys where absent (in place): ``source``/``platform`` = user agent,
-    ``destination`` = ``"HiveMind"``, ``session.session_id`` (the connection's when missing
-    or ``"default"``) and ``session.site_id``."""
+    """Fill the runtime keys where absent, in place (docs/protocol.md §3.5).
+
+    ``source``/``platform`` = user agent, ``destination`` = ``"HiveMind"``,
+    ``session.session_id`` (the connection's when missing or ``"default"``) and
+    ``session.site_id``.
+
+    Args:
+        context: The outgoing context (updated).
+        stamp: The client's constants.
+        connection_session_id: The connection's session id.
+
+    Returns:
+        ``context``.
+    """
     context.setdefault("source", stamp.user_agent)
     context.setdefault("platform", stamp.user_agent)
     context.setdefault("destination", DESTINATION)
@@ -192,10 +229,32 @@ def build_utterance(
     data_input: bool = False,
     fallback_session_id: str | None = None,
 ) -> Outgoing:
-    """A ``recognizer_loop:utterance`` bus message (ask, send_utterance, send_action,
-    send_code). ``input`` becomes ``context.input`` (and ``data.input`` with ``data_input``).
-    ``connection_session_id=None`` skips runtime stamping (``query``). The session id is the
-    caller's, else ``fallback_session_id``, else the connection's."""
+    """A ``recognizer_loop:utterance`` bus message (``ask``, ``send_*``; docs/protocol.md
+    §3.5, §4), its context built in the order of the module docstring.
+
+    Args:
+        stamp: The client's constants.
+        text: The utterance.
+        lang: Its language.
+        connection_session_id: The connection's session id; None skips runtime stamping
+            (``query``).
+        context: The caller's context (deep-copied).
+        session_id: The caller's session id.
+        request_id: The request id (default the context's, else a new one).
+        stt_lang: ``context.stt_lang``.
+        pipeline: ``context.session.pipeline``.
+        location: ``context.location``.
+        carry: The conversation carry to apply.
+        input: ``context.input`` (and ``data.input`` with ``data_input``).
+        data_input: Also put ``input`` in the data.
+        fallback_session_id: The session id when the caller gave none.
+
+    Returns:
+        The message with its request id and effective session id.
+
+    Raises:
+        ThalovantRuntimeError: A blank request id, an invalid or secret-bearing mapping.
+    """
     rid = _request_id(request_id, context)
     sid = caller_session_id(context, session_id)
     ctx = request_context(context, stt_lang=stt_lang, pipeline=pipeline, location=location)
@@ -222,12 +281,23 @@ def build_utterance(
 def action_input(
     action: str, payload: Mapping[str, Any] | str | None, title: str | None
 ) -> tuple[str, dict[str, Any]]:
-    """``(utterance, context.input)`` of ``send_action``.
+    """The utterance and ``context.input`` of ``send_action``.
 
     Reference form (``payload=None``): ``action`` is the whole payload string, e.g.
     ``'/choose{"id":"42"}'``. Docs form: ``action="/choose"`` and a payload mapping (or JSON
     string): the utterance is ``action`` + compact JSON, and ``input`` also carries
     ``action`` and ``data``.
+
+    Args:
+        action: The action (or the whole payload string).
+        payload: A mapping, a JSON string or None.
+        title: ``input.title``.
+
+    Returns:
+        ``(utterance, input)``.
+
+    Raises:
+        ThalovantRuntimeError: A blank action, or a payload that is not JSON.
     """
     require_text(action, "action")
     if payload is None:
@@ -248,7 +318,19 @@ def action_input(
 
 
 def code_input(value: str, kind: str, label: str | None) -> dict[str, Any]:
-    """``{"kind", "label", "value", "exact": true}`` of ``send_code``."""
+    """The ``input`` of ``send_code``.
+
+    Args:
+        value: The exact value.
+        kind: ``input.kind``.
+        label: ``input.label``.
+
+    Returns:
+        ``{"kind", "label", "value", "exact": true}``.
+
+    Raises:
+        ThalovantRuntimeError: An empty value or a blank kind.
+    """
     if not isinstance(value, str) or not value:
         raise ThalovantRuntimeError("code value must be a non-empty string")
     require_text(kind, "kind")
@@ -270,7 +352,21 @@ def build_emit(
     context: Mapping[str, Any] | None,
     connection_session_id: str,
 ) -> HiveMessage:
-    """A raw ``bus`` message: identity metadata + runtime stamping, no correlation."""
+    """A raw ``bus`` message: identity metadata + runtime stamping, no correlation.
+
+    Args:
+        stamp: The client's constants.
+        msg_type: The message type.
+        data: Its data (deep-copied).
+        context: Its context (deep-copied).
+        connection_session_id: The connection's session id.
+
+    Returns:
+        The message.
+
+    Raises:
+        ThalovantRuntimeError: A blank type or an invalid mapping.
+    """
     require_text(msg_type, "message type")
     ctx = _emit_context(stamp, context, connection_session_id)
     return bus_message(msg_type, copy_mapping(data, "data") if data else {}, ctx)
@@ -284,8 +380,24 @@ def build_reply(
     context: Mapping[str, Any] | None,
     connection_session_id: str,
 ) -> HiveMessage:
-    """``emit`` of a reply to ``event``: its wire context deep-copied with routing swapped
-    (source ⇄ destination, first destination of a list), then overlaid by ``context``."""
+    """``emit`` of a reply to ``event`` (docs/protocol.md §4): its wire context deep-copied
+    with routing swapped (source ⇄ destination, first destination of a list), then overlaid
+    by ``context``.
+
+    Args:
+        stamp: The client's constants.
+        event: The event answered.
+        msg_type: The reply's type.
+        data: Its data (deep-copied).
+        context: Keys overlaid on the swapped context.
+        connection_session_id: The connection's session id.
+
+    Returns:
+        The message.
+
+    Raises:
+        ThalovantRuntimeError: A blank type or an invalid mapping.
+    """
     raw = event.raw.get("context") if event.raw else None
     wire = raw if isinstance(raw, Mapping) else event.context
     ctx = swap_routing(copy_mapping(wire))
@@ -302,7 +414,22 @@ def build_mesh(
     context: Mapping[str, Any] | None,
     connection_session_id: str,
 ) -> HiveMessage:
-    """A ``propagate``/``escalate``/``broadcast`` envelope nesting a full stamped ``bus``."""
+    """A ``propagate``/``escalate``/``broadcast`` envelope nesting a full stamped ``bus``.
+
+    Args:
+        stamp: The client's constants.
+        kind: One of :data:`MESH_SEND_KINDS`.
+        msg_type: The nested message's type.
+        data: Its data (deep-copied).
+        context: Its context (deep-copied).
+        connection_session_id: The connection's session id.
+
+    Returns:
+        The envelope.
+
+    Raises:
+        ThalovantRuntimeError: Another kind, a blank type or an invalid mapping.
+    """
     if kind not in MESH_SEND_KINDS:
         raise ThalovantRuntimeError(f"cannot send {kind!r}; use one of {sorted(MESH_SEND_KINDS)}")
     inner = build_emit(stamp, msg_type, data, context, connection_session_id=connection_session_id)
@@ -319,8 +446,24 @@ def build_query(
     query_id: str | None,
     carry: ConversationCarry | None = None,
 ) -> tuple[Outgoing, str]:
-    """A HiveMind ``query`` frame (docs/protocol.md §3.6) and its query id: the nested ``bus``
-    utterance carries the correlation context without runtime stamping."""
+    """A HiveMind ``query`` frame (docs/protocol.md §3.6): the nested ``bus`` utterance
+    carries the correlation context without runtime stamping.
+
+    Args:
+        stamp: The client's constants.
+        text: The utterance.
+        lang: Its language.
+        context: The caller's context (deep-copied).
+        session_id: The session id (default the context's, else a new one).
+        query_id: The query id (default the request id).
+        carry: The conversation carry to apply.
+
+    Returns:
+        The frame with its ids, and the query id.
+
+    Raises:
+        ThalovantRuntimeError: A blank query id or an invalid mapping.
+    """
     sid = caller_session_id(context, session_id) or new_session_id()
     out = build_utterance(
         stamp,
