@@ -35,7 +35,13 @@ class SyncSubscription:
     """A handler subscription of the blocking client. ``close`` (or ``unsubscribe``, or
     leaving a ``with`` block) unsubscribes; queued events are then skipped. ``errors`` and
     ``delivered`` count the handler's outcomes; ``dropped`` counts overflow drops (in the
-    async subscription's queue and in the handler thread's queue)."""
+    async subscription's queue and in the handler thread's queue).
+
+    Args:
+        loop: The facade's loop thread.
+        inner: The async subscription.
+        bridge: The bridge registered on it.
+    """
 
     def __init__(
         self, loop: LoopThread, inner: _AsyncSubscription, bridge: HandlerBridge[Any]
@@ -88,7 +94,12 @@ class SyncSubscription:
 
 class SyncIterator(Generic[T]):
     """A plain iterator over an async iterator living on ``loop``. Also a context manager;
-    any exception ends the iteration (the async side closes itself then)."""
+    any exception ends the iteration (the async side closes itself then).
+
+    Args:
+        loop: The facade's loop thread.
+        inner: The async iterator.
+    """
 
     def __init__(self, loop: LoopThread, inner: AsyncIterator[T]) -> None:
         self._loop = loop

@@ -61,7 +61,15 @@ def start_task(
     kwargs: dict[str, Any],
 ) -> None:
     """Loop callback: start ``fn``'s task, which completes ``future`` itself (what
-    ``asyncio.run_coroutine_threadsafe`` does, minus a loop iteration of result chaining)."""
+    ``asyncio.run_coroutine_threadsafe`` does, minus a loop iteration of result chaining).
+
+    Args:
+        call: The call's record.
+        future: Completed with the result or exception (cancelled on cancellation).
+        fn: The function (its awaitable result is awaited).
+        args: Its positional arguments.
+        kwargs: Its keyword arguments.
+    """
     if call.cancelled or future.cancelled():
         call.mark()
         return
@@ -100,7 +108,16 @@ def run_sync(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> None:
-    """Loop callback: run the plain function ``fn`` here and complete ``future``."""
+    """Loop callback: run the plain function ``fn`` here and complete ``future``.
+
+    Args:
+        call: The call's record.
+        future: Completed with the result or exception (a TypeError if ``fn`` returned an
+            awaitable).
+        fn: The plain function.
+        args: Its positional arguments.
+        kwargs: Its keyword arguments.
+    """
     try:
         if not future.set_running_or_notify_cancel():
             return

@@ -33,7 +33,12 @@ HANDLER_QUEUE_SIZE = 1024
 
 
 class HandlerThread:
-    """Runs queued handler calls on one daemon thread, in arrival order (started lazily)."""
+    """Runs queued handler calls on one daemon thread, in arrival order (started lazily).
+
+    Args:
+        name: The thread's name.
+        maxsize: Queued calls before the oldest is dropped.
+    """
 
     def __init__(self, name: str = HANDLER_THREAD_NAME, maxsize: int = HANDLER_QUEUE_SIZE) -> None:
         self.name = name
@@ -52,7 +57,12 @@ class HandlerThread:
         return self._thread
 
     def submit(self, bridge: HandlerBridge[Any], item: Any) -> None:
-        """Queue ``bridge``'s handler for ``item`` (never blocks; called on the loop)."""
+        """Queue ``bridge``'s handler for ``item`` (never blocks; called on the loop).
+
+        Args:
+            bridge: The bridge whose handler runs.
+            item: The handler's argument.
+        """
         with self._cond:
             if self._stopped:
                 return
@@ -87,9 +97,12 @@ class HandlerThread:
             bridge._run(item)
 
     def stop(self, timeout: float) -> None:
-        """Discard queued calls, let a running handler finish (up to ``timeout``) and end
-        the thread. From the handler thread itself (a handler closing the client) it does
-        not wait."""
+        """Discard queued calls, let a running handler finish and end the thread. From the
+        handler thread itself (a handler closing the client) it does not wait.
+
+        Args:
+            timeout: Seconds to wait for a running handler.
+        """
         with self._cond:
             self._stopped = True
             self._queue.clear()
@@ -106,7 +119,16 @@ class HandlerThread:
 
 
 class HandlerBridge(Generic[T]):
-    """The callable the sync facade registers on the async client for one user handler."""
+    """The callable the sync facade registers on the async client for one user handler.
+
+    Args:
+        handler: The user's plain function.
+        runner: The facade's handler thread.
+        label: The subscription's name, for logs.
+
+    Raises:
+        ThalovantRuntimeError: ``handler`` is a coroutine function.
+    """
 
     def __init__(self, handler: Callable[[T], object], runner: HandlerThread, label: str) -> None:
         if inspect.iscoroutinefunction(handler):

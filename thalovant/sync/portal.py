@@ -118,10 +118,13 @@ def _loop_main(
 class LoopThread:
     """One anyio event loop in one daemon thread, owned by one facade object.
 
-    ``owner`` names the facade in error messages; ``closer`` (an async callable taking a
-    timeout in seconds) closes the wrapped async object when the loop is shut down by the
-    garbage collector or at exit. The object must not reference its owner (it is held by the
-    owner's finalizer).
+    Args:
+        owner: The facade's name, for error messages.
+        closer: An async callable taking a timeout in seconds that closes the wrapped async
+            object when the loop is shut down by the garbage collector or at exit. It must
+            not reference its owner (it is held by the owner's finalizer).
+        name: The loop thread's name.
+        async_name: The async twin's name, for error messages.
     """
 
     def __init__(
@@ -225,14 +228,42 @@ class LoopThread:
     # -- calls ----------------------------------------------------------------------------
 
     def call(self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """Await ``fn(*args, **kwargs)`` in a new task on the loop and return its result or
-        raise its exception, blocking the calling thread (see the module docstring)."""
+        """Await ``fn(*args, **kwargs)`` in a new task on the loop, blocking the calling
+        thread (see the module docstring).
+
+        Args:
+            fn: A coroutine function.
+            *args: Its positional arguments.
+            **kwargs: Its keyword arguments.
+
+        Returns:
+            Its result (its exception is raised here).
+
+        Raises:
+            ThalovantRuntimeError: Called from the loop thread, or the loop is closed or was
+                inherited through ``os.fork()``.
+            ThalovantConnectionError: Another thread closed the facade during the call.
+            KeyboardInterrupt: Ctrl-C; the inner call was cancelled first.
+        """
         return cast("T", self._call(fn, args, kwargs, True))
 
     def call_sync(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the plain function ``fn(*args, **kwargs)`` on the loop thread (in a callback,
-        as anyio's ``from_thread.run_sync`` does: no task, one cheap hop) and return its
-        result or raise its exception, blocking the calling thread."""
+        as anyio's ``from_thread.run_sync`` does: no task, one cheap hop), blocking the
+        calling thread.
+
+        Args:
+            fn: A plain function (returning an awaitable is a TypeError).
+            *args: Its positional arguments.
+            **kwargs: Its keyword arguments.
+
+        Returns:
+            Its result (its exception is raised here).
+
+        Raises:
+            ThalovantRuntimeError: As :meth:`call`.
+            ThalovantConnectionError: As :meth:`call`.
+        """
         return cast("T", self._call(fn, args, kwargs, False))
 
     def _call(
@@ -313,7 +344,12 @@ class LoopThread:
 
     def submit(self, fn: Callable[..., Awaitable[object]], /, *args: Any) -> None:
         """Start ``fn(*args)`` on the loop without waiting (fire and forget, never raises);
-        used by finalizers of iterators. Does nothing when the loop is not running."""
+        used by finalizers of iterators. Does nothing when the loop is not running.
+
+        Args:
+            fn: A coroutine function.
+            *args: Its arguments.
+        """
         loop = self._aloop
         if loop is None or self._state != _RUNNING or self.on_loop_thread():
             return
@@ -325,7 +361,16 @@ class LoopThread:
 
     def finish(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Run ``fn`` (the async object's close or ``__aexit__``) if the loop is running,
-        then stop the loop thread for good. Its exception propagates after the stop."""
+        then stop the loop thread for good. Its exception propagates after the stop.
+
+        Args:
+            fn: A coroutine function.
+            *args: Its positional arguments.
+            **kwargs: Its keyword arguments.
+
+        Raises:
+            ThalovantRuntimeError: Called from the loop thread.
+        """
         if self.on_loop_thread():
             raise self._deadlock_error()
         try:
@@ -335,10 +380,15 @@ class LoopThread:
             self.shutdown(close=False)
 
     def shutdown(self, timeout: float = ATEXIT_TIMEOUT, *, close: bool = True) -> None:
-        """Close the async object (``closer``, bounded by ``timeout``) unless ``close`` is
-        false, then stop the handler thread and the loop thread. Idempotent and
-        thread-safe; never raises. From the loop thread itself (a garbage collection there)
-        the work is handed to a short-lived helper thread."""
+        """Close the async object unless ``close`` is false, then stop the handler thread
+        and the loop thread. Idempotent and thread-safe; never raises. From the loop thread
+        itself (a garbage collection there) the work is handed to a short-lived helper
+        thread.
+
+        Args:
+            timeout: Seconds in total, for the ``closer`` and the joins.
+            close: Run the ``closer`` first.
+        """
         with self._lock:
             if self._state != _RUNNING:
                 if self._state == _IDLE:
@@ -411,8 +461,11 @@ def _remaining(deadline: float) -> float:
 
 
 def close_all_at_exit(timeout: float = ATEXIT_TIMEOUT) -> None:
-    """Close every running facade within ``timeout`` seconds in total (the ``atexit``
-    hook; safe to call at any time)."""
+    """Close every running facade (the ``atexit`` hook; safe to call at any time).
+
+    Args:
+        timeout: Seconds in total.
+    """
     deadline = time.monotonic() + timeout
     for loop in list(_LIVE):
         if loop.running:
