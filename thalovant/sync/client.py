@@ -136,7 +136,7 @@ class ThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subscribi
         self._loop = LoopThread(type(self).__name__, client.close)
         # Holds the loop (and through it the async client), never this facade.
         self._finalizer = weakref.finalize(self, self._loop.shutdown)
-        self._finalizer.atexit = False  # the atexit hook of thalovant.sync.portal covers exit
+        self._finalizer.atexit = False  # the atexit hook of thalovant.sync.process covers exit
 
     @classmethod
     def _wrap(cls, client: AsyncThalovantClient) -> ThalovantClient:

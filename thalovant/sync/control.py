@@ -81,7 +81,7 @@ class ThalovantControlPlane:
             async_name="AsyncThalovantControlPlane",
         )
         self._finalizer = weakref.finalize(self, self._loop.shutdown)
-        self._finalizer.atexit = False  # the atexit hook of thalovant.sync.portal covers exit
+        self._finalizer.atexit = False  # the atexit hook of thalovant.sync.process covers exit
 
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncThalovantControlPlane", type(self).__name__, 1)

@@ -30,9 +30,11 @@ itself, as anyio's ``from_thread.run_sync`` does. Both add four guards:
 3. **Fork.** ``os.register_at_fork`` marks every started loop as unusable in the child, whose
    copy has no loop thread: calls raise :class:`ThalovantRuntimeError` instead of hanging. A
    client that was never started in the parent starts normally in the child.
-4. **Exit.** An ``atexit`` hook closes every open facade within :data:`ATEXIT_TIMEOUT`
-   seconds in total, then stops its thread (the threads are daemons, so a stuck one never
-   blocks interpreter exit).
+4. **Exit.** An ``atexit`` hook closes every open facade within
+   :data:`~thalovant.sync.process.ATEXIT_TIMEOUT` seconds in total, then stops its thread
+   (the threads are daemons, so a stuck one never blocks interpreter exit).
+
+The fork and exit hooks are in :mod:`thalovant.sync.process`.
 
 Ctrl-C while a call blocks cancels the inner call's task, waits up to
 :data:`INTERRUPT_GRACE` seconds for it to unwind and re-raises :class:`KeyboardInterrupt`.
@@ -46,7 +48,6 @@ The loop callbacks are in :mod:`thalovant.sync.calls`, handler threads and bridg
 from __future__ import annotations
 
 import asyncio
-import atexit
 import concurrent.futures
 import contextlib
 import logging
@@ -54,7 +55,6 @@ import os
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -64,14 +64,9 @@ from anyio.from_thread import BlockingPortal
 from thalovant.errors import ThalovantConnectionError, ThalovantRuntimeError
 from thalovant.sync.calls import Call, run_sync, start_task
 from thalovant.sync.handlers import HandlerThread
+from thalovant.sync.process import ATEXIT_TIMEOUT, abandon, register
 
-__all__ = [
-    "ATEXIT_TIMEOUT",
-    "INTERRUPT_GRACE",
-    "LOOP_THREAD_NAME",
-    "LoopThread",
-    "close_all_at_exit",
-]
+__all__ = ["INTERRUPT_GRACE", "LOOP_THREAD_NAME", "LoopThread"]
 
 logger = logging.getLogger("thalovant.sync")
 
@@ -80,8 +75,6 @@ T = TypeVar("T")
 
 #: Name of every facade's event-loop thread.
 LOOP_THREAD_NAME = "thalovant-client"
-#: Total seconds the ``atexit`` hook spends closing every open facade.
-ATEXIT_TIMEOUT = 5.0
 #: Seconds a Ctrl-C waits for the cancelled inner call to unwind before re-raising.
 INTERRUPT_GRACE = 5.0
 
@@ -89,11 +82,6 @@ INTERRUPT_GRACE = 5.0
 _JOIN_FLOOR = 1.0
 _IDLE, _RUNNING, _CLOSED, _FORKED = "idle", "running", "closed", "forked"
 _WINDOWS = sys.platform == "win32"
-
-# Every LoopThread alive in this process (for the fork and atexit hooks).
-_LIVE: weakref.WeakSet[LoopThread] = weakref.WeakSet()
-# In a forked child: the parent's portals and loops, never to be finalized.
-_ABANDONED: list[object] = []
 
 
 def _loop_main(
@@ -152,7 +140,7 @@ class LoopThread:
         self._ident: int | None = None
         self._forked_from: int | None = None
         self._warned_foreign = False
-        _LIVE.add(self)
+        register(self)
 
     def __repr__(self) -> str:
         return f"<LoopThread owner={self.owner} state={self._state}>"
@@ -451,32 +439,10 @@ class LoopThread:
             self._state = _FORKED
             self._forked_from = os.getppid()
             # Keep the copies: nothing of the parent's loop may be finalized in the child.
-            _ABANDONED.append((self._portal, self._aloop))
+            abandon(self._portal, self._aloop)
             self._portal = self._aloop = None
             self._ident = None
 
 
 def _remaining(deadline: float) -> float:
     return max(0.0, deadline - time.monotonic())
-
-
-def close_all_at_exit(timeout: float = ATEXIT_TIMEOUT) -> None:
-    """Close every running facade (the ``atexit`` hook; safe to call at any time).
-
-    Args:
-        timeout: Seconds in total.
-    """
-    deadline = time.monotonic() + timeout
-    for loop in list(_LIVE):
-        if loop.running:
-            loop.shutdown(max(0.1, _remaining(deadline)))
-
-
-def _after_fork_in_child() -> None:
-    for loop in list(_LIVE):
-        loop._after_fork_in_child()
-
-
-atexit.register(close_all_at_exit)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
