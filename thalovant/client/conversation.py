@@ -17,9 +17,10 @@ from types import TracebackType
 from typing import Any
 
 from thalovant.bus.bus import Handler, Predicate, Subscription
+from thalovant.client.correlation import new_session_id
 from thalovant.client.host import ConversationHost
 from thalovant.client.listen import EventListener
-from thalovant.client.outgoing import new_session_id, require_text
+from thalovant.client.outgoing import require_text
 from thalovant.models.types import ThalovantEvent, ThalovantReply
 
 __all__ = ["AsyncThalovantConversation"]

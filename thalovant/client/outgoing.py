@@ -1,22 +1,28 @@
 """Sans-I/O builders of outgoing messages: contexts, correlation, runtime stamping.
 
-Nothing here awaits or touches a socket; the client calls these with the connection's
-session id and sends the result through the link. Context building order for an utterance
+Nothing here awaits or touches a socket: the client calls these with the connection's session
+id and sends the result through the link. Context building order for an utterance
 (docs/protocol.md §3.5): caller context → ``stt_lang``/``pipeline``/``location`` → identity
-metadata → carried conversation fields → correlation keys → runtime stamping. Caller dicts are never
-modified (deep copies).
-"""
+metadata → carried conversation fields → correlation keys → runtime stamping. Caller dicts
+are never modified (deep copies). Correlation ids are chosen by
+:mod:`thalovant.client.correlation`, the ``input`` of ``send_action``/``send_code`` by
+:mod:`thalovant.client.inputs`."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from thalovant.client.carry import ConversationCarry
 from thalovant.client.context import copy_mapping, request_context
+from thalovant.client.correlation import (
+    caller_session_id,
+    new_request_id,
+    new_session_id,
+    session_of,
+    usable_id,
+)
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.events import EVENT_RECOGNIZER_LOOP_UTTERANCE
 from thalovant.models.types import ThalovantEvent
@@ -25,41 +31,21 @@ from thalovant.protocol.envelope import HiveMessage, bus_message, mesh_message, 
 __all__ = [
     "DESTINATION",
     "MESH_SEND_KINDS",
-    "REQUEST_ID_PREFIX",
-    "SESSION_ID_PREFIX",
     "Outgoing",
     "RequestStamp",
-    "action_input",
     "build_emit",
     "build_mesh",
     "build_query",
     "build_reply",
     "build_utterance",
-    "caller_session_id",
-    "code_input",
-    "filter_ids",
-    "new_request_id",
-    "new_session_id",
     "require_text",
     "stamp_runtime",
 ]
 
-REQUEST_ID_PREFIX = "thalovant-request-"
-SESSION_ID_PREFIX = "thalovant-session-"
 #: ``context.destination`` stamped on every outgoing bus message.
 DESTINATION = "HiveMind"
 #: Mesh kinds the client sends (``broadcast`` needs an admin grant on the hub).
 MESH_SEND_KINDS = frozenset({"propagate", "escalate", "broadcast"})
-
-
-def new_request_id() -> str:
-    """``thalovant-request-<uuid4 hex>``."""
-    return REQUEST_ID_PREFIX + uuid.uuid4().hex
-
-
-def new_session_id() -> str:
-    """``thalovant-session-<uuid4 hex>``."""
-    return SESSION_ID_PREFIX + uuid.uuid4().hex
 
 
 @dataclass(frozen=True)
@@ -97,56 +83,6 @@ def require_text(text: object, what: str = "text") -> str:
     return text
 
 
-def _usable_id(value: object) -> str | None:
-    if isinstance(value, str) and value.strip() and value != "default":
-        return value
-    return None
-
-
-def _session_of(context: Mapping[str, Any]) -> dict[str, Any]:
-    session = context.get("session")
-    if isinstance(session, str):  # never send a JSON string: parse it, or drop it
-        try:
-            session = json.loads(session)
-        except ValueError:
-            session = None
-    return dict(session) if isinstance(session, Mapping) else {}
-
-
-def caller_session_id(context: Mapping[str, Any] | None, session_id: str | None) -> str | None:
-    """The session id the caller chose (``"default"`` and blanks count as none).
-
-    Args:
-        context: The caller's context (``session.session_id``, then ``session_id``).
-        session_id: The argument, which comes first.
-
-    Returns:
-        The id, or None.
-    """
-    found = _usable_id(session_id)
-    if found is None and context:
-        found = _usable_id(_session_of(context).get("session_id"))
-        found = found or _usable_id(context.get("session_id"))
-    return found
-
-
-def filter_ids(
-    context: Mapping[str, Any] | None, session_id: str | None, request_id: str | None
-) -> tuple[str | None, str | None]:
-    """The ids a listener filters on.
-
-    Args:
-        context: Where to take the ids from when the arguments are None.
-        session_id: The session id argument.
-        request_id: The request id argument.
-
-    Returns:
-        ``(session_id, request_id)``, each possibly None.
-    """
-    rid = request_id if request_id is not None else (context or {}).get("request_id")
-    return caller_session_id(context, session_id), rid if isinstance(rid, str) else None
-
-
 def _merge_metadata(context: dict[str, Any], metadata: Mapping[str, Any]) -> None:
     if not metadata:
         return
@@ -177,8 +113,8 @@ def stamp_runtime(
     context.setdefault("source", stamp.user_agent)
     context.setdefault("platform", stamp.user_agent)
     context.setdefault("destination", DESTINATION)
-    session = _session_of(context)
-    if _usable_id(session.get("session_id")) is None and connection_session_id:
+    session = session_of(context)
+    if usable_id(session.get("session_id")) is None and connection_session_id:
         session["session_id"] = connection_session_id
     session.setdefault("site_id", stamp.site_id)
     context["session"] = session
@@ -195,7 +131,7 @@ def _correlate(
 ) -> None:
     context["request_id"] = request_id
     context["thalovant_request_id"] = request_id
-    session = _session_of(context)
+    session = session_of(context)
     session["request_id"] = request_id
     if session_id is not None:
         session["session_id"] = session_id
@@ -261,7 +197,7 @@ def build_utterance(
     _merge_metadata(ctx, stamp.metadata)
     effective = sid or fallback_session_id or connection_session_id
     if carry is not None and effective is not None:
-        session = _session_of(ctx)
+        session = session_of(ctx)
         carry.apply(effective, session)
         ctx["session"] = session
     if input is not None:
@@ -276,65 +212,6 @@ def build_utterance(
         data["input"] = copy_mapping(input, "input")
     message = bus_message(EVENT_RECOGNIZER_LOOP_UTTERANCE, data, ctx)
     return Outgoing(message, rid, effective or "")
-
-
-def action_input(
-    action: str, payload: Mapping[str, Any] | str | None, title: str | None
-) -> tuple[str, dict[str, Any]]:
-    """The utterance and ``context.input`` of ``send_action``.
-
-    Reference form (``payload=None``): ``action`` is the whole payload string, e.g.
-    ``'/choose{"id":"42"}'``. Docs form: ``action="/choose"`` and a payload mapping (or JSON
-    string): the utterance is ``action`` + compact JSON, and ``input`` also carries
-    ``action`` and ``data``.
-
-    Args:
-        action: The action (or the whole payload string).
-        payload: A mapping, a JSON string or None.
-        title: ``input.title``.
-
-    Returns:
-        ``(utterance, input)``.
-
-    Raises:
-        ThalovantRuntimeError: A blank action, or a payload that is not JSON.
-    """
-    require_text(action, "action")
-    if payload is None:
-        return action, {"kind": "action", "title": title, "payload": action}
-    data: Any
-    if isinstance(payload, str):
-        encoded, data = payload, payload
-    elif isinstance(payload, Mapping):
-        data = copy_mapping(payload, "payload")
-        try:
-            encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        except (TypeError, ValueError) as exc:
-            raise ThalovantRuntimeError(f"action payload is not JSON: {exc}") from None
-    else:
-        raise ThalovantRuntimeError("action payload must be a mapping, a string or None")
-    text = action + encoded
-    return text, {"kind": "action", "title": title, "payload": text, "action": action, "data": data}
-
-
-def code_input(value: str, kind: str, label: str | None) -> dict[str, Any]:
-    """The ``input`` of ``send_code``.
-
-    Args:
-        value: The exact value.
-        kind: ``input.kind``.
-        label: ``input.label``.
-
-    Returns:
-        ``{"kind", "label", "value", "exact": true}``.
-
-    Raises:
-        ThalovantRuntimeError: An empty value or a blank kind.
-    """
-    if not isinstance(value, str) or not value:
-        raise ThalovantRuntimeError("code value must be a non-empty string")
-    require_text(kind, "kind")
-    return {"kind": kind, "label": label, "value": value, "exact": True}
 
 
 def _emit_context(

@@ -14,9 +14,9 @@ from typing import Any
 
 from thalovant.bus.bus import Handler, Predicate, Subscription
 from thalovant.bus.routing import CallbackSubscription, ThalovantBinary
+from thalovant.client.correlation import filter_ids
 from thalovant.client.listen import EventListener
 from thalovant.client.options import DEFAULT_CONNECT_TIMEOUT
-from thalovant.client.outgoing import filter_ids
 from thalovant.client.runtime import ClientRuntime
 from thalovant.errors import ThalovantTimeoutError
 from thalovant.models.types import ThalovantEvent

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from thalovant.client.asking import Asker
-from thalovant.client.outgoing import action_input, code_input, require_text
+from thalovant.client.inputs import action_input, code_input
+from thalovant.client.outgoing import require_text
 from thalovant.client.runtime import ClientRuntime
 from thalovant.models.types import ThalovantReply
 
