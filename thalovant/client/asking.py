@@ -32,7 +32,11 @@ CARRY_GRACE_SECONDS = 2.0
 
 
 class AskSink(CollectorSink):
-    """A CollectorSink that also signals the arrival of ``ovos.utterance.handled``."""
+    """A CollectorSink that also signals the arrival of ``ovos.utterance.handled``.
+
+    Args:
+        collector: The ask's collector.
+    """
 
     def __init__(self, collector: AskCollector) -> None:
         super().__init__(collector)

@@ -72,7 +72,12 @@ def carry_fields(event: ThalovantEvent) -> dict[str, Any]:
 class ConversationCarry:
     """Client-side conversation state per session (docs/protocol.md §6): an LRU of at most
     ``max_conversations`` conversations, each known under at most ``max_aliases`` ids (the
-    session id the request used, the one the hub answered with, the one returned)."""
+    session id the request used, the one the hub answered with, the one returned).
+
+    Args:
+        max_conversations: Conversations remembered (least recently used dropped first).
+        max_aliases: Ids each conversation is known under (oldest dropped first).
+    """
 
     def __init__(
         self,

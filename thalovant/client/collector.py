@@ -171,6 +171,14 @@ class AskCollector:
     miss event does not echo it. After completion, ``feed`` still records the conversation
     carry of a late ``ovos.utterance.handled`` (the carry grace period) but changes nothing
     else.
+
+    Args:
+        request_id: The ask's request id (other requests' events are ignored).
+        session_id: The session id the ask was sent with.
+        utterance: The asked text.
+        settle_seconds: Settle window after speech (hubs not known to send ``handled``).
+        empty_wait_seconds: Wait for speech after an intent miss or a bare ``handled``.
+        hub_sends_handled: This hub is known to send ``ovos.utterance.handled``.
     """
 
     def __init__(
@@ -303,6 +311,11 @@ class QueryCollector:
     unwrapped to their bus message. ``hive.query.complete`` or a hard failure completes; intent
     misses stay provisional until then. Finishing before completion raises
     :class:`ThalovantTimeoutError`.
+
+    Args:
+        query_id: The query id (other queries' frames are ignored).
+        session_id: The session id the query was sent with.
+        utterance: The asked text.
     """
 
     def __init__(

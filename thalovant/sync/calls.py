@@ -37,6 +37,7 @@ class Call:
         self.task: asyncio.Task[None] | None = None
 
     def mark(self) -> None:
+        """Record that the call finished, and wake a waiting Ctrl-C'd caller."""
         # Write ``finished`` before reading ``done``; the waiter writes ``done`` before reading
         # ``finished``: one of the two always sees the other.
         self.finished = True
@@ -45,6 +46,7 @@ class Call:
             done.set()
 
     def cancel_task(self) -> None:
+        """Cancel the call's task, or mark it finished when there is none (loop thread)."""
         # On the loop thread, queued after the call's start callback.
         self.cancelled = True
         if self.task is not None:
@@ -83,7 +85,15 @@ async def run_task(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> None:
-    """The task of one :func:`start_task` call."""
+    """The task of one :func:`start_task` call.
+
+    Args:
+        call: The call's record (marked when the task ends).
+        future: Completed with the result or exception; cancelled on cancellation.
+        fn: The function (its awaitable result is awaited).
+        args: Its positional arguments.
+        kwargs: Its keyword arguments.
+    """
     try:
         result = fn(*args, **kwargs)
         if inspect.isawaitable(result):
