@@ -7,12 +7,11 @@ from typing import Any
 import msgspec
 import pytest
 
+from thalovant.client.carry import ConversationCarry, carry_fields
 from thalovant.client.collector import (
     MAX_CLIP_HEX_CHARS,
     AskCollector,
-    ConversationCarry,
     QueryCollector,
-    carry_fields,
 )
 from thalovant.errors import (
     ThalovantPolicyDeniedError,

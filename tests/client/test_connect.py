@@ -11,10 +11,11 @@ from typing import Any
 import anyio
 import pytest
 
-from thalovant.client.client import AsyncThalovantClient, ThalovantConnectTimeoutError
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.errors import (
     ThalovantClientKeyRejectedError,
     ThalovantConnectionError,
+    ThalovantConnectTimeoutError,
     ThalovantHubKeyChangedError,
     ThalovantHubRefusedError,
     ThalovantRuntimeError,

@@ -7,19 +7,16 @@ from typing import Any
 
 import pytest
 
-from thalovant.client.collector import ConversationCarry
+from thalovant.client.carry import ConversationCarry
+from thalovant.client.correlation import caller_session_id, new_request_id, new_session_id
+from thalovant.client.inputs import action_input, code_input
 from thalovant.client.outgoing import (
     RequestStamp,
-    action_input,
     build_emit,
     build_mesh,
     build_query,
     build_reply,
     build_utterance,
-    caller_session_id,
-    code_input,
-    new_request_id,
-    new_session_id,
 )
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.models.types import ThalovantEvent

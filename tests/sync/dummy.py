@@ -10,7 +10,8 @@ from typing import Any
 
 import anyio
 
-from thalovant.sync.bridges import HandlerBridge, SyncIterator, SyncSubscription
+from thalovant.sync.bridges import SyncIterator, SyncSubscription
+from thalovant.sync.handlers import HandlerBridge
 from thalovant.sync.portal import LoopThread
 
 

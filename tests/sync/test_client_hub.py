@@ -32,8 +32,8 @@ from thalovant.hub.responder.demo import DEMO_JOKES
 from thalovant.identity.model import ThalovantIdentity
 from thalovant.link.supervisor import Backoff
 from thalovant.models.types import ThalovantEvent
-from thalovant.sync.bridges import HANDLER_THREAD_NAME
 from thalovant.sync.client import ThalovantClient
+from thalovant.sync.handlers import HANDLER_THREAD_NAME
 from thalovant.testing import HubTLS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("short_refusal_window", "protocol")]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from thalovant.errors import ThalovantRuntimeError
-from thalovant.sync.bridges import HANDLER_THREAD_NAME, HandlerBridge, HandlerThread
+from thalovant.sync.handlers import HANDLER_THREAD_NAME, HandlerBridge, HandlerThread
 
 from .dummy import Dummy
 

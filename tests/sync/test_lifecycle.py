@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pytest
 
 from thalovant.errors import ThalovantConnectionError, ThalovantRuntimeError
-from thalovant.sync.portal import close_all_at_exit
+from thalovant.sync.process import close_all_at_exit
 
 from .dummy import Dummy, DummyAsync
 

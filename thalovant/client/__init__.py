@@ -1,17 +1,13 @@
-"""The asyncio client: ``AsyncThalovantClient``, conversations, asking, listening."""
+"""The asyncio client: ``AsyncThalovantClient``, conversations and the context helpers.
+
+See docs/architecture.md (the client layer over the bus and the link) and docs/protocol.md
+§3-§6 (what each method puts on the wire).
+"""
 
 from __future__ import annotations
 
-from thalovant.client.client import (
-    CARRY_GRACE_SECONDS,
-    DEFAULT_CLOSE_TIMEOUT,
-    DEFAULT_CONNECT_TIMEOUT,
-    MAX_BINARY_BYTES,
-    AsyncThalovantClient,
-    Backoff,
-    ThalovantBinary,
-    ThalovantConnectTimeoutError,
-)
+from thalovant.client.asking import CARRY_GRACE_SECONDS
+from thalovant.client.client import AsyncThalovantClient
 from thalovant.client.context import (
     build_client_context,
     build_location,
@@ -19,8 +15,11 @@ from thalovant.client.context import (
     ensure_no_secrets,
     request_context,
 )
-from thalovant.client.conversation import (
-    AsyncThalovantConversation,
+from thalovant.client.conversation import AsyncThalovantConversation
+from thalovant.client.options import (
+    DEFAULT_CLOSE_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT,
+    MAX_BINARY_BYTES,
 )
 
 __all__ = [
@@ -29,9 +28,6 @@ __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
     "MAX_BINARY_BYTES",
     "AsyncThalovantClient",
-    "Backoff",
-    "ThalovantBinary",
-    "ThalovantConnectTimeoutError",
     "AsyncThalovantConversation",
     "build_client_context",
     "build_location",

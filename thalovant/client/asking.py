@@ -16,7 +16,8 @@ from typing import Any
 import anyio
 
 from thalovant.bus.bus import CollectorSink, RequestRegistration
-from thalovant.client.collector import AskCollector, ConversationCarry, QueryCollector
+from thalovant.client.carry import ConversationCarry
+from thalovant.client.collector import AskCollector, QueryCollector
 from thalovant.client.outgoing import RequestStamp, build_query, build_utterance
 from thalovant.client.runtime import ClientRuntime
 from thalovant.errors import ThalovantConnectionError, ThalovantRuntimeError, ThalovantTimeoutError
@@ -31,7 +32,11 @@ CARRY_GRACE_SECONDS = 2.0
 
 
 class AskSink(CollectorSink):
-    """A CollectorSink that also signals the arrival of ``ovos.utterance.handled``."""
+    """A CollectorSink that also signals the arrival of ``ovos.utterance.handled``.
+
+    Args:
+        collector: The ask's collector.
+    """
 
     def __init__(self, collector: AskCollector) -> None:
         super().__init__(collector)
@@ -40,7 +45,11 @@ class AskSink(CollectorSink):
 
     def deliver(self, event: ThalovantEvent) -> None:
         """Feed the collector; wake the waiter only when the outcome or its own deadline
-        changed (most speech events change neither: one task switch saved per event)."""
+        changed (most speech events change neither: one task switch saved per event).
+
+        Args:
+            event: An event routed to this ask by request id.
+        """
         collector = self.ask_collector
         before = (collector.done, collector.next_deadline())
         collector.feed(event, self._clock())
@@ -59,7 +68,16 @@ class AskSink(CollectorSink):
 
 
 class Asker:
-    """Runs asks and queries for one client."""
+    """Runs asks, queries and fire-and-forget utterances for one client, and keeps its
+    conversation carry and whether its hub sends ``ovos.utterance.handled``.
+
+    Args:
+        runtime: The client's runtime (publication and the bus).
+        stamp: The client's constants stamped on requests.
+        settle_seconds: Settle window after the first speech of an ask.
+        empty_wait_seconds: Wait for speech after an intent miss.
+        send_budget: Deadline (s) of a fire-and-forget send, connecting included.
+    """
 
     def __init__(
         self,
@@ -92,7 +110,17 @@ class Asker:
         pipeline: Iterable[str] | None,
         location: Mapping[str, Any] | None,
     ) -> ThalovantReply:
-        """Publish and collect one ask (see ``AsyncThalovantClient.ask``)."""
+        """Publish and collect one ask; the arguments are those of
+        ``AsyncThalovantClient.ask`` (``utterance`` already stripped).
+
+        Returns:
+            The reply.
+
+        Raises:
+            ThalovantConnectionError: The link dropped or the client closed.
+            ThalovantTimeoutError: No speech before the deadline.
+            ThalovantRuntimeError: A typed failure outcome (policy denial, no match, ...).
+        """
         runtime = self._runtime
         deadline = anyio.current_time() + timeout
 
@@ -182,9 +210,25 @@ class Asker:
         input: Mapping[str, Any] | None = None,
         data_input: bool = False,
     ) -> str:
-        """Publish an utterance nobody collects (send_utterance/action/code); returns its
-        request id. Policy denials without request id are not attributed to asks for a
-        while afterwards (docs/protocol.md §3.5)."""
+        """Publish an utterance nobody collects (``send_utterance``/``action``/``code``).
+        Policy denials without request id are not attributed to asks for a while
+        afterwards (docs/protocol.md §3.5).
+
+        Args:
+            text: The utterance.
+            lang: Its language.
+            context: The caller's context.
+            session_id: The caller's session id.
+            request_id: The request id (default a new one).
+            input: ``context.input``.
+            data_input: Also put ``input`` in the data.
+
+        Returns:
+            The request id sent.
+
+        Raises:
+            ThalovantConnectionError: Not sent within :attr:`send_budget`.
+        """
 
         async def publish(link: Link) -> str:
             out = build_utterance(
@@ -218,7 +262,16 @@ class Asker:
         session_id: str | None,
         query_id: str | None,
     ) -> ThalovantReply:
-        """Publish and collect one HiveMind ``query`` (see ``AsyncThalovantClient.query``)."""
+        """Publish and collect one HiveMind ``query``; the arguments are those of
+        ``AsyncThalovantClient.query`` (``utterance`` already stripped).
+
+        Returns:
+            The reply.
+
+        Raises:
+            ThalovantTimeoutError: ``hive.query.complete`` did not come in time.
+            ThalovantConnectionError: The link dropped or the client closed.
+        """
         deadline = anyio.current_time() + timeout
         out, qid = build_query(
             self._stamp,

@@ -1,9 +1,10 @@
-"""Sans-I/O collection of the reply to one ``ask`` or ``query``, and the conversation carry.
+"""Sans-I/O collection of the reply to one ``ask`` or ``query``.
 
 Nothing here sleeps, awaits or reads a clock: the caller feeds events with the current time
 (``now``, any monotonic float), asks :meth:`AskCollector.next_deadline` when to give up
 waiting, and calls ``finish(now)`` for the outcome. The async glue lives in
-:mod:`thalovant.bus.bus` (:class:`~thalovant.bus.bus.CollectorSink`).
+:mod:`thalovant.bus.bus` (:class:`~thalovant.bus.bus.CollectorSink`); the conversation carry a
+handled event feeds is :mod:`thalovant.client.carry`.
 
 Completion rules of :class:`AskCollector` (docs/protocol.md §3.5, improved as DESIGN.md asks):
 
@@ -22,13 +23,12 @@ Completion rules of :class:`AskCollector` (docs/protocol.md §3.5, improved as D
 
 from __future__ import annotations
 
-import copy
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeGuard
 
 import msgspec
 
+from thalovant.client.carry import carry_fields, is_empty
 from thalovant.errors import (
     ThalovantPolicyDeniedError,
     ThalovantRuntimeError,
@@ -48,28 +48,12 @@ from thalovant.events import (
 from thalovant.models.types import ThalovantEvent, ThalovantReply
 
 __all__ = [
-    "CONVERSATION_SESSION_FIELDS",
     "MAX_CLIP_HEX_CHARS",
-    "MAX_CONVERSATION_ALIASES",
-    "MAX_REMEMBERED_CONVERSATIONS",
     "MAX_REPLY_MEDIA_HEX_CHARS",
     "AskCollector",
-    "ConversationCarry",
     "QueryCollector",
-    "carry_fields",
 ]
 
-#: Session fields carried from ``ovos.utterance.handled`` into the next turn (docs/protocol.md §6).
-CONVERSATION_SESSION_FIELDS = (
-    "converse_handlers",
-    "active_handlers",
-    "active_skills",
-    "context",
-    "utterance_states",
-    "response_mode",
-)
-MAX_REMEMBERED_CONVERSATIONS = 32
-MAX_CONVERSATION_ALIASES = 8
 #: A ``mycroft.audio.queue`` clip is kept only up to this much hex (4 MiB of audio) ...
 MAX_CLIP_HEX_CHARS = 8 * 1024 * 1024
 #: ... and while the reply's clips stay within this much hex (16 MiB of audio).
@@ -79,22 +63,6 @@ _SOFT_FAILURES = frozenset({EVENT_INTENT_FAILURE, EVENT_INTENT_UNMATCHED})
 _HARD_FAILURES = frozenset({EVENT_POLICY_DENIED, EVENT_QUERY_TIMEOUT})
 _HEX = frozenset("0123456789abcdefABCDEF")
 _NO_SPEECH = "hub did not emit a speak reply"
-
-
-def _empty(value: object) -> bool:
-    return value is None or (isinstance(value, (str, list, tuple, dict)) and not value)
-
-
-def carry_fields(event: ThalovantEvent) -> dict[str, Any]:
-    """The non-empty conversation fields of ``context.session`` of a handled event (copied)."""
-    session = event.context.get("session")
-    if not isinstance(session, Mapping):
-        return {}
-    return {
-        key: copy.deepcopy(session[key])
-        for key in CONVERSATION_SESSION_FIELDS
-        if not _empty(session.get(key))
-    }
 
 
 def _is_clip(value: object) -> TypeGuard[str]:
@@ -179,7 +147,7 @@ class _ReplyState:
                     f"no skill matched {said!r}" if said else "no skill matched", said=said
                 )
             detail = next(
-                (str(data[k]) for k in ("reason", "error", "code") if not _empty(data.get(k))),
+                (str(data[k]) for k in ("reason", "error", "code") if not is_empty(data.get(k))),
                 failure.name,
             )
             raise ThalovantRuntimeError(f"hub failed the request: {detail[:200]}")
@@ -203,6 +171,14 @@ class AskCollector:
     miss event does not echo it. After completion, ``feed`` still records the conversation
     carry of a late ``ovos.utterance.handled`` (the carry grace period) but changes nothing
     else.
+
+    Args:
+        request_id: The ask's request id (other requests' events are ignored).
+        session_id: The session id the ask was sent with.
+        utterance: The asked text.
+        settle_seconds: Settle window after speech (hubs not known to send ``handled``).
+        empty_wait_seconds: Wait for speech after an intent miss or a bare ``handled``.
+        hub_sends_handled: This hub is known to send ``ovos.utterance.handled``.
     """
 
     def __init__(
@@ -252,7 +228,14 @@ class AskCollector:
         return self._settle_at if self._state.fragments else self._empty_at
 
     def poll(self, now: float) -> bool:
-        """Mark the collection complete if its own deadline has passed; True when complete."""
+        """Mark the collection complete if its own deadline has passed.
+
+        Args:
+            now: The current time (any monotonic clock).
+
+        Returns:
+            True when complete.
+        """
         deadline = self.next_deadline()
         if self._done_at is None and deadline is not None and now >= deadline:
             self._done_at = now
@@ -263,7 +246,15 @@ class AskCollector:
         return True
 
     def feed(self, event: ThalovantEvent, now: float) -> bool:
-        """Take one event in; True when collection is complete."""
+        """Take one event in (another request's event is ignored).
+
+        Args:
+            event: The event, routed here by request id.
+            now: The current time (any monotonic clock).
+
+        Returns:
+            True when collection is complete.
+        """
         rid = event.request_id
         if rid is not None and rid != self.request_id:
             return self.done
@@ -294,7 +285,20 @@ class AskCollector:
         return False
 
     def finish(self, now: float) -> ThalovantReply:
-        """End collection and return the reply, or raise the typed outcome error."""
+        """End collection.
+
+        Args:
+            now: The current time (any monotonic clock).
+
+        Returns:
+            The reply.
+
+        Raises:
+            ThalovantPolicyDeniedError: The hub refused the message type.
+            ThalovantUnansweredError: No intent matched and nothing was said.
+            ThalovantTimeoutError: No speech and no failure.
+            ThalovantRuntimeError: Another failure event without speech.
+        """
         if self._done_at is None:
             self._done_at = now
         return self._state.outcome()
@@ -307,6 +311,11 @@ class QueryCollector:
     unwrapped to their bus message. ``hive.query.complete`` or a hard failure completes; intent
     misses stay provisional until then. Finishing before completion raises
     :class:`ThalovantTimeoutError`.
+
+    Args:
+        query_id: The query id (other queries' frames are ignored).
+        session_id: The session id the query was sent with.
+        utterance: The asked text.
     """
 
     def __init__(
@@ -333,7 +342,14 @@ class QueryCollector:
 
     @staticmethod
     def unwrap(frame: Mapping[str, Any]) -> tuple[str | None, ThalovantEvent] | None:
-        """``(query_id, event)`` of a hive ``query``/``cascade`` frame; None for other frames."""
+        """Unwrap a hive ``query``/``cascade`` frame to its bus message.
+
+        Args:
+            frame: A decoded hive frame.
+
+        Returns:
+            ``(query_id, event)``; None for other frames or undecodable payloads.
+        """
         if frame.get("msg_type") not in ("query", "cascade"):
             return None
         meta = frame.get("metadata")
@@ -355,14 +371,30 @@ class QueryCollector:
         return (str(qid) if qid is not None else None), ThalovantEvent.from_message(payload)
 
     def feed_frame(self, frame: Mapping[str, Any], now: float) -> bool:
-        """Take one hive frame in (others' frames are ignored); True when complete."""
+        """Take one hive frame in (another query's frames are ignored).
+
+        Args:
+            frame: A decoded hive ``query``/``cascade`` frame.
+            now: The current time (any monotonic clock).
+
+        Returns:
+            True when complete.
+        """
         unwrapped = self.unwrap(frame)
         if unwrapped is None or unwrapped[0] != self.query_id:
             return self._done
         return self.feed(unwrapped[1], now)
 
     def feed(self, event: ThalovantEvent, now: float) -> bool:
-        """Take one already unwrapped event in; True when complete."""
+        """Take one already unwrapped event in.
+
+        Args:
+            event: The event.
+            now: The current time (any monotonic clock).
+
+        Returns:
+            True when complete.
+        """
         if self._done:
             if event.name == EVENT_UTTERANCE_HANDLED:
                 self._state.carry = carry_fields(event)
@@ -374,97 +406,20 @@ class QueryCollector:
         return self._done
 
     def finish(self, now: float) -> ThalovantReply:
-        """The reply; raises the typed outcome error, or a timeout before completion."""
+        """End collection.
+
+        Args:
+            now: The current time (any monotonic clock).
+
+        Returns:
+            The reply.
+
+        Raises:
+            ThalovantTimeoutError: ``hive.query.complete`` had not arrived.
+            ThalovantPolicyDeniedError: The hub refused the message type.
+            ThalovantRuntimeError: Another failure event without speech.
+        """
         if not self._done:
             self._done = True
             raise ThalovantTimeoutError(f"hub did not complete query {self.query_id!r} in time")
         return self._state.outcome()
-
-
-class ConversationCarry:
-    """Client-side conversation state per session (docs/protocol.md §6): an LRU of at most
-    ``max_conversations`` conversations, each known under at most ``max_aliases`` ids (the
-    session id the request used, the one the hub answered with, the one returned)."""
-
-    def __init__(
-        self,
-        *,
-        max_conversations: int = MAX_REMEMBERED_CONVERSATIONS,
-        max_aliases: int = MAX_CONVERSATION_ALIASES,
-    ) -> None:
-        self.max_conversations = max_conversations
-        self.max_aliases = max_aliases
-        self._serial = 0
-        # conversation key -> (aliases, fields); OrderedDict order is LRU -> MRU
-        self._conversations: OrderedDict[int, tuple[list[str], dict[str, Any]]] = OrderedDict()
-        self._index: dict[str, int] = {}
-
-    def __len__(self) -> int:
-        return len(self._conversations)
-
-    def __contains__(self, session_id: object) -> bool:
-        return session_id in self._index
-
-    def get(self, session_id: str) -> dict[str, Any] | None:
-        """A copy of the fields carried for ``session_id`` (does not touch the LRU order)."""
-        key = self._index.get(session_id)
-        return None if key is None else copy.deepcopy(self._conversations[key][1])
-
-    def forget(self, session_id: str) -> None:
-        """Drop the conversation ``session_id`` belongs to."""
-        key = self._index.get(session_id)
-        if key is not None:
-            self._drop(key)
-
-    def clear(self) -> None:
-        """Forget everything."""
-        self._conversations.clear()
-        self._index.clear()
-
-    def _drop(self, key: int) -> None:
-        aliases, _ = self._conversations.pop(key)
-        for alias in aliases:
-            if self._index.get(alias) == key:
-                del self._index[alias]
-
-    def record(self, session_ids: Iterable[str | None], fields: Mapping[str, Any]) -> None:
-        """Remember ``fields`` under every id in ``session_ids``; empty fields erase."""
-        ids = list(dict.fromkeys(s for s in session_ids if isinstance(s, str) and s))
-        if not ids:
-            return
-        keys = list(dict.fromkeys(self._index[s] for s in ids if s in self._index))
-        carried = {k: copy.deepcopy(v) for k, v in fields.items() if not _empty(v)}
-        if not carried:
-            for key in keys:
-                self._drop(key)
-            return
-        if keys:
-            key, merged = keys[0], keys[1:]
-            aliases = self._conversations[key][0]
-            for other in merged:  # ids that named separate conversations now name one
-                aliases.extend(self._conversations[other][0])
-                self._drop(other)
-        else:
-            self._serial += 1
-            key, aliases = self._serial, []
-        aliases = [a for a in aliases if a not in ids] + ids
-        for alias in aliases[: -self.max_aliases]:
-            if self._index.get(alias) == key:
-                del self._index[alias]
-        aliases = aliases[-self.max_aliases :]
-        for alias in aliases:
-            self._index[alias] = key
-        self._conversations[key] = (aliases, carried)
-        self._conversations.move_to_end(key)
-        while len(self._conversations) > self.max_conversations:
-            self._drop(next(iter(self._conversations)))
-
-    def apply(self, session_id: str | None, session_ctx: dict[str, Any]) -> None:
-        """Copy carried fields the caller did not set (absent or None) into ``session_ctx``."""
-        key = self._index.get(session_id) if session_id else None
-        if key is None:
-            return
-        self._conversations.move_to_end(key)
-        for field, value in self._conversations[key][1].items():
-            if session_ctx.get(field) is None:
-                session_ctx[field] = copy.deepcopy(value)

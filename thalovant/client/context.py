@@ -26,16 +26,35 @@ __all__ = [
 
 
 def copy_mapping(value: Mapping[str, Any], what: str = "context") -> dict[str, Any]:
-    """A deep copy of a caller's mapping, refused with :class:`ThalovantRuntimeError` when it
-    nests deeper than the protocol allows (:data:`~thalovant.protocol.envelope.MAX_DEPTH`)
-    instead of failing in ``copy.deepcopy`` with a RecursionError."""
+    """A deep copy of a caller's mapping.
+
+    Args:
+        value: The mapping.
+        what: Its name in the error message.
+
+    Returns:
+        A deep copy, as a dict.
+
+    Raises:
+        ThalovantRuntimeError: It nests deeper than the protocol allows
+            (:data:`~thalovant.protocol.envelope.MAX_DEPTH`), instead of failing in
+            ``copy.deepcopy`` with a RecursionError.
+    """
     if nesting_exceeds(value):
         raise ThalovantRuntimeError(f"{what} nests deeper than {MAX_DEPTH} levels")
     return copy.deepcopy(dict(value))
 
 
 def ensure_no_secrets(context: Mapping[str, Any], *, where: str = "context") -> None:
-    """Raise if any key in ``context`` (at any depth) names a token, password or key."""
+    """Refuse a context that carries secrets.
+
+    Args:
+        context: The context, searched at any depth (mappings and lists of mappings).
+        where: Its name in the error message.
+
+    Raises:
+        ThalovantRuntimeError: A key names a token, password or key.
+    """
     for key, value in context.items():
         path = f"{where}.{key}"
         if is_secret_key(str(key)):
@@ -69,12 +88,34 @@ def build_client_context(
     metadata: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Build a request context from the documented keys.
+    """Build a request context from the documented keys (docs/protocol.md §3.2, §3.5).
 
-    ``context`` is a base that the other arguments extend (they win). ``session_id`` lands in
-    ``context["session"]["session_id"]``; ``auth_provider``/``auth_claims`` under ``auth``
-    (claims are checked for secrets, so no token can slip through); everything else is a
-    top-level key named as the argument. ``None`` arguments are left out.
+    ``context`` is a base that the other arguments extend (they win). ``None`` arguments are
+    left out.
+
+    Args:
+        user_id: Top-level ``user_id``.
+        user_name: Top-level ``user_name``.
+        source: Top-level ``source`` (default at send time: the user agent).
+        platform: Top-level ``platform`` (default at send time: the user agent).
+        locale: Top-level ``locale``.
+        trace_id: Top-level ``trace_id``.
+        channel: Top-level ``channel``.
+        device_id: Top-level ``device_id``.
+        destination: Top-level ``destination`` (default at send time: ``HiveMind``).
+        session_id: ``context["session"]["session_id"]``.
+        roles: Top-level ``roles``, a list of strings.
+        auth_provider: ``auth.provider``.
+        auth_claims: ``auth.claims`` (checked for secrets, so no token can slip through).
+        metadata: Merged into ``metadata``.
+        context: The base context (deep-copied).
+
+    Returns:
+        A new context dict.
+
+    Raises:
+        ThalovantRuntimeError: ``roles`` is one string, a mapping nests too deep, or a key
+            looks like a secret.
     """
     out: dict[str, Any] = copy_mapping(context) if context else {}
     flat = {
@@ -123,8 +164,22 @@ def build_location(
     latitude: float | None = None,
     longitude: float | None = None,
 ) -> dict[str, Any]:
-    """Build a request-level location: ``city``, ``region``, ``country_code`` (upper case),
-    ``timezone: {"code"}`` and ``coordinate: {"latitude", "longitude"}``."""
+    """Build a request-level location for ``ask(location=...)`` (docs/protocol.md §3.5).
+
+    Args:
+        city: The city (stripped; must not be blank).
+        region: ``region``.
+        country_code: ``country_code``, upper-cased.
+        timezone: ``timezone: {"code": ...}``.
+        latitude: ``coordinate.latitude`` (within ±90; give both or neither).
+        longitude: ``coordinate.longitude`` (within ±180; give both or neither).
+
+    Returns:
+        The location dict.
+
+    Raises:
+        ThalovantRuntimeError: A blank city, only one coordinate, or one out of range.
+    """
     if not isinstance(city, str) or not city.strip():
         raise ThalovantRuntimeError("build_location: city must be a non-empty string")
     location: dict[str, Any] = {"city": city.strip()}
@@ -161,10 +216,19 @@ def request_context(
     pipeline: Iterable[str] | None = None,
     location: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return a copy of ``context`` with the ask hints merged in.
+    """A copy of ``context`` with the ask hints merged in (docs/protocol.md §3.5).
 
-    ``stt_lang`` and ``location`` are top-level keys; ``pipeline`` (intent stages) goes to
-    ``session.pipeline``.
+    Args:
+        context: The caller's context (deep-copied, never modified).
+        stt_lang: Top-level ``stt_lang``.
+        pipeline: Intent stages, as ``session.pipeline``.
+        location: Top-level ``location`` (see :func:`build_location`).
+
+    Returns:
+        A new context dict.
+
+    Raises:
+        ThalovantRuntimeError: ``pipeline`` is one string, or a mapping nests too deep.
     """
     out: dict[str, Any] = copy_mapping(context) if context else {}
     if stt_lang:

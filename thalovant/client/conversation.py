@@ -4,6 +4,9 @@ Every turn passes the conversation's session id and merges its base context unde
 caller's (a ``session`` sub-dict is merged key-wise, caller keys winning); each turn gets a
 fresh request id unless one is given. Hubs keep nothing for a named session, so the client's
 conversation carry (docs/protocol.md §6) follows the session id across turns.
+
+The client creates conversations (``AsyncThalovantClient.conversation``); a conversation
+knows its client only as a :class:`~thalovant.client.host.ConversationHost`.
 """
 
 from __future__ import annotations
@@ -11,26 +14,35 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from thalovant.bus.bus import Handler, Predicate, Subscription
+from thalovant.client.correlation import new_session_id
+from thalovant.client.host import ConversationHost
 from thalovant.client.listen import EventListener
-from thalovant.client.outgoing import new_session_id, require_text
+from thalovant.client.outgoing import require_text
 from thalovant.models.types import ThalovantEvent, ThalovantReply
-
-if TYPE_CHECKING:
-    from thalovant.client.client import AsyncThalovantClient
 
 __all__ = ["AsyncThalovantConversation"]
 
 
 class AsyncThalovantConversation:
-    """A conversation on an :class:`~thalovant.client.client.AsyncThalovantClient` (see the module
-    docstring). Use it as an async context manager or plainly; it sends nothing by itself."""
+    """A conversation on an ``AsyncThalovantClient`` (see the module docstring). Use it as
+    an async context manager or plainly; it sends nothing by itself.
+
+    Args:
+        client: The client the turns go through.
+        session_id: The session id of every turn (default ``thalovant-session-<hex>``).
+        lang: The default language of every turn.
+        context: The base context merged under every turn's (deep-copied).
+
+    Raises:
+        ThalovantRuntimeError: A blank ``session_id``.
+    """
 
     def __init__(
         self,
-        client: AsyncThalovantClient,
+        client: ConversationHost,
         *,
         session_id: str | None = None,
         lang: str = "en-us",
@@ -74,7 +86,27 @@ class AsyncThalovantConversation:
         pipeline: Iterable[str] | None = None,
         location: Mapping[str, Any] | None = None,
     ) -> ThalovantReply:
-        """:meth:`AsyncThalovantClient.ask` in this conversation."""
+        """``AsyncThalovantClient.ask`` in this conversation (docs/protocol.md §3.5, §6).
+
+        Args:
+            text: The utterance.
+            timeout: Seconds for the whole ask.
+            lang: Language of the turn (default the conversation's).
+            context: Merged over the base context.
+            request_id: Correlation id (default a fresh one).
+            stt_lang: ``context.stt_lang``.
+            pipeline: Intent stages.
+            location: ``context.location``.
+
+        Returns:
+            The collected reply.
+
+        Raises:
+            ThalovantPolicyDeniedError: The hub refused the message type.
+            ThalovantUnansweredError: No intent matched and nothing was said.
+            ThalovantTimeoutError: No speech before the deadline.
+            ThalovantConnectionError: The link dropped or the client closed.
+        """
         return await self.client.ask(
             text,
             timeout=timeout,
@@ -96,7 +128,22 @@ class AsyncThalovantConversation:
         context: Mapping[str, Any] | None = None,
         query_id: str | None = None,
     ) -> ThalovantReply:
-        """:meth:`AsyncThalovantClient.query` in this conversation."""
+        """``AsyncThalovantClient.query`` in this conversation (docs/protocol.md §3.6).
+
+        Args:
+            text: The utterance.
+            timeout: Seconds for the whole query.
+            lang: Language of the turn (default the conversation's).
+            context: Merged over the base context.
+            query_id: Query id (default the request id).
+
+        Returns:
+            The collected reply.
+
+        Raises:
+            ThalovantTimeoutError: ``hive.query.complete`` did not come in time.
+            ThalovantConnectionError: The link dropped or the client closed.
+        """
         return await self.client.query(
             text,
             timeout=timeout,
@@ -114,7 +161,20 @@ class AsyncThalovantConversation:
         context: Mapping[str, Any] | None = None,
         request_id: str | None = None,
     ) -> str:
-        """:meth:`AsyncThalovantClient.send_utterance` in this conversation."""
+        """``AsyncThalovantClient.send_utterance`` in this conversation.
+
+        Args:
+            text: The utterance.
+            lang: Language of the turn (default the conversation's).
+            context: Merged over the base context.
+            request_id: Correlation id (default a fresh one).
+
+        Returns:
+            The request id sent.
+
+        Raises:
+            ThalovantConnectionError: Not sent.
+        """
         return await self.client.send_utterance(
             text,
             lang or self.lang,
@@ -133,7 +193,22 @@ class AsyncThalovantConversation:
         context: Mapping[str, Any] | None = None,
         request_id: str | None = None,
     ) -> str:
-        """:meth:`AsyncThalovantClient.send_action` in this conversation."""
+        """``AsyncThalovantClient.send_action`` in this conversation.
+
+        Args:
+            action: The action, or (without ``payload``) the whole action payload string.
+            payload: A mapping or JSON string appended to ``action``.
+            title: ``context.input.title``.
+            lang: Language of the turn (default the conversation's).
+            context: Merged over the base context.
+            request_id: Correlation id (default a fresh one).
+
+        Returns:
+            The request id sent.
+
+        Raises:
+            ThalovantConnectionError: Not sent.
+        """
         return await self.client.send_action(
             action,
             payload,
@@ -154,7 +229,22 @@ class AsyncThalovantConversation:
         context: Mapping[str, Any] | None = None,
         request_id: str | None = None,
     ) -> str:
-        """:meth:`AsyncThalovantClient.send_code` in this conversation."""
+        """``AsyncThalovantClient.send_code`` in this conversation.
+
+        Args:
+            value: The exact value.
+            kind: ``input.kind``.
+            label: ``input.label``.
+            lang: Language of the turn (default the conversation's).
+            context: Merged over the base context.
+            request_id: Correlation id (default a fresh one).
+
+        Returns:
+            The request id sent.
+
+        Raises:
+            ThalovantConnectionError: Not sent.
+        """
         return await self.client.send_code(
             value,
             kind,
@@ -171,8 +261,17 @@ class AsyncThalovantConversation:
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
-        """:meth:`AsyncThalovantClient.emit` with ``session.session_id``, ``site_id`` and
-        ``lang`` of this conversation (no request id)."""
+        """``AsyncThalovantClient.emit`` with ``session.session_id``, ``site_id`` and
+        ``lang`` of this conversation (no request id; docs/protocol.md §6).
+
+        Args:
+            type: The bus message type.
+            data: Its data.
+            context: Merged over the base context.
+
+        Raises:
+            ThalovantConnectionError: Not sent.
+        """
         merged = self._context(context)
         session = merged.get("session")
         session = dict(session) if isinstance(session, Mapping) else {}
@@ -190,7 +289,17 @@ class AsyncThalovantConversation:
         request_id: str | None = None,
         predicate: Predicate | None = None,
     ) -> Subscription:
-        """:meth:`AsyncThalovantClient.on` filtered to this conversation's session."""
+        """``AsyncThalovantClient.on`` filtered to this conversation's session.
+
+        Args:
+            event: The event name (``"*"``: all).
+            handler: A plain or async function of one ``ThalovantEvent``.
+            request_id: Only events of this request.
+            predicate: A further filter, run on the loop.
+
+        Returns:
+            The subscription (``close()`` ends it).
+        """
         return self.client.on(
             event, handler, session_id=self.session_id, request_id=request_id, predicate=predicate
         )
@@ -205,7 +314,19 @@ class AsyncThalovantConversation:
         predicate: Predicate | None = None,
         request_id: str | None = None,
     ) -> EventListener:
-        """:meth:`AsyncThalovantClient.listen` filtered to this conversation's session."""
+        """``AsyncThalovantClient.listen`` filtered to this conversation's session.
+
+        Args:
+            event: The event name.
+            timeout: Seconds covering connecting and listening (None: no end).
+            max_events: End after this many events.
+            max_buffered_events: Buffer before overflow (default the client's).
+            predicate: A further filter, run on the loop.
+            request_id: Only events of this request.
+
+        Returns:
+            The listener (an async iterator and async context manager).
+        """
         return self.client.listen(
             event,
             timeout=timeout,
@@ -224,7 +345,20 @@ class AsyncThalovantConversation:
         predicate: Predicate | None = None,
         request_id: str | None = None,
     ) -> ThalovantEvent:
-        """:meth:`AsyncThalovantClient.wait_for_event` filtered to this conversation."""
+        """``AsyncThalovantClient.wait_for_event`` filtered to this conversation.
+
+        Args:
+            event: The event name.
+            timeout: Seconds covering connecting and waiting.
+            predicate: A further filter, run on the loop.
+            request_id: Only an event of this request.
+
+        Returns:
+            The event.
+
+        Raises:
+            ThalovantTimeoutError: None came in time.
+        """
         return await self.client.wait_for_event(
             event,
             timeout=timeout,

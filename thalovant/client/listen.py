@@ -22,7 +22,20 @@ __all__ = ["EventListener"]
 
 
 class EventListener:
-    """Async iterator (and async context manager) over one subscription's events."""
+    """Async iterator (and async context manager) over one subscription's events.
+
+    Args:
+        stream: The bus subscription, already made.
+        connect: Awaited with a deadline before the first event (the client's ``ready``).
+        timeout: Seconds covering connecting and listening (None: no end).
+        connect_budget: Seconds for connecting when there is no ``timeout``.
+        max_events: End after this many events.
+
+    Raises:
+        ThalovantRuntimeError: ``max_events`` is not a positive integer, or ``timeout`` is
+            negative. Iterating raises it on a buffer overflow, and
+            ThalovantConnectionError when connecting fails.
+    """
 
     def __init__(
         self,

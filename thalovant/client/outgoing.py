@@ -1,22 +1,28 @@
 """Sans-I/O builders of outgoing messages: contexts, correlation, runtime stamping.
 
-Nothing here awaits or touches a socket; the client calls these with the connection's
-session id and sends the result through the link. Context building order for an utterance
+Nothing here awaits or touches a socket: the client calls these with the connection's session
+id and sends the result through the link. Context building order for an utterance
 (docs/protocol.md §3.5): caller context → ``stt_lang``/``pipeline``/``location`` → identity
-metadata → carried conversation fields → correlation keys → runtime stamping. Caller dicts are never
-modified (deep copies).
-"""
+metadata → carried conversation fields → correlation keys → runtime stamping. Caller dicts
+are never modified (deep copies). Correlation ids are chosen by
+:mod:`thalovant.client.correlation`, the ``input`` of ``send_action``/``send_code`` by
+:mod:`thalovant.client.inputs`."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from thalovant.client.collector import ConversationCarry
+from thalovant.client.carry import ConversationCarry
 from thalovant.client.context import copy_mapping, request_context
+from thalovant.client.correlation import (
+    caller_session_id,
+    new_request_id,
+    new_session_id,
+    session_of,
+    usable_id,
+)
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.events import EVENT_RECOGNIZER_LOOP_UTTERANCE
 from thalovant.models.types import ThalovantEvent
@@ -25,41 +31,21 @@ from thalovant.protocol.envelope import HiveMessage, bus_message, mesh_message, 
 __all__ = [
     "DESTINATION",
     "MESH_SEND_KINDS",
-    "REQUEST_ID_PREFIX",
-    "SESSION_ID_PREFIX",
     "Outgoing",
     "RequestStamp",
-    "action_input",
     "build_emit",
     "build_mesh",
     "build_query",
     "build_reply",
     "build_utterance",
-    "caller_session_id",
-    "code_input",
-    "filter_ids",
-    "new_request_id",
-    "new_session_id",
     "require_text",
     "stamp_runtime",
 ]
 
-REQUEST_ID_PREFIX = "thalovant-request-"
-SESSION_ID_PREFIX = "thalovant-session-"
 #: ``context.destination`` stamped on every outgoing bus message.
 DESTINATION = "HiveMind"
 #: Mesh kinds the client sends (``broadcast`` needs an admin grant on the hub).
 MESH_SEND_KINDS = frozenset({"propagate", "escalate", "broadcast"})
-
-
-def new_request_id() -> str:
-    """``thalovant-request-<uuid4 hex>``."""
-    return REQUEST_ID_PREFIX + uuid.uuid4().hex
-
-
-def new_session_id() -> str:
-    """``thalovant-session-<uuid4 hex>``."""
-    return SESSION_ID_PREFIX + uuid.uuid4().hex
 
 
 @dataclass(frozen=True)
@@ -80,45 +66,21 @@ class Outgoing(NamedTuple):
 
 
 def require_text(text: object, what: str = "text") -> str:
-    """``text`` if it is a non-blank string, else ThalovantRuntimeError."""
+    """Check a required string argument.
+
+    Args:
+        text: The value.
+        what: Its name in the error message.
+
+    Returns:
+        ``text`` unchanged.
+
+    Raises:
+        ThalovantRuntimeError: It is not a non-blank string.
+    """
     if not isinstance(text, str) or not text.strip():
         raise ThalovantRuntimeError(f"{what} must be a non-empty string")
     return text
-
-
-def _usable_id(value: object) -> str | None:
-    if isinstance(value, str) and value.strip() and value != "default":
-        return value
-    return None
-
-
-def _session_of(context: Mapping[str, Any]) -> dict[str, Any]:
-    session = context.get("session")
-    if isinstance(session, str):  # never send a JSON string: parse it, or drop it
-        try:
-            session = json.loads(session)
-        except ValueError:
-            session = None
-    return dict(session) if isinstance(session, Mapping) else {}
-
-
-def caller_session_id(context: Mapping[str, Any] | None, session_id: str | None) -> str | None:
-    """The session id the caller chose: the argument, ``context.session.session_id`` or
-    ``context.session_id``; ``"default"`` and blanks count as none."""
-    found = _usable_id(session_id)
-    if found is None and context:
-        found = _usable_id(_session_of(context).get("session_id"))
-        found = found or _usable_id(context.get("session_id"))
-    return found
-
-
-def filter_ids(
-    context: Mapping[str, Any] | None, session_id: str | None, request_id: str | None
-) -> tuple[str | None, str | None]:
-    """``(session_id, request_id)`` a listener filters on: the arguments, else the ids in
-    ``context``."""
-    rid = request_id if request_id is not None else (context or {}).get("request_id")
-    return caller_session_id(context, session_id), rid if isinstance(rid, str) else None
 
 
 def _merge_metadata(context: dict[str, Any], metadata: Mapping[str, Any]) -> None:
@@ -134,14 +96,25 @@ def _merge_metadata(context: dict[str, Any], metadata: Mapping[str, Any]) -> Non
 def stamp_runtime(
     context: dict[str, Any], stamp: RequestStamp, connection_session_id: str | None
 ) -> dict[str, Any]:
-    """Fill the runtime keys where absent (in place): ``source``/``platform`` = user agent,
-    ``destination`` = ``"HiveMind"``, ``session.session_id`` (the connection's when missing
-    or ``"default"``) and ``session.site_id``."""
+    """Fill the runtime keys where absent, in place (docs/protocol.md §3.5).
+
+    ``source``/``platform`` = user agent, ``destination`` = ``"HiveMind"``,
+    ``session.session_id`` (the connection's when missing or ``"default"``) and
+    ``session.site_id``.
+
+    Args:
+        context: The outgoing context (updated).
+        stamp: The client's constants.
+        connection_session_id: The connection's session id.
+
+    Returns:
+        ``context``.
+    """
     context.setdefault("source", stamp.user_agent)
     context.setdefault("platform", stamp.user_agent)
     context.setdefault("destination", DESTINATION)
-    session = _session_of(context)
-    if _usable_id(session.get("session_id")) is None and connection_session_id:
+    session = session_of(context)
+    if usable_id(session.get("session_id")) is None and connection_session_id:
         session["session_id"] = connection_session_id
     session.setdefault("site_id", stamp.site_id)
     context["session"] = session
@@ -158,7 +131,7 @@ def _correlate(
 ) -> None:
     context["request_id"] = request_id
     context["thalovant_request_id"] = request_id
-    session = _session_of(context)
+    session = session_of(context)
     session["request_id"] = request_id
     if session_id is not None:
         session["session_id"] = session_id
@@ -192,17 +165,39 @@ def build_utterance(
     data_input: bool = False,
     fallback_session_id: str | None = None,
 ) -> Outgoing:
-    """A ``recognizer_loop:utterance`` bus message (ask, send_utterance, send_action,
-    send_code). ``input`` becomes ``context.input`` (and ``data.input`` with ``data_input``).
-    ``connection_session_id=None`` skips runtime stamping (``query``). The session id is the
-    caller's, else ``fallback_session_id``, else the connection's."""
+    """A ``recognizer_loop:utterance`` bus message (``ask``, ``send_*``; docs/protocol.md
+    §3.5, §4), its context built in the order of the module docstring.
+
+    Args:
+        stamp: The client's constants.
+        text: The utterance.
+        lang: Its language.
+        connection_session_id: The connection's session id; None skips runtime stamping
+            (``query``).
+        context: The caller's context (deep-copied).
+        session_id: The caller's session id.
+        request_id: The request id (default the context's, else a new one).
+        stt_lang: ``context.stt_lang``.
+        pipeline: ``context.session.pipeline``.
+        location: ``context.location``.
+        carry: The conversation carry to apply.
+        input: ``context.input`` (and ``data.input`` with ``data_input``).
+        data_input: Also put ``input`` in the data.
+        fallback_session_id: The session id when the caller gave none.
+
+    Returns:
+        The message with its request id and effective session id.
+
+    Raises:
+        ThalovantRuntimeError: A blank request id, an invalid or secret-bearing mapping.
+    """
     rid = _request_id(request_id, context)
     sid = caller_session_id(context, session_id)
     ctx = request_context(context, stt_lang=stt_lang, pipeline=pipeline, location=location)
     _merge_metadata(ctx, stamp.metadata)
     effective = sid or fallback_session_id or connection_session_id
     if carry is not None and effective is not None:
-        session = _session_of(ctx)
+        session = session_of(ctx)
         carry.apply(effective, session)
         ctx["session"] = session
     if input is not None:
@@ -217,42 +212,6 @@ def build_utterance(
         data["input"] = copy_mapping(input, "input")
     message = bus_message(EVENT_RECOGNIZER_LOOP_UTTERANCE, data, ctx)
     return Outgoing(message, rid, effective or "")
-
-
-def action_input(
-    action: str, payload: Mapping[str, Any] | str | None, title: str | None
-) -> tuple[str, dict[str, Any]]:
-    """``(utterance, context.input)`` of ``send_action``.
-
-    Reference form (``payload=None``): ``action`` is the whole payload string, e.g.
-    ``'/choose{"id":"42"}'``. Docs form: ``action="/choose"`` and a payload mapping (or JSON
-    string): the utterance is ``action`` + compact JSON, and ``input`` also carries
-    ``action`` and ``data``.
-    """
-    require_text(action, "action")
-    if payload is None:
-        return action, {"kind": "action", "title": title, "payload": action}
-    data: Any
-    if isinstance(payload, str):
-        encoded, data = payload, payload
-    elif isinstance(payload, Mapping):
-        data = copy_mapping(payload, "payload")
-        try:
-            encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        except (TypeError, ValueError) as exc:
-            raise ThalovantRuntimeError(f"action payload is not JSON: {exc}") from None
-    else:
-        raise ThalovantRuntimeError("action payload must be a mapping, a string or None")
-    text = action + encoded
-    return text, {"kind": "action", "title": title, "payload": text, "action": action, "data": data}
-
-
-def code_input(value: str, kind: str, label: str | None) -> dict[str, Any]:
-    """``{"kind", "label", "value", "exact": true}`` of ``send_code``."""
-    if not isinstance(value, str) or not value:
-        raise ThalovantRuntimeError("code value must be a non-empty string")
-    require_text(kind, "kind")
-    return {"kind": kind, "label": label, "value": value, "exact": True}
 
 
 def _emit_context(
@@ -270,7 +229,21 @@ def build_emit(
     context: Mapping[str, Any] | None,
     connection_session_id: str,
 ) -> HiveMessage:
-    """A raw ``bus`` message: identity metadata + runtime stamping, no correlation."""
+    """A raw ``bus`` message: identity metadata + runtime stamping, no correlation.
+
+    Args:
+        stamp: The client's constants.
+        msg_type: The message type.
+        data: Its data (deep-copied).
+        context: Its context (deep-copied).
+        connection_session_id: The connection's session id.
+
+    Returns:
+        The message.
+
+    Raises:
+        ThalovantRuntimeError: A blank type or an invalid mapping.
+    """
     require_text(msg_type, "message type")
     ctx = _emit_context(stamp, context, connection_session_id)
     return bus_message(msg_type, copy_mapping(data, "data") if data else {}, ctx)
@@ -284,8 +257,24 @@ def build_reply(
     context: Mapping[str, Any] | None,
     connection_session_id: str,
 ) -> HiveMessage:
-    """``emit`` of a reply to ``event``: its wire context deep-copied with routing swapped
-    (source ⇄ destination, first destination of a list), then overlaid by ``context``."""
+    """``emit`` of a reply to ``event`` (docs/protocol.md §4): its wire context deep-copied
+    with routing swapped (source ⇄ destination, first destination of a list), then overlaid
+    by ``context``.
+
+    Args:
+        stamp: The client's constants.
+        event: The event answered.
+        msg_type: The reply's type.
+        data: Its data (deep-copied).
+        context: Keys overlaid on the swapped context.
+        connection_session_id: The connection's session id.
+
+    Returns:
+        The message.
+
+    Raises:
+        ThalovantRuntimeError: A blank type or an invalid mapping.
+    """
     raw = event.raw.get("context") if event.raw else None
     wire = raw if isinstance(raw, Mapping) else event.context
     ctx = swap_routing(copy_mapping(wire))
@@ -302,7 +291,22 @@ def build_mesh(
     context: Mapping[str, Any] | None,
     connection_session_id: str,
 ) -> HiveMessage:
-    """A ``propagate``/``escalate``/``broadcast`` envelope nesting a full stamped ``bus``."""
+    """A ``propagate``/``escalate``/``broadcast`` envelope nesting a full stamped ``bus``.
+
+    Args:
+        stamp: The client's constants.
+        kind: One of :data:`MESH_SEND_KINDS`.
+        msg_type: The nested message's type.
+        data: Its data (deep-copied).
+        context: Its context (deep-copied).
+        connection_session_id: The connection's session id.
+
+    Returns:
+        The envelope.
+
+    Raises:
+        ThalovantRuntimeError: Another kind, a blank type or an invalid mapping.
+    """
     if kind not in MESH_SEND_KINDS:
         raise ThalovantRuntimeError(f"cannot send {kind!r}; use one of {sorted(MESH_SEND_KINDS)}")
     inner = build_emit(stamp, msg_type, data, context, connection_session_id=connection_session_id)
@@ -319,8 +323,24 @@ def build_query(
     query_id: str | None,
     carry: ConversationCarry | None = None,
 ) -> tuple[Outgoing, str]:
-    """A HiveMind ``query`` frame (docs/protocol.md §3.6) and its query id: the nested ``bus``
-    utterance carries the correlation context without runtime stamping."""
+    """A HiveMind ``query`` frame (docs/protocol.md §3.6): the nested ``bus`` utterance
+    carries the correlation context without runtime stamping.
+
+    Args:
+        stamp: The client's constants.
+        text: The utterance.
+        lang: Its language.
+        context: The caller's context (deep-copied).
+        session_id: The session id (default the context's, else a new one).
+        query_id: The query id (default the request id).
+        carry: The conversation carry to apply.
+
+    Returns:
+        The frame with its ids, and the query id.
+
+    Raises:
+        ThalovantRuntimeError: A blank query id or an invalid mapping.
+    """
     sid = caller_session_id(context, session_id) or new_session_id()
     out = build_utterance(
         stamp,

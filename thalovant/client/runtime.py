@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import ssl
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import anyio
@@ -30,6 +27,7 @@ from thalovant.bus.bus import EventBus
 from thalovant.bus.routing import InboundDispatcher
 from thalovant.carriers import CarrierOptions, pin_id_for
 from thalovant.carriers.tls import client_ssl_context
+from thalovant.client.options import ClientOptions
 from thalovant.errors import (
     ThalovantConnectionError,
     ThalovantConnectTimeoutError,
@@ -49,7 +47,7 @@ from thalovant.link.link import (
 from thalovant.link.supervisor import Backoff, Supervisor
 from thalovant.protocol.psk import default_psk_deriver
 
-__all__ = ["ClientOptions", "ClientRuntime"]
+__all__ = ["ClientRuntime"]
 
 logger = logging.getLogger("thalovant.client")
 
@@ -60,31 +58,13 @@ _WRONG_LOOP = (
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class ClientOptions:
-    """The connection options of a client (see ``AsyncThalovantClient``)."""
-
-    protocol: str
-    useragent: str
-    connect_timeout: float
-    handshake_timeout: float
-    send_timeout: float
-    auto_reconnect: bool
-    reconnect_attempts: int
-    noise_state_dir: str | os.PathLike[str] | None
-    self_signed: bool
-    ssl_context: ssl.SSLContext | None
-
-    def __post_init__(self) -> None:
-        for name in ("connect_timeout", "handshake_timeout", "send_timeout"):
-            if not getattr(self, name) > 0:
-                raise ThalovantRuntimeError(f"{name} must be positive")
-        if self.reconnect_attempts < 0:
-            raise ThalovantRuntimeError("reconnect_attempts must not be negative")
-
-
 class ClientRuntime:
-    """Task group, supervisor, bus and loop binding of one client."""
+    """Task group, supervisor, bus and loop binding of one client (see the module docstring).
+
+    Args:
+        identity: The client's identity.
+        options: The client's connection options.
+    """
 
     def __init__(self, identity: ThalovantIdentity, options: ClientOptions) -> None:
         self.identity = identity
@@ -106,7 +86,11 @@ class ClientRuntime:
     # -- loop binding -----------------------------------------------------------------------
 
     def check_loop(self) -> None:
-        """Bind to the running loop on first use; refuse any other loop afterwards."""
+        """Bind to the running loop on first use; refuse any other loop afterwards.
+
+        Raises:
+            ThalovantRuntimeError: Called from another event loop than the bound one.
+        """
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -190,8 +174,12 @@ class ClientRuntime:
             bus.fail_all(error)
 
     async def close(self, timeout: float) -> None:
-        """Fail in-flight requests, close the link (``timeout``, then abort), retire every
-        subscription and stop the task group."""
+        """Fail in-flight requests, close the link, retire every subscription and stop the
+        task group.
+
+        Args:
+            timeout: Seconds for closing the link (then abort) and for the host task.
+        """
         sup, host, stop = self.supervisor, self._host, self._stop
         self.supervisor = self._host = self._stop = self._started = None
         self.task_group = None
@@ -241,12 +229,36 @@ class ClientRuntime:
         )
 
     async def ready(self, deadline: float) -> Link:
-        """The ready link by ``deadline`` (``anyio.current_time``), dialing if needed."""
+        """The ready link, dialing if needed.
+
+        Args:
+            deadline: When to give up (``anyio.current_time`` clock).
+
+        Returns:
+            The ready link.
+
+        Raises:
+            ThalovantConnectionError: Not ready by ``deadline`` (or a subclass: refused, key
+                changed, timed out).
+        """
         sup = await self.start()
         return await sup.wait_ready(deadline)
 
     async def publish(self, deadline: float, send: Callable[[Link], Awaitable[T]]) -> T:
-        """Run ``send`` on a ready link; reconnect before publication only (see module)."""
+        """Run ``send`` on a ready link; reconnect before publication only (see the module
+        docstring).
+
+        Args:
+            deadline: When to give up connecting (``anyio.current_time`` clock).
+            send: Publishes on the link it is given; raises LinkDown when the link died first.
+
+        Returns:
+            What ``send`` returned.
+
+        Raises:
+            ThalovantConnectionError: No connection in time, the client closed, or the link
+                died before publication on the last attempt.
+        """
         generation = self.generation
         opts = self.options
         attempts = 1 + (opts.reconnect_attempts if opts.auto_reconnect else 0)

@@ -1,21 +1,21 @@
-"""The blocking facade: one event loop in a background thread per client."""
+"""The blocking facade: one event loop in a background thread per client.
+
+``ThalovantClient``, ``ThalovantConversation`` and ``ThalovantControlPlane`` mirror their
+async twins one-to-one and add no logic of their own (docs/architecture.md, the blocking
+facade).
+"""
 
 from __future__ import annotations
 
-from thalovant.sync.client import (
-    SyncIterator,
-    SyncSubscription,
-    ThalovantClient,
-    ThalovantConversation,
-)
-from thalovant.sync.control import (
-    ThalovantControlPlane,
-)
+from thalovant.sync.bridges import SyncIterator, SyncSubscription
+from thalovant.sync.client import ThalovantClient
+from thalovant.sync.control import ThalovantControlPlane
+from thalovant.sync.conversation import ThalovantConversation
 
 __all__ = [
     "SyncIterator",
     "SyncSubscription",
     "ThalovantClient",
-    "ThalovantConversation",
     "ThalovantControlPlane",
+    "ThalovantConversation",
 ]

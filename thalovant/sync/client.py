@@ -38,44 +38,61 @@ Why not ``portal.wrap_async_context_manager``: it keeps one portal task alive fo
 ``with`` block and blocks ``__enter__`` on a future that Ctrl-C cannot cancel. The async
 client's ``__aenter__``/``__aexit__`` are ``connect``/``close``, which may run in different
 tasks, so two plain calls do the same with the guards above.
+
+The method families live in mixins that mirror the async ones: :mod:`thalovant.sync.status`,
+:mod:`thalovant.sync.utterances`, :mod:`thalovant.sync.sending` and
+:mod:`thalovant.sync.subscribing`; this module keeps construction, lifecycle and conversations
+(docs/architecture.md, the blocking facade).
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from thalovant._version import DEFAULT_USER_AGENT
 from thalovant.client.client import AsyncThalovantClient
-from thalovant.sync.bridges import HandlerBridge, SyncIterator, SyncSubscription
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.models.types import ThalovantConnectionInfo, ThalovantHealth
+from thalovant.sync.bridges import SyncIterator, SyncSubscription
 from thalovant.sync.conversation import ThalovantConversation
 from thalovant.sync.portal import LoopThread
-
-if TYPE_CHECKING:
-    import ssl
-
-    from thalovant.bus.bus import Handler, Predicate
-    from thalovant.bus.routing import ThalovantBinary
-    from thalovant.client.runtime import ClientOptions
-    from thalovant.identity.model import ThalovantIdentity
-    from thalovant.link.supervisor import Backoff
-    from thalovant.models.types import (
-        ThalovantConnectionInfo,
-        ThalovantEvent,
-        ThalovantHealth,
-        ThalovantReply,
-    )
-    from thalovant.protocol.envelope import HiveMessage
+from thalovant.sync.sending import SendingMethods
+from thalovant.sync.status import StatusMethods
+from thalovant.sync.subscribing import SubscribingMethods
+from thalovant.sync.utterances import UtteranceMethods
 
 __all__ = ["SyncIterator", "SyncSubscription", "ThalovantClient", "ThalovantConversation"]
 
 
-class ThalovantClient:
-    """Blocking client of one Thalovant hub: :class:`AsyncThalovantClient` on a private
-    event-loop thread (see the module docstring). Same constructor arguments."""
+class ThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, SubscribingMethods):
+    """Blocking client of one Thalovant hub: ``AsyncThalovantClient`` on a private
+    event-loop thread (see the module docstring).
+
+    Args:
+        identity: The client's identity (docs/protocol.md §1).
+        protocol: ``wss``, ``https`` or ``mqtt``; default the identity's preference.
+        useragent: Stamped as ``source``/``platform`` of every message.
+        connect_timeout: Seconds to open the carrier, per attempt.
+        handshake_timeout: Seconds for the Noise handshake, per attempt.
+        send_timeout: Seconds to write one message.
+        reply_settle_seconds: Settle window after the first speech of an ``ask``.
+        empty_reply_wait_seconds: Wait for speech after an intent miss.
+        auto_reconnect: Redial after a drop.
+        reconnect_attempts: Reconnects a request may make before its publication.
+        noise_state_dir: Folder of the pinned hub keys (docs/protocol.md §1.7).
+        self_signed: Accept a self-signed TLS certificate (no verification).
+        ssl_context: TLS context to use instead of the default.
+        max_buffered_events: Default buffer of each subscription.
+
+    Raises:
+        ThalovantUnsupportedProtocolError: ``protocol`` is not usable with this identity.
+        ThalovantRuntimeError: An invalid argument.
+    """
 
     def __init__(
         self,
@@ -119,7 +136,7 @@ class ThalovantClient:
         self._loop = LoopThread(type(self).__name__, client.close)
         # Holds the loop (and through it the async client), never this facade.
         self._finalizer = weakref.finalize(self, self._loop.shutdown)
-        self._finalizer.atexit = False  # the atexit hook of thalovant._portal covers exit
+        self._finalizer.atexit = False  # the atexit hook of thalovant.sync.process covers exit
 
     @classmethod
     def _wrap(cls, client: AsyncThalovantClient) -> ThalovantClient:
@@ -134,88 +151,92 @@ class ThalovantClient:
 
     @classmethod
     def from_identity_file(cls, path: str | os.PathLike[str], **opts: Any) -> ThalovantClient:
-        """A client for the identity JSON file at ``path``."""
+        """A client for the identity JSON file at ``path``.
+
+        Args:
+            path: The identity file.
+            **opts: Keyword arguments of the constructor.
+
+        Returns:
+            The client (not connected).
+
+        Raises:
+            ThalovantIdentityError: The file is missing or invalid.
+        """
         return cls._wrap(AsyncThalovantClient.from_identity_file(path, **opts))
 
     @classmethod
     def from_config(
         cls, path: str | os.PathLike[str] | None = None, *, profile: str | None = None, **opts: Any
     ) -> ThalovantClient:
-        """A client for a profile of the YAML config file."""
+        """A client for a profile of the YAML config file.
+
+        Args:
+            path: The config file (default ``~/.config/thalovant/config.yaml``, XDG aware).
+            profile: The profile (default the file's default profile).
+            **opts: Keyword arguments of the constructor.
+
+        Returns:
+            The client (not connected).
+
+        Raises:
+            ThalovantIdentityError: The file or profile is missing or invalid.
+        """
         return cls._wrap(AsyncThalovantClient.from_config(path, profile=profile, **opts))
 
     @classmethod
     def from_env(cls, prefix: str = "THALOVANT_", **opts: Any) -> ThalovantClient:
-        """A client for the identity in ``<prefix>*`` environment variables."""
+        """A client for the identity in ``<prefix>*`` environment variables.
+
+        Args:
+            prefix: The variables' prefix.
+            **opts: Keyword arguments of the constructor.
+
+        Returns:
+            The client (not connected).
+
+        Raises:
+            ThalovantIdentityError: The variables are missing or invalid.
+        """
         return cls._wrap(AsyncThalovantClient.from_env(prefix, **opts))
-
-    # -- state (snapshot reads, no loop hop) ----------------------------------------------
-
-    @property
-    def identity(self) -> ThalovantIdentity:
-        """The client's identity."""
-        return self._async.identity
-
-    @property
-    def protocol(self) -> str:
-        """The carrier chosen at construction (``wss``, ``https`` or ``mqtt``)."""
-        return self._async.protocol
-
-    @property
-    def options(self) -> ClientOptions:
-        """The connection options (read-only)."""
-        return self._async.options
-
-    @property
-    def max_buffered_events(self) -> int:
-        """Default buffer of each subscription."""
-        return self._async.max_buffered_events
-
-    @property
-    def reconnect_backoff(self) -> Backoff:
-        """The redial backoff; replace it before connecting."""
-        return self._async.reconnect_backoff
-
-    @reconnect_backoff.setter
-    def reconnect_backoff(self, backoff: Backoff) -> None:
-        self._async.reconnect_backoff = backoff
-
-    @property
-    def state(self) -> str:
-        """``idle``, ``connecting``, ``ready``, ``backoff`` or ``closed``."""
-        return self._async.state
-
-    @property
-    def is_connected(self) -> bool:
-        """True while a link is ready."""
-        return self._async.is_connected
-
-    @property
-    def session_id(self) -> str | None:
-        """The current connection's session id, if connected."""
-        return self._async.session_id
-
-    @property
-    def redials(self) -> int:
-        """How many times the link came back after a drop."""
-        return self._async.redials
-
-    def connection_info(self) -> ThalovantConnectionInfo:
-        """Phase, timings, Noise pattern and the last error (scrubbed) of the connection."""
-        return self._loop.call_sync(self._async.connection_info)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def connect(self, timeout: float | None = None) -> None:
-        """Connect and authenticate (no-op when connected); see the async ``connect``."""
+        """Connect and authenticate (no-op when connected; ``AsyncThalovantClient.connect``).
+
+        Args:
+            timeout: Seconds (default 25).
+
+        Raises:
+            ThalovantConnectTimeoutError: Not ready in time.
+            ThalovantHubRefusedError: The hub refused this identity.
+            ThalovantHubKeyChangedError: The hub's key differs from the pinned one.
+            ThalovantConnectionError: Any other connection failure.
+            ThalovantRuntimeError: The client is closed, or called from its own loop thread.
+        """
         self._loop.call(self._async.connect, timeout)
 
     def connect_with_info(self, timeout: float | None = None) -> ThalovantConnectionInfo:
-        """``connect`` and return :meth:`connection_info`."""
+        """:meth:`connect`, then :meth:`connection_info`.
+
+        Args:
+            timeout: Seconds (default 25).
+
+        Returns:
+            The connection's telemetry.
+
+        Raises:
+            ThalovantConnectionError: As :meth:`connect`.
+        """
         return self._loop.call(self._async.connect_with_info, timeout)
 
     def connected(self) -> None:
-        """Block until the link is ready (e.g. while it redials after a drop)."""
+        """Block until the link is ready (e.g. while it redials after a drop).
+
+        Raises:
+            ThalovantConnectionError: The client closed, or nothing is connecting.
+        """
         self._loop.call(self._async.connected)
 
     def wait_closed(self) -> None:
@@ -223,12 +244,23 @@ class ThalovantClient:
         self._loop.call(self._async.wait_closed)
 
     def healthcheck(self, timeout: float | None = None) -> ThalovantHealth:
-        """Connect if needed and report whether the link is usable."""
+        """Connect if needed and report whether the link is usable.
+
+        Args:
+            timeout: Seconds for connecting (default 25).
+
+        Returns:
+            The health report; a connection problem is in ``last_error``, not raised.
+        """
         return self._loop.call(self._async.healthcheck, timeout)
 
     def close(self, timeout: float | None = None) -> None:
-        """Close the connection (bounded by ``timeout``, default 5 s) and stop the client's
-        threads; the client cannot be used afterwards. Idempotent."""
+        """Close the connection and stop the client's threads; the client cannot be used
+        afterwards. Idempotent.
+
+        Args:
+            timeout: Seconds before the connection is aborted (default 5).
+        """
         self._loop.finish(self._async.close, timeout)
 
     def disconnect(self) -> None:
@@ -244,261 +276,7 @@ class ThalovantClient:
     ) -> None:
         self._loop.finish(self._async.__aexit__, et, e, tb)
 
-    # -- requests -------------------------------------------------------------------------
-
-    def ask(
-        self,
-        text: str,
-        *,
-        timeout: float = 12.0,
-        lang: str = "en-us",
-        context: Mapping[str, Any] | None = None,
-        session_id: str | None = None,
-        request_id: str | None = None,
-        stt_lang: str | None = None,
-        pipeline: Iterable[str] | None = None,
-        location: Mapping[str, Any] | None = None,
-    ) -> ThalovantReply:
-        """Send an utterance and collect the hub's reply; see the async ``ask``."""
-        return self._loop.call(
-            self._async.ask,
-            text,
-            timeout=timeout,
-            lang=lang,
-            context=context,
-            session_id=session_id,
-            request_id=request_id,
-            stt_lang=stt_lang,
-            pipeline=pipeline,
-            location=location,
-        )
-
-    def query(
-        self,
-        text: str,
-        *,
-        timeout: float = 12.0,
-        lang: str = "en-us",
-        context: Mapping[str, Any] | None = None,
-        session_id: str | None = None,
-        query_id: str | None = None,
-    ) -> ThalovantReply:
-        """A direct HiveMind ``query``; see the async ``query``."""
-        return self._loop.call(
-            self._async.query,
-            text,
-            timeout=timeout,
-            lang=lang,
-            context=context,
-            session_id=session_id,
-            query_id=query_id,
-        )
-
-    def send_utterance(
-        self,
-        text: str,
-        lang: str = "en-us",
-        *,
-        context: Mapping[str, Any] | None = None,
-        session_id: str | None = None,
-        request_id: str | None = None,
-    ) -> str:
-        """Send an utterance without waiting for a reply; returns its request id."""
-        return self._loop.call(
-            self._async.send_utterance,
-            text,
-            lang,
-            context=context,
-            session_id=session_id,
-            request_id=request_id,
-        )
-
-    def send_action(
-        self,
-        action: str,
-        payload: Mapping[str, Any] | str | None = None,
-        *,
-        title: str | None = None,
-        lang: str = "en-us",
-        context: Mapping[str, Any] | None = None,
-        session_id: str | None = None,
-        request_id: str | None = None,
-    ) -> str:
-        """Send a UI action; returns its request id."""
-        return self._loop.call(
-            self._async.send_action,
-            action,
-            payload,
-            title=title,
-            lang=lang,
-            context=context,
-            session_id=session_id,
-            request_id=request_id,
-        )
-
-    def send_code(
-        self,
-        value: str,
-        kind: str = "code",
-        label: str | None = None,
-        *,
-        lang: str = "en-us",
-        context: Mapping[str, Any] | None = None,
-        session_id: str | None = None,
-        request_id: str | None = None,
-    ) -> str:
-        """Send exact input (a scan, a serial number, a PIN); returns its request id."""
-        return self._loop.call(
-            self._async.send_code,
-            value,
-            kind,
-            label,
-            lang=lang,
-            context=context,
-            session_id=session_id,
-            request_id=request_id,
-        )
-
-    def emit(
-        self,
-        type: str,
-        data: Mapping[str, Any] | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Send a raw bus message."""
-        self._loop.call(self._async.emit, type, data, context)
-
-    def reply(
-        self,
-        event: ThalovantEvent,
-        msg_type: str,
-        data: Mapping[str, Any] | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Answer ``event`` (its context with source and destination swapped)."""
-        self._loop.call(self._async.reply, event, msg_type, data, context)
-
-    def propagate(
-        self,
-        type: str,
-        data: Mapping[str, Any] | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Send a ``propagate`` frame nesting a stamped bus message."""
-        self._loop.call(self._async.propagate, type, data, context)
-
-    def escalate(
-        self,
-        type: str,
-        data: Mapping[str, Any] | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Send an ``escalate`` frame nesting a stamped bus message."""
-        self._loop.call(self._async.escalate, type, data, context)
-
-    def broadcast(
-        self,
-        type: str,
-        data: Mapping[str, Any] | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Send a ``broadcast`` frame (admin clients only)."""
-        self._loop.call(self._async.broadcast, type, data, context)
-
-    def send_binary(
-        self,
-        data: bytes | bytearray | memoryview,
-        *,
-        kind: str | int = "raw_audio",
-        metadata: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Send a WIRE-1 ``bin`` frame with ``metadata``."""
-        self._loop.call(self._async.send_binary, data, kind=kind, metadata=metadata)
-
-    # -- events ---------------------------------------------------------------------------
-
-    def listen(
-        self,
-        event: str,
-        *,
-        timeout: float | None = None,
-        max_events: int | None = None,
-        max_buffered_events: int | None = None,
-        predicate: Predicate | None = None,
-        context: Mapping[str, Any] | None = None,
-        session_id: str | None = None,
-        request_id: str | None = None,
-    ) -> SyncIterator[ThalovantEvent]:
-        """A plain iterator of ``event`` events (subscribed now); ends quietly at
-        ``timeout`` or after ``max_events``. Also a context manager."""
-        listener = self._loop.call_sync(
-            self._async.listen,
-            event,
-            timeout=timeout,
-            max_events=max_events,
-            max_buffered_events=max_buffered_events,
-            predicate=predicate,
-            context=context,
-            session_id=session_id,
-            request_id=request_id,
-        )
-        return SyncIterator(self._loop, listener)
-
-    def wait_for_event(
-        self,
-        event: str,
-        *,
-        timeout: float = 12.0,
-        predicate: Predicate | None = None,
-        context: Mapping[str, Any] | None = None,
-        session_id: str | None = None,
-        request_id: str | None = None,
-    ) -> ThalovantEvent:
-        """The first matching ``event``; ThalovantTimeoutError when none comes in time."""
-        return self._loop.call(
-            self._async.wait_for_event,
-            event,
-            timeout=timeout,
-            predicate=predicate,
-            context=context,
-            session_id=session_id,
-            request_id=request_id,
-        )
-
-    def on(
-        self,
-        event: str,
-        handler: Handler,
-        *,
-        session_id: str | None = None,
-        request_id: str | None = None,
-        predicate: Predicate | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> SyncSubscription:
-        """Call ``handler`` on the handler thread for every matching ``event``."""
-        bridge = HandlerBridge(handler, self._loop.handlers, event)
-        inner = self._loop.call_sync(
-            self._async.on,
-            event,
-            bridge,
-            session_id=session_id,
-            request_id=request_id,
-            predicate=predicate,
-            context=context,
-        )
-        return SyncSubscription(self._loop, inner, bridge)
-
-    def on_hive(self, kind: str, handler: Callable[[HiveMessage], object]) -> SyncSubscription:
-        """Call ``handler`` on the handler thread for hive messages of ``kind``."""
-        bridge = HandlerBridge(handler, self._loop.handlers, f"hive:{kind}")
-        inner = self._loop.call_sync(self._async.on_hive, kind, bridge)
-        return SyncSubscription(self._loop, inner, bridge)
-
-    def on_binary(self, handler: Callable[[ThalovantBinary], object]) -> SyncSubscription:
-        """Call ``handler`` on the handler thread for every binary frame."""
-        bridge = HandlerBridge(handler, self._loop.handlers, "bin")
-        inner = self._loop.call_sync(self._async.on_binary, bridge)
-        return SyncSubscription(self._loop, inner, bridge)
+    # -- conversations --------------------------------------------------------------------
 
     def conversation(
         self,
@@ -507,5 +285,18 @@ class ThalovantClient:
         lang: str = "en-us",
         context: Mapping[str, Any] | None = None,
     ) -> ThalovantConversation:
-        """A conversation (stable session id, language, base context); sends nothing."""
+        """A conversation: a stable session id, a language and a base context for every
+        turn (docs/protocol.md §6). Sends nothing by itself.
+
+        Args:
+            session_id: The session id (default ``thalovant-session-<hex>``).
+            lang: The default language of every turn.
+            context: The base context merged under every turn's.
+
+        Returns:
+            The conversation.
+
+        Raises:
+            ThalovantRuntimeError: A blank ``session_id``.
+        """
         return ThalovantConversation(self, session_id=session_id, lang=lang, context=context)

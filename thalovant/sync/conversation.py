@@ -2,33 +2,56 @@
 
 Re-exported by :mod:`thalovant.sync.client` (see there for threads, handlers and lifecycle). A
 conversation runs on its client's loop thread and hands its handlers to the client's handler
-thread; leaving its ``with`` block does not close the client.
+thread; leaving its ``with`` block does not close the client. The client creates
+conversations (``ThalovantClient.conversation``); a conversation knows its client only as a
+:class:`ConversationHost` (docs/protocol.md §6, docs/architecture.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from thalovant.sync.bridges import HandlerBridge, SyncIterator, SyncSubscription
+from thalovant.bus.bus import Handler, Predicate
+from thalovant.client.client import AsyncThalovantClient
+from thalovant.client.conversation import AsyncThalovantConversation
+from thalovant.models.types import ThalovantEvent, ThalovantReply
+from thalovant.sync.bridges import SyncIterator, SyncSubscription
+from thalovant.sync.handlers import HandlerBridge
+from thalovant.sync.portal import LoopThread
 
-if TYPE_CHECKING:
-    from thalovant.bus.bus import Handler, Predicate
-    from thalovant.client.conversation import AsyncThalovantConversation
-    from thalovant.models.types import ThalovantEvent, ThalovantReply
-    from thalovant.sync.client import ThalovantClient
+__all__ = ["ConversationHost", "ThalovantConversation"]
 
-__all__ = ["ThalovantConversation"]
+
+class ConversationHost(Protocol):
+    """What a blocking conversation needs of its ``ThalovantClient``: the client's loop
+    thread and its async twin (private to the facade)."""
+
+    @property
+    def _loop(self) -> LoopThread: ...
+
+    @property
+    def _async(self) -> AsyncThalovantClient: ...
 
 
 class ThalovantConversation:
-    """Blocking twin of :class:`~thalovant.client.conversation.AsyncThalovantConversation`, on its
-    client's loop thread. A context manager; leaving it does not close the client."""
+    """Blocking twin of ``AsyncThalovantConversation``, on its client's loop thread. A
+    context manager; leaving it does not close the client.
+
+    Args:
+        client: The blocking client the turns go through.
+        session_id: The session id of every turn (default ``thalovant-session-<hex>``).
+        lang: The default language of every turn.
+        context: The base context merged under every turn's (deep-copied).
+
+    Raises:
+        ThalovantRuntimeError: A blank ``session_id``, or the client is closed.
+    """
 
     def __init__(
         self,
-        client: ThalovantClient,
+        client: ConversationHost,
         *,
         session_id: str | None = None,
         lang: str = "en-us",
@@ -83,7 +106,27 @@ class ThalovantConversation:
         pipeline: Iterable[str] | None = None,
         location: Mapping[str, Any] | None = None,
     ) -> ThalovantReply:
-        """:meth:`ThalovantClient.ask` in this conversation."""
+        """``ThalovantClient.ask`` in this conversation.
+
+        Args:
+            text: The utterance.
+            timeout: Seconds for the whole ask.
+            lang: Language of the turn (default the conversation's).
+            context: Merged over the base context.
+            request_id: Correlation id (default a fresh one).
+            stt_lang: ``context.stt_lang``.
+            pipeline: Intent stages.
+            location: ``context.location``.
+
+        Returns:
+            The collected reply.
+
+        Raises:
+            ThalovantPolicyDeniedError: The hub refused the message type.
+            ThalovantUnansweredError: No intent matched and nothing was said.
+            ThalovantTimeoutError: No speech before the deadline.
+            ThalovantConnectionError: The link dropped or the client closed.
+        """
         return self._loop.call(
             self._async.ask,
             text,
@@ -105,7 +148,22 @@ class ThalovantConversation:
         context: Mapping[str, Any] | None = None,
         query_id: str | None = None,
     ) -> ThalovantReply:
-        """:meth:`ThalovantClient.query` in this conversation."""
+        """``ThalovantClient.query`` in this conversation.
+
+        Args:
+            text: The utterance.
+            timeout: Seconds for the whole query.
+            lang: Language of the turn (default the conversation's).
+            context: Merged over the base context.
+            query_id: Query id (default the request id).
+
+        Returns:
+            The collected reply.
+
+        Raises:
+            ThalovantTimeoutError: ``hive.query.complete`` did not come in time.
+            ThalovantConnectionError: The link dropped or the client closed.
+        """
         return self._loop.call(
             self._async.query, text, timeout=timeout, lang=lang, context=context, query_id=query_id
         )
@@ -118,7 +176,20 @@ class ThalovantConversation:
         context: Mapping[str, Any] | None = None,
         request_id: str | None = None,
     ) -> str:
-        """:meth:`ThalovantClient.send_utterance` in this conversation."""
+        """``ThalovantClient.send_utterance`` in this conversation.
+
+        Args:
+            text: The utterance.
+            lang: Language of the turn (default the conversation's).
+            context: Merged over the base context.
+            request_id: Correlation id (default a fresh one).
+
+        Returns:
+            The request id sent.
+
+        Raises:
+            ThalovantConnectionError: Not sent.
+        """
         return self._loop.call(
             self._async.send_utterance, text, lang, context=context, request_id=request_id
         )
@@ -133,7 +204,22 @@ class ThalovantConversation:
         context: Mapping[str, Any] | None = None,
         request_id: str | None = None,
     ) -> str:
-        """:meth:`ThalovantClient.send_action` in this conversation."""
+        """``ThalovantClient.send_action`` in this conversation.
+
+        Args:
+            action: The action, or (without ``payload``) the whole action payload string.
+            payload: A mapping or JSON string appended to ``action``.
+            title: ``context.input.title``.
+            lang: Language of the turn (default the conversation's).
+            context: Merged over the base context.
+            request_id: Correlation id (default a fresh one).
+
+        Returns:
+            The request id sent.
+
+        Raises:
+            ThalovantConnectionError: Not sent.
+        """
         return self._loop.call(
             self._async.send_action,
             action,
@@ -154,7 +240,22 @@ class ThalovantConversation:
         context: Mapping[str, Any] | None = None,
         request_id: str | None = None,
     ) -> str:
-        """:meth:`ThalovantClient.send_code` in this conversation."""
+        """``ThalovantClient.send_code`` in this conversation.
+
+        Args:
+            value: The exact value.
+            kind: ``input.kind``.
+            label: ``input.label``.
+            lang: Language of the turn (default the conversation's).
+            context: Merged over the base context.
+            request_id: Correlation id (default a fresh one).
+
+        Returns:
+            The request id sent.
+
+        Raises:
+            ThalovantConnectionError: Not sent.
+        """
         return self._loop.call(
             self._async.send_code,
             value,
@@ -171,7 +272,16 @@ class ThalovantConversation:
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
-        """:meth:`ThalovantClient.emit` with this conversation's session."""
+        """``ThalovantClient.emit`` with this conversation's session, site id and language.
+
+        Args:
+            type: The bus message type.
+            data: Its data.
+            context: Merged over the base context.
+
+        Raises:
+            ThalovantConnectionError: Not sent.
+        """
         self._loop.call(self._async.emit, type, data, context)
 
     def on(
@@ -182,7 +292,20 @@ class ThalovantConversation:
         request_id: str | None = None,
         predicate: Predicate | None = None,
     ) -> SyncSubscription:
-        """:meth:`ThalovantClient.on` filtered to this conversation's session."""
+        """``ThalovantClient.on`` filtered to this conversation's session.
+
+        Args:
+            event: The event name (``"*"``: all).
+            handler: A plain function of one ``ThalovantEvent``, run on the handler thread.
+            request_id: Only events of this request.
+            predicate: A further filter, run on the loop (must not call the client).
+
+        Returns:
+            The subscription (``close()`` ends it).
+
+        Raises:
+            ThalovantRuntimeError: ``handler`` is a coroutine function.
+        """
         bridge = HandlerBridge(handler, self._loop.handlers, event)
         inner = self._loop.call_sync(
             self._async.on, event, bridge, request_id=request_id, predicate=predicate
@@ -199,7 +322,19 @@ class ThalovantConversation:
         predicate: Predicate | None = None,
         request_id: str | None = None,
     ) -> SyncIterator[ThalovantEvent]:
-        """:meth:`ThalovantClient.listen` filtered to this conversation's session."""
+        """``ThalovantClient.listen`` filtered to this conversation's session.
+
+        Args:
+            event: The event name.
+            timeout: Seconds covering connecting and listening (None: no end).
+            max_events: End after this many events.
+            max_buffered_events: Buffer before overflow (default the client's).
+            predicate: A further filter, run on the loop (must not call the client).
+            request_id: Only events of this request.
+
+        Returns:
+            A plain iterator (and context manager) of the events.
+        """
         listener = self._loop.call_sync(
             self._async.listen,
             event,
@@ -219,7 +354,20 @@ class ThalovantConversation:
         predicate: Predicate | None = None,
         request_id: str | None = None,
     ) -> ThalovantEvent:
-        """:meth:`ThalovantClient.wait_for_event` filtered to this conversation."""
+        """``ThalovantClient.wait_for_event`` filtered to this conversation.
+
+        Args:
+            event: The event name.
+            timeout: Seconds covering connecting and waiting.
+            predicate: A further filter, run on the loop (must not call the client).
+            request_id: Only an event of this request.
+
+        Returns:
+            The event.
+
+        Raises:
+            ThalovantTimeoutError: None came in time.
+        """
         return self._loop.call(
             self._async.wait_for_event,
             event,

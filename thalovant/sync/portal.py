@@ -24,27 +24,30 @@ itself, as anyio's ``from_thread.run_sync`` does. Both add four guards:
    calling the sync client) would deadlock; it raises :class:`ThalovantRuntimeError` at once.
 2. **Foreign running loop.** A call from a thread that runs another event loop (FastAPI
    ``async def``, Jupyter) works but blocks that loop for the whole call; the first such call
-   of each client logs one warning on the ``thalovant.sync.client`` logger ("use
+   of each client logs one warning on the ``thalovant.sync`` logger ("use
    AsyncThalovantClient"). Logging rather than :func:`warnings.warn`: test suites that turn
    warnings into errors (``filterwarnings = error``) must not break on a working call.
 3. **Fork.** ``os.register_at_fork`` marks every started loop as unusable in the child, whose
    copy has no loop thread: calls raise :class:`ThalovantRuntimeError` instead of hanging. A
    client that was never started in the parent starts normally in the child.
-4. **Exit.** An ``atexit`` hook closes every open facade within :data:`ATEXIT_TIMEOUT`
-   seconds in total, then stops its thread (the threads are daemons, so a stuck one never
-   blocks interpreter exit).
+4. **Exit.** An ``atexit`` hook closes every open facade within
+   :data:`~thalovant.sync.process.ATEXIT_TIMEOUT` seconds in total, then stops its thread
+   (the threads are daemons, so a stuck one never blocks interpreter exit).
+
+The fork and exit hooks are in :mod:`thalovant.sync.process`.
 
 Ctrl-C while a call blocks cancels the inner call's task, waits up to
 :data:`INTERRUPT_GRACE` seconds for it to unwind and re-raises :class:`KeyboardInterrupt`.
 Owners register a ``weakref.finalize`` calling :meth:`LoopThread.shutdown`, so a facade
 dropped without ``close()`` still stops its thread.
-Handler threads, handler bridges and iterators are in :mod:`thalovant.sync.bridges`.
+The loop callbacks are in :mod:`thalovant.sync.calls`, handler threads and bridges in
+:mod:`thalovant.sync.handlers`, and plain iterators and subscriptions in
+:mod:`thalovant.sync.bridges`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import concurrent.futures
 import contextlib
 import logging
@@ -52,7 +55,6 @@ import os
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -60,15 +62,11 @@ import anyio
 from anyio.from_thread import BlockingPortal
 
 from thalovant.errors import ThalovantConnectionError, ThalovantRuntimeError
-from thalovant.sync.bridges import Call, HandlerThread, run_sync, start_task
+from thalovant.sync.calls import Call, run_sync, start_task
+from thalovant.sync.handlers import HandlerThread
+from thalovant.sync.process import ATEXIT_TIMEOUT, abandon, register
 
-__all__ = [
-    "ATEXIT_TIMEOUT",
-    "INTERRUPT_GRACE",
-    "LOOP_THREAD_NAME",
-    "LoopThread",
-    "close_all_at_exit",
-]
+__all__ = ["INTERRUPT_GRACE", "LOOP_THREAD_NAME", "LoopThread"]
 
 logger = logging.getLogger("thalovant.sync")
 
@@ -77,8 +75,6 @@ T = TypeVar("T")
 
 #: Name of every facade's event-loop thread.
 LOOP_THREAD_NAME = "thalovant-client"
-#: Total seconds the ``atexit`` hook spends closing every open facade.
-ATEXIT_TIMEOUT = 5.0
 #: Seconds a Ctrl-C waits for the cancelled inner call to unwind before re-raising.
 INTERRUPT_GRACE = 5.0
 
@@ -86,11 +82,6 @@ INTERRUPT_GRACE = 5.0
 _JOIN_FLOOR = 1.0
 _IDLE, _RUNNING, _CLOSED, _FORKED = "idle", "running", "closed", "forked"
 _WINDOWS = sys.platform == "win32"
-
-# Every LoopThread alive in this process (for the fork and atexit hooks).
-_LIVE: weakref.WeakSet[LoopThread] = weakref.WeakSet()
-# In a forked child: the parent's portals and loops, never to be finalized.
-_ABANDONED: list[object] = []
 
 
 def _loop_main(
@@ -115,10 +106,13 @@ def _loop_main(
 class LoopThread:
     """One anyio event loop in one daemon thread, owned by one facade object.
 
-    ``owner`` names the facade in error messages; ``closer`` (an async callable taking a
-    timeout in seconds) closes the wrapped async object when the loop is shut down by the
-    garbage collector or at exit. The object must not reference its owner (it is held by the
-    owner's finalizer).
+    Args:
+        owner: The facade's name, for error messages.
+        closer: An async callable taking a timeout in seconds that closes the wrapped async
+            object when the loop is shut down by the garbage collector or at exit. It must
+            not reference its owner (it is held by the owner's finalizer).
+        name: The loop thread's name.
+        async_name: The async twin's name, for error messages.
     """
 
     def __init__(
@@ -146,7 +140,7 @@ class LoopThread:
         self._ident: int | None = None
         self._forked_from: int | None = None
         self._warned_foreign = False
-        _LIVE.add(self)
+        register(self)
 
     def __repr__(self) -> str:
         return f"<LoopThread owner={self.owner} state={self._state}>"
@@ -222,14 +216,42 @@ class LoopThread:
     # -- calls ----------------------------------------------------------------------------
 
     def call(self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """Await ``fn(*args, **kwargs)`` in a new task on the loop and return its result or
-        raise its exception, blocking the calling thread (see the module docstring)."""
+        """Await ``fn(*args, **kwargs)`` in a new task on the loop, blocking the calling
+        thread (see the module docstring).
+
+        Args:
+            fn: A coroutine function.
+            *args: Its positional arguments.
+            **kwargs: Its keyword arguments.
+
+        Returns:
+            Its result (its exception is raised here).
+
+        Raises:
+            ThalovantRuntimeError: Called from the loop thread, or the loop is closed or was
+                inherited through ``os.fork()``.
+            ThalovantConnectionError: Another thread closed the facade during the call.
+            KeyboardInterrupt: Ctrl-C; the inner call was cancelled first.
+        """
         return cast("T", self._call(fn, args, kwargs, True))
 
     def call_sync(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the plain function ``fn(*args, **kwargs)`` on the loop thread (in a callback,
-        as anyio's ``from_thread.run_sync`` does: no task, one cheap hop) and return its
-        result or raise its exception, blocking the calling thread."""
+        as anyio's ``from_thread.run_sync`` does: no task, one cheap hop), blocking the
+        calling thread.
+
+        Args:
+            fn: A plain function (returning an awaitable is a TypeError).
+            *args: Its positional arguments.
+            **kwargs: Its keyword arguments.
+
+        Returns:
+            Its result (its exception is raised here).
+
+        Raises:
+            ThalovantRuntimeError: As :meth:`call`.
+            ThalovantConnectionError: As :meth:`call`.
+        """
         return cast("T", self._call(fn, args, kwargs, False))
 
     def _call(
@@ -310,7 +332,12 @@ class LoopThread:
 
     def submit(self, fn: Callable[..., Awaitable[object]], /, *args: Any) -> None:
         """Start ``fn(*args)`` on the loop without waiting (fire and forget, never raises);
-        used by finalizers of iterators. Does nothing when the loop is not running."""
+        used by finalizers of iterators. Does nothing when the loop is not running.
+
+        Args:
+            fn: A coroutine function.
+            *args: Its arguments.
+        """
         loop = self._aloop
         if loop is None or self._state != _RUNNING or self.on_loop_thread():
             return
@@ -322,7 +349,16 @@ class LoopThread:
 
     def finish(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Run ``fn`` (the async object's close or ``__aexit__``) if the loop is running,
-        then stop the loop thread for good. Its exception propagates after the stop."""
+        then stop the loop thread for good. Its exception propagates after the stop.
+
+        Args:
+            fn: A coroutine function.
+            *args: Its positional arguments.
+            **kwargs: Its keyword arguments.
+
+        Raises:
+            ThalovantRuntimeError: Called from the loop thread.
+        """
         if self.on_loop_thread():
             raise self._deadlock_error()
         try:
@@ -332,10 +368,15 @@ class LoopThread:
             self.shutdown(close=False)
 
     def shutdown(self, timeout: float = ATEXIT_TIMEOUT, *, close: bool = True) -> None:
-        """Close the async object (``closer``, bounded by ``timeout``) unless ``close`` is
-        false, then stop the handler thread and the loop thread. Idempotent and
-        thread-safe; never raises. From the loop thread itself (a garbage collection there)
-        the work is handed to a short-lived helper thread."""
+        """Close the async object unless ``close`` is false, then stop the handler thread
+        and the loop thread. Idempotent and thread-safe; never raises. From the loop thread
+        itself (a garbage collection there) the work is handed to a short-lived helper
+        thread.
+
+        Args:
+            timeout: Seconds in total, for the ``closer`` and the joins.
+            close: Run the ``closer`` first.
+        """
         with self._lock:
             if self._state != _RUNNING:
                 if self._state == _IDLE:
@@ -398,29 +439,10 @@ class LoopThread:
             self._state = _FORKED
             self._forked_from = os.getppid()
             # Keep the copies: nothing of the parent's loop may be finalized in the child.
-            _ABANDONED.append((self._portal, self._aloop))
+            abandon(self._portal, self._aloop)
             self._portal = self._aloop = None
             self._ident = None
 
 
 def _remaining(deadline: float) -> float:
     return max(0.0, deadline - time.monotonic())
-
-
-def close_all_at_exit(timeout: float = ATEXIT_TIMEOUT) -> None:
-    """Close every running facade within ``timeout`` seconds in total (the ``atexit``
-    hook; safe to call at any time)."""
-    deadline = time.monotonic() + timeout
-    for loop in list(_LIVE):
-        if loop.running:
-            loop.shutdown(max(0.1, _remaining(deadline)))
-
-
-def _after_fork_in_child() -> None:
-    for loop in list(_LIVE):
-        loop._after_fork_in_child()
-
-
-atexit.register(close_all_at_exit)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
