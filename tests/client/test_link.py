@@ -10,7 +10,8 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from thalovant.carriers import CarrierClosed, CarrierOptions
+from thalovant.carriers import CarrierOptions
+from thalovant.carriers.base import CarrierClosed
 from thalovant.errors import (
     ThalovantClientKeyRejectedError,
     ThalovantConnectionError,
@@ -21,7 +22,8 @@ from thalovant.errors import (
 from thalovant.identity.keystore import NoiseKeyStore
 from thalovant.identity.model import ThalovantIdentity
 from thalovant.link import link as link_module
-from thalovant.link.link import Link, LinkDown, LinkSettings
+from thalovant.link.link import Link, LinkDown
+from thalovant.link.settings import LinkSettings
 from thalovant.protocol.binary import BinaryFrame
 from thalovant.protocol.channel import SecureChannel
 from thalovant.protocol.envelope import HiveMessage, bus_message

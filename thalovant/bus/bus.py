@@ -24,34 +24,32 @@ import math
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import Literal
 
 import anyio
 from anyio.abc import TaskGroup
 
+from thalovant.bus.requests import RequestSink
 from thalovant.bus.subscribers import (
     EventStream,
     Handler,
     Overflow,
     Predicate,
     Subscription,
-    _check_buffer,
+    check_buffer,
 )
-from thalovant.client.collector import AskCollector, QueryCollector
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.events import EVENT_POLICY_DENIED, EVENT_RECOGNIZER_LOOP_UTTERANCE
-from thalovant.models.types import ThalovantEvent, ThalovantReply
+from thalovant.models.types import ThalovantEvent
 
 __all__ = [
     "UNTRACKED_UTTERANCE_GRACE_SECONDS",
-    "CollectorSink",
     "EventBus",
     "EventStream",
     "Handler",
     "Overflow",
     "Predicate",
     "RequestRegistration",
-    "RequestSink",
     "Subscription",
 ]
 
@@ -62,16 +60,6 @@ _Subscriber = EventStream | Subscription
 #: A policy denial without request id is not attributed within this long after an untracked
 #: (fire-and-forget) utterance was sent.
 UNTRACKED_UTTERANCE_GRACE_SECONDS = 10.0
-
-
-class RequestSink(Protocol):
-    """Where the bus delivers the events of one request."""
-
-    def deliver(self, event: ThalovantEvent) -> None:
-        """Take one correlated event (called synchronously by ``publish``)."""
-
-    def fail(self, exc: BaseException) -> None:
-        """The connection is gone: wake the waiter with ``exc``."""
 
 
 class RequestRegistration:
@@ -290,7 +278,7 @@ class EventBus:
     ) -> EventStream:
         """An :class:`EventStream` of events named ``name`` (``"*"``: every event)."""
         self._check_open()
-        _check_buffer(max_buffered)
+        check_buffer(max_buffered)
         if overflow not in ("raise", "drop_oldest", "drop_newest"):
             raise ThalovantRuntimeError(f"unknown overflow policy {overflow!r}")
         stream = EventStream(
@@ -317,7 +305,7 @@ class EventBus:
     ) -> Subscription:
         """Call ``handler`` (sync or async) for every matching event named ``name``."""
         self._check_open()
-        _check_buffer(max_buffered)
+        check_buffer(max_buffered)
         sub = Subscription(
             self,
             name,
@@ -331,53 +319,3 @@ class EventBus:
         if self._tg is not None:
             sub._start(self._tg)
         return sub
-
-
-class CollectorSink:
-    """Async glue between the bus and a sans-I/O collector: the :class:`RequestSink` of one
-    ``ask``/``query``, and :meth:`wait` returns its reply.
-
-    ``clock`` must be the clock ``wait`` sleeps by (``anyio.current_time``, the default).
-    """
-
-    def __init__(
-        self,
-        collector: AskCollector | QueryCollector,
-        *,
-        clock: Callable[[], float] = anyio.current_time,
-    ) -> None:
-        self.collector = collector
-        self._clock = clock
-        self._error: BaseException | None = None
-        self._wake: anyio.Event | None = None
-
-    def deliver(self, event: ThalovantEvent) -> None:
-        """Feed the collector and wake the waiter (its deadline may have moved)."""
-        self.collector.feed(event, self._clock())
-        if self._wake is not None:
-            self._wake.set()
-
-    def fail(self, exc: BaseException) -> None:
-        """Make :meth:`wait` raise ``exc`` now."""
-        if self._error is None:
-            self._error = exc
-        if self._wake is not None:
-            self._wake.set()
-
-    async def wait(self, deadline: float) -> ThalovantReply:
-        """Wait until the collector completes, its own window passes, or ``deadline`` (on
-        ``clock``); then return the reply or raise the typed outcome error."""
-        while True:
-            if self._error is not None:
-                raise self._error
-            if self.collector.done:
-                break
-            now = self._clock()
-            own = self.collector.next_deadline()
-            end = deadline if own is None else min(own, deadline)
-            if now >= end:
-                break
-            self._wake = anyio.Event()
-            with anyio.move_on_after(end - now):
-                await self._wake.wait()
-        return self.collector.finish(self._clock())

@@ -4,7 +4,8 @@
 * ``bus`` → "take in" (drop ``hivemind_verified_source_peer``, move ``destination`` to
   ``source``; the untouched context stays in ``event.raw`` for ``reply``) → :class:`EventBus`.
 * ``broadcast`` nesting a ``bus`` envelope addressed to this site → as ``bus``.
-* ``query`` / ``cascade`` → unwrapped and routed by query id (``bus.deliver_query``).
+* ``query`` / ``cascade`` → unwrapped (:func:`~thalovant.protocol.query.unwrap_query`) and
+  routed by query id (``bus.deliver_query``).
 * ``broadcast``, ``propagate``, ``escalate``, ``intercom``, ``rendezvous`` → hive subscribers.
 * ``bin`` (WIRE-1 binary) → binary subscribers as :class:`ThalovantBinary`; a binary frame of
   another type is read as the JSON message it encodes.
@@ -24,18 +25,15 @@ from anyio.abc import TaskGroup
 
 from thalovant.bus.bus import EventBus
 from thalovant.bus.subscribers import HandlerQueue
-from thalovant.client.collector import QueryCollector
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.models.types import ThalovantEvent
 from thalovant.protocol.binary import BinaryFrame
-from thalovant.protocol.envelope import BusMessage, HiveMessage
+from thalovant.protocol.envelope import HIVE_KINDS, BusMessage, HiveMessage
+from thalovant.protocol.query import QUERY_KINDS, unwrap_query
 
-__all__ = ["HIVE_KINDS", "CallbackSubscription", "InboundDispatcher", "ThalovantBinary"]
+__all__ = ["CallbackSubscription", "InboundDispatcher", "ThalovantBinary", "take_in"]
 
 logger = logging.getLogger("thalovant.dispatch")
-
-#: Kinds ``on_hive`` accepts.
-HIVE_KINDS = frozenset({"broadcast", "propagate", "escalate", "intercom", "rendezvous"})
 
 T = TypeVar("T")
 
@@ -164,14 +162,14 @@ class InboundDispatcher:
         kind = message.msg_type
         if kind == "bus":
             self._bus(message.payload)
-        elif kind in ("query", "cascade"):
+        elif kind in QUERY_KINDS:
             payload = message.payload
             if isinstance(payload, (HiveMessage, BusMessage)):  # built locally, not decoded
                 payload = msgspec.to_builtins(payload)
             frame = {"msg_type": kind, "metadata": message.metadata, "payload": payload}
-            unwrapped = QueryCollector.unwrap(frame)
+            unwrapped = unwrap_query(frame)
             if unwrapped is not None and unwrapped[0] is not None:
-                self.bus.deliver_query(unwrapped[0], unwrapped[1])
+                self.bus.deliver_query(unwrapped[0], ThalovantEvent.from_message(unwrapped[1]))
         elif kind in HIVE_KINDS:
             if kind == "broadcast" and self._broadcast_bus(message):
                 return

@@ -1,6 +1,9 @@
 """Bounded subscribers: :class:`HandlerQueue` (a handler in its own task behind a bounded
 queue), and the event bus's :class:`EventStream` (async iterator) and :class:`Subscription`
-(a filtered ``HandlerQueue``). Re-exported by :mod:`thalovant.bus.bus`."""
+(a filtered ``HandlerQueue``).
+
+A subscriber knows its owner only as a :class:`SubscriberOwner` (the bus, or the inbound
+router for hive and binary handlers), so this module imports neither."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import math
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -20,10 +23,16 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.models.types import ThalovantEvent
 
-if TYPE_CHECKING:
-    from thalovant.bus.bus import EventBus
-
-__all__ = ["EventStream", "Handler", "HandlerQueue", "Overflow", "Predicate", "Subscription"]
+__all__ = [
+    "EventStream",
+    "Handler",
+    "HandlerQueue",
+    "Overflow",
+    "Predicate",
+    "SubscriberOwner",
+    "Subscription",
+    "check_buffer",
+]
 
 logger = logging.getLogger("thalovant.bus")
 
@@ -35,8 +44,12 @@ T = TypeVar("T")
 _Q = TypeVar("_Q", bound="HandlerQueue[Any]")
 
 
-class _Owner(Protocol):
-    def _remove(self, sub: Any, /) -> None: ...
+class SubscriberOwner(Protocol):
+    """What a subscriber needs of whoever feeds it: a way to unsubscribe."""
+
+    def _remove(self, sub: Any, /) -> None:
+        """Forget ``sub`` (it closed)."""
+        ...
 
 
 #: Drop warnings of one subscriber are at most one per this many seconds; the drops in
@@ -94,7 +107,12 @@ class HandlerQueue(_Bounded, Generic[T]):
     """
 
     def __init__(
-        self, owner: _Owner, name: str, handler: Callable[[T], object], *, max_buffered: int
+        self,
+        owner: SubscriberOwner,
+        name: str,
+        handler: Callable[[T], object],
+        *,
+        max_buffered: int,
     ) -> None:
         self._owner = owner
         self.name = name
@@ -212,7 +230,15 @@ class _Filter(_Bounded):
             return False
 
 
-def _check_buffer(max_buffered: int) -> None:
+def check_buffer(max_buffered: int) -> None:
+    """Check a subscriber's buffer size.
+
+    Args:
+        max_buffered: The requested size.
+
+    Raises:
+        ThalovantRuntimeError: ``max_buffered`` is not a positive integer.
+    """
     if isinstance(max_buffered, bool) or not isinstance(max_buffered, int) or max_buffered < 1:
         raise ThalovantRuntimeError("max_buffered must be a positive integer")
 
@@ -232,7 +258,7 @@ class EventStream(_Filter):
 
     def __init__(
         self,
-        bus: EventBus,
+        bus: SubscriberOwner,
         name: str,
         *,
         max_buffered: int,
@@ -323,7 +349,7 @@ class Subscription(_Filter, HandlerQueue[ThalovantEvent]):
 
     def __init__(
         self,
-        bus: EventBus,
+        bus: SubscriberOwner,
         name: str,
         handler: Handler,
         *,

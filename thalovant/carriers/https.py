@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import anyio
 
-from thalovant.carriers.base import CarrierClosed, authorization_token
+from thalovant.carriers.base import SESSION_GONE_CODE, CarrierClosed, authorization_token
 from thalovant.carriers.polling import REPLICA_COOKIE, PollSchedule, PollSettings, ReplicaAffinity
 from thalovant.carriers.tls import trim_tls_read_buffer
 from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
@@ -66,9 +66,6 @@ logger = logging.getLogger("thalovant.carriers.https")
 MAX_INBOX_FRAMES = 256
 #: Close code a 401/403 stands in for (the link's refusal codes include it).
 REFUSAL_CODE = 1008
-#: Close code of "the hub no longer has this session" (HTTP 409, or a poll answering
-#: ``Client is not connected``): like a WebSocket close without a status code.
-SESSION_GONE_CODE = 1005
 #: HTTP status HiveMind's HTTP plugin gives a request whose session it no longer has.
 _SESSION_GONE_STATUS = 409
 _NOT_CONNECTED = re.compile(r"\bnot connected\b", re.IGNORECASE)
@@ -81,6 +78,7 @@ class HTTPSCarrier:
     """One admission at a hub's HTTPS endpoint, moving frames by adaptive polling."""
 
     name = "https"
+    cleartext_hello = False
 
     def __init__(
         self,

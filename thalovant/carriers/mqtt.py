@@ -4,10 +4,11 @@ topics.
 Sequence: CONNECT (client id ``thalovant-<hex>``, the broker username/password of the
 identity's ``mqtt`` block, a retained last will ``offline`` on ``<prefix>/status``) → SUBSCRIBE
 ``<prefix>/out`` at the identity QoS and, in the same packet, ``<prefix>/status`` at QoS 1 (see
-below; a broker may refuse that one, which only turns the watch off) → publish the
-**cleartext** client HELLO to ``<prefix>/in`` (the hub learns of a new connection from it) →
-then the link's handshake: cleartext frames are published as UTF-8 JSON text, Noise messages
-as raw bytes, all to ``<prefix>/in``. After the first Noise message (the encrypted HELLO) the
+below; a broker may refuse that one, which only turns the watch off). The carrier says
+:attr:`MQTTCarrier.cleartext_hello`: the link then publishes the **cleartext** client HELLO
+to ``<prefix>/in`` (the hub learns of a new connection from it) and runs its handshake:
+cleartext frames are published as UTF-8 JSON text, Noise messages as raw bytes, all to
+``<prefix>/in``. After the first Noise message (the encrypted HELLO) the
 carrier publishes a retained ``online`` presence; :meth:`MQTTCarrier.aclose` publishes a
 retained ``offline`` and disconnects.
 
@@ -19,10 +20,11 @@ a session (a refused handshake gets 1008); the carrier turns it into :class:`Car
 with that code, so refusal and drop work as on WSS. HiveMind-core's MQTT plugin sends no
 notice: when it ends a session (e.g. it refuses a re-keyed client right after ``XXpsk2``) it
 forgets it, and the client's next publish opens a *new* hub session, whose cleartext hub HELLO
-then arrives on ``/out``. A cleartext ``hello`` after this carrier sent its first Noise message
-therefore means "the hub ended our session": the carrier closes with
-:data:`SESSION_GONE_CODE` (1005, a close without a status), and the link's refusal window
-(docs/protocol.md §2.6) tells a refusal from a drop (docs/interop.md). A session the hub ends while
+then arrives on ``/out``. A cleartext ``hello`` after the session exists therefore means "the
+hub ended our session": the *link* reads it so (the carrier knows nothing of HiveMind
+messages) and ends as on a close with :data:`SESSION_GONE_CODE` (1005, a close without a
+status), so its refusal window (docs/protocol.md §2.6) tells a refusal from a drop
+(docs/interop.md). A session the hub ends while
 the client is silent (a ``KKpsk0`` attempt the hub cannot decrypt after its key changed) shows
 only as the ``offline`` the plugin then publishes on the client's ``<prefix>/status``: a *live*
 (not retained) ``offline`` there, once the hub has greeted this connection, ends the carrier
@@ -50,15 +52,13 @@ import anyio
 import paho.mqtt.enums as mqtt_enums
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from thalovant.carriers.base import CarrierClosed
+from thalovant.carriers.base import SESSION_GONE_CODE, CarrierClosed
 from thalovant.errors import (
     ThalovantConnectionError,
     ThalovantHubRefusedError,
     ThalovantUnsupportedProtocolError,
 )
 from thalovant.identity.model import MqttBrokerCredentials, MqttTopicSet
-from thalovant.protocol.channel import client_hello
-from thalovant.protocol.envelope import encode_message
 from thalovant.redact import RedactingLogger, redact_url
 
 __all__ = [
@@ -66,14 +66,12 @@ __all__ = [
     "INBOUND_QUEUE_FRAMES",
     "KEEPALIVE_SECONDS",
     "MQTTCarrier",
-    "MQTT_SESSION_PREFIX",
     "NODELAY",
     "SESSION_GONE_CODE",
     "BrokerAddress",
     "close_notice",
     "decode_payload",
     "drop_connection",
-    "is_hub_hello",
     "is_loopback_host",
     "open_mqtt",
     "parse_broker_url",
@@ -89,14 +87,10 @@ INBOUND_QUEUE_FRAMES = 256
 PUBLISH_WINDOW = 64
 #: MQTT keepalive; the broker publishes the last will after 1.5 x this without a packet.
 KEEPALIVE_SECONDS = 60
-#: The cleartext HELLO's session id prefix on MQTT (docs/protocol.md §2.2).
-MQTT_SESSION_PREFIX = "thalovant-python-mqtt-"
 #: Small frames must not wait for Nagle's algorithm (paho does not set TCP_NODELAY).
 NODELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 #: ``msg_type`` of the local hub's cleartext close notice.
 CLOSE_NOTICE_TYPE = "close"
-#: Close code when the hub ended the session without a notice (see the module docstring).
-SESSION_GONE_CODE = 1005
 _CLOSE_SECONDS = 2.0
 _LOST = 1006  # "abnormal closure": the broker connection is gone
 
@@ -173,17 +167,6 @@ def close_notice(code: int, reason: str) -> str:
     )
 
 
-def is_hub_hello(frame: str) -> bool:
-    """True when ``frame`` is a cleartext HiveMind ``hello`` (a hub opening a session)."""
-    if '"hello"' not in frame:
-        return False
-    try:
-        message = json.loads(frame)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(message, dict) and message.get("msg_type") == "hello"
-
-
 def parse_close_notice(frame: str) -> tuple[int, str] | None:
     """``(code, reason)`` when ``frame`` is a close notice, else ``None``."""
     if '"close"' not in frame:
@@ -205,6 +188,7 @@ class MQTTCarrier:
     """An open MQTT connection scoped to one client's topics."""
 
     name = "mqtt"
+    cleartext_hello = True
 
     def __init__(
         self,
@@ -221,7 +205,6 @@ class MQTTCarrier:
         self._send_timeout = send_timeout
         self._shown = shown
         self._online = False
-        self._noise = False  # a Noise message was sent: the hub's session exists
         self._greeted = False  # a frame arrived from the hub: it has a session for us
         self._closed = False
         self._ended: CarrierClosed | None = None
@@ -260,15 +243,6 @@ class MQTTCarrier:
                         text = f"the hub ended the MQTT session (code {code}"
                         text += f": {reason[:100]})" if reason else ")"
                         self._end(CarrierClosed(text, code=code))
-                        return
-                    if self._noise and is_hub_hello(frame):
-                        self._end(
-                            CarrierClosed(
-                                "the hub ended the MQTT session (it greeted this client's "
-                                "topics anew)",
-                                code=SESSION_GONE_CODE,
-                            )
-                        )
                         return
                 try:
                     self._inbox_send.send_nowait(frame)
@@ -309,8 +283,6 @@ class MQTTCarrier:
         if self._closed:
             raise CarrierClosed("the MQTT carrier is closed")
         payload = frame.encode("utf-8") if isinstance(frame, str) else frame
-        if isinstance(frame, bytes):
-            self._noise = True  # before publishing: the hub may answer at once
         await self._window.acquire()
         ended = self._ended_while_waiting()
         if ended is not None:
@@ -409,11 +381,10 @@ def drop_connection(client: aiomqtt.Client) -> None:
 async def open_mqtt(
     credentials: MqttBrokerCredentials,
     *,
-    site_id: str,
     ssl_context: ssl.SSLContext | None,
     send_timeout: float = 8.0,
 ) -> MQTTCarrier:
-    """Connect to the broker, subscribe ``/out``, publish the cleartext HELLO.
+    """Connect to the broker and subscribe ``/out`` (the link sends the cleartext HELLO).
 
     A refused CONNECT (bad username/password, not authorised) or a refused subscription
     raises :class:`ThalovantHubRefusedError`; an unreachable broker
@@ -481,8 +452,6 @@ async def open_mqtt(
             )
         if len(codes) < 2 or codes[1] not in (0, 1, 2):
             logger.debug("the MQTT broker %s refused the status subscription", shown)
-        session_id = MQTT_SESSION_PREFIX + uuid.uuid4().hex
-        await carrier.send(encode_message(client_hello(session_id, site_id)).decode("utf-8"))
     except aiomqtt.MqttError as exc:
         carrier.abort()
         raise ThalovantConnectionError(f"cannot subscribe at {shown}: {exc}") from None

@@ -50,6 +50,7 @@ class WSSCarrier:
     """An open WebSocket to a hub."""
 
     name = "wss"
+    cleartext_hello = False
 
     def __init__(self, connection: ClientConnection) -> None:
         self._ws = connection

@@ -35,7 +35,8 @@ from thalovant.errors import (
     ThalovantHubKeyChangedError,
     ThalovantHubRefusedError,
 )
-from thalovant.link.link import ConnectionTelemetry, Dispatch, Link
+from thalovant.link.link import Dispatch, Link
+from thalovant.link.telemetry import ConnectionTelemetry
 
 __all__ = ["Backoff", "State", "Supervisor"]
 
@@ -138,7 +139,7 @@ class Supervisor:
     @property
     def attempt_deadline(self) -> float | None:
         """The latest deadline a caller waits for the attempt under way (None: nobody waits,
-        e.g. a redial); the dial may take until then (see :func:`thalovant.link.link.dial`)."""
+        e.g. a redial); the dial may take until then (see :func:`thalovant.link.dialer.dial`)."""
         attempt = self._pending
         return attempt.deadline if attempt is not None and attempt.waiters else None
 

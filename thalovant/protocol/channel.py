@@ -17,7 +17,7 @@ from thalovant.protocol.envelope import HiveMessage, decode_message, encode_mess
 from thalovant.protocol.framing import Reassembler, frame_plaintexts
 from thalovant.protocol.noise import CipherState
 
-__all__ = ["MalformedMessageError", "SecureChannel", "client_hello"]
+__all__ = ["MalformedMessageError", "SecureChannel"]
 
 
 class MalformedMessageError(ThalovantProtocolError):
@@ -25,14 +25,6 @@ class MalformedMessageError(ThalovantProtocolError):
 
     The channel stays usable (the cipher state is intact); the link logs and drops it.
     """
-
-
-def client_hello(session_id: str, site_id: str) -> HiveMessage:
-    """The encrypted HELLO a client sends as its first transport message (docs/protocol.md §2.2)."""
-    return HiveMessage(
-        msg_type="hello",
-        payload={"pubkey": "", "session": {"session_id": session_id}, "site_id": site_id},
-    )
 
 
 class SecureChannel:

@@ -30,6 +30,7 @@ import msgspec
 from thalovant.errors import ThalovantProtocolError
 
 __all__ = [
+    "HIVE_KINDS",
     "MAX_DEPTH",
     "MESH_KINDS",
     "MSG_TYPES",
@@ -78,6 +79,11 @@ MESH_KINDS: frozenset[str] = frozenset(
         "cascade",
         "shared_bus",
     }
+)
+
+#: Mesh kinds a client hands to its hive subscribers (``on_hive``) rather than to the bus.
+HIVE_KINDS: frozenset[str] = frozenset(
+    {"broadcast", "propagate", "escalate", "intercom", "rendezvous"}
 )
 
 # Decoded-only spellings and what they mean on the v3 wire.
