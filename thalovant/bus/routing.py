@@ -69,6 +69,12 @@ class CallbackSubscription(HandlerQueue[T]):
     """A hive or binary handler (sync or async) fed through its own bounded queue and task.
 
     ``errors``, ``delivered`` and ``dropped`` count what happened; :meth:`close` unsubscribes.
+
+    Args:
+        owner: The dispatcher that feeds it.
+        key: ``hive:<kind>`` or ``bin``.
+        handler: A sync or async callable taking one item.
+        max_buffered: Items queued for the handler before the oldest is dropped.
     """
 
     def __init__(
@@ -90,7 +96,13 @@ class CallbackSubscription(HandlerQueue[T]):
 
 
 class InboundDispatcher:
-    """Routes decrypted hub messages to the bus and to hive/binary subscribers."""
+    """Routes decrypted hub messages to the bus and to hive/binary subscribers.
+
+    Args:
+        bus: The client's event bus.
+        site_id: This client's site id (a ``broadcast`` of a ``bus`` message to it is read as
+            ``bus``).
+    """
 
     def __init__(self, bus: EventBus, site_id: str) -> None:
         self.bus = bus
@@ -103,7 +115,18 @@ class InboundDispatcher:
     def on_hive(
         self, kind: str, handler: Callable[[HiveMessage], object]
     ) -> CallbackSubscription[HiveMessage]:
-        """Call ``handler`` with every hive message of ``kind`` (see :data:`HIVE_KINDS`)."""
+        """Call ``handler`` with every hive message of ``kind``.
+
+        Args:
+            kind: One of :data:`~thalovant.protocol.envelope.HIVE_KINDS`.
+            handler: A sync or async callable taking the envelope.
+
+        Returns:
+            The subscription; close it to unsubscribe.
+
+        Raises:
+            ThalovantRuntimeError: ``kind`` is not a hive kind.
+        """
         if kind not in HIVE_KINDS:
             raise ThalovantRuntimeError(
                 f"on_hive supports {', '.join(sorted(HIVE_KINDS))}; not {kind!r}"
@@ -113,7 +136,14 @@ class InboundDispatcher:
     def on_binary(
         self, handler: Callable[[ThalovantBinary], object]
     ) -> CallbackSubscription[ThalovantBinary]:
-        """Call ``handler`` with every ``bin`` frame."""
+        """Call ``handler`` with every ``bin`` frame.
+
+        Args:
+            handler: A sync or async callable taking the :class:`ThalovantBinary`.
+
+        Returns:
+            The subscription; close it to unsubscribe.
+        """
         return self._add(CallbackSubscription(self, "bin", handler))
 
     def _add(self, sub: CallbackSubscription[T]) -> CallbackSubscription[T]:
@@ -128,7 +158,11 @@ class InboundDispatcher:
             group.pop(sub, None)
 
     def start(self, tg: TaskGroup) -> None:
-        """Run handler tasks in ``tg`` (the client's task group)."""
+        """Run handler tasks (those subscribed earlier start now).
+
+        Args:
+            tg: The client's task group.
+        """
         self._tg = tg
         for group in self._subs.values():
             for sub in group:
@@ -203,7 +237,15 @@ class InboundDispatcher:
 
 
 def take_in(message: dict[str, Any]) -> ThalovantEvent:
-    """The event for an inbound bus message (its untouched form stays in ``raw``)."""
+    """The event for an inbound bus message (docs/protocol.md §3.3, "take in").
+
+    Args:
+        message: The OVOS message ``{"type", "data", "context"}`` as plain JSON values.
+
+    Returns:
+        The event: ``hivemind_verified_source_peer`` dropped, ``destination`` moved to
+        ``source``; the untouched message stays in ``raw`` (for ``reply``).
+    """
     context = message.get("context")
     taken = dict(context) if isinstance(context, dict) else {}
     taken.pop("hivemind_verified_source_peer", None)

@@ -104,6 +104,12 @@ class HandlerQueue(_Bounded, Generic[T]):
     bursty the hub. Overflow drops the oldest item (``dropped``; warnings rate-limited); a
     raising handler is logged and counted in ``errors``; ``delivered`` counts the rest.
     ``owner._remove(self)`` is called once on :meth:`close`.
+
+    Args:
+        owner: Whoever feeds it (unsubscribed from on close).
+        name: What it listens to (an event name, ``hive:<kind>`` or ``bin``).
+        handler: A sync or async callable taking one item.
+        max_buffered: Items queued before the oldest is dropped.
     """
 
     def __init__(
@@ -251,7 +257,16 @@ class EventStream(_Filter):
     ``dropped`` (warnings rate-limited). Closing the bus ends the iteration after the
     buffered events. An event already buffered is returned without a scheduling round (a
     cancellation is still seen), so a consumer that keeps up is not slowed to one event per
-    turn of the event loop.
+    turn of the event loop. Made by :meth:`~thalovant.bus.bus.EventBus.subscribe`.
+
+    Args:
+        bus: The bus that feeds it.
+        name: The event name, or ``"*"``.
+        max_buffered: Events buffered before the overflow policy applies.
+        overflow: ``"raise"``, ``"drop_oldest"`` or ``"drop_newest"``.
+        session_id: Only events of this session.
+        request_id: Only events of this request.
+        predicate: Only events it returns true for.
     """
 
     _recv: MemoryObjectReceiveStream[ThalovantEvent]
@@ -341,11 +356,23 @@ class EventStream(_Filter):
 
 
 class Subscription(_Filter, HandlerQueue[ThalovantEvent]):
-    """A callback subscription (``bus.on``). Sync handlers run on the event loop (so they must
-    not block; offload with ``anyio.to_thread``), async ones are awaited; either runs in this
-    subscription's own task. A raising handler is logged (logger
-    ``thalovant.bus.bus``) and counted in ``errors``; nothing else is affected. Overflow of the
-    handler queue drops the oldest event (``dropped``; warnings rate-limited)."""
+    """A callback subscription (``bus.on``).
+
+    Sync handlers run on the event loop (so they must not block; offload with
+    ``anyio.to_thread``), async ones are awaited; either runs in this subscription's own task.
+    A raising handler is logged (logger ``thalovant.bus``) and counted in ``errors``; nothing
+    else is affected. Overflow of the handler queue drops the oldest event (``dropped``;
+    warnings rate-limited).
+
+    Args:
+        bus: The bus that feeds it.
+        name: The event name, or ``"*"``.
+        handler: A sync or async callable taking the event.
+        max_buffered: Events queued before the oldest is dropped.
+        session_id: Only events of this session.
+        request_id: Only events of this request.
+        predicate: Only events it returns true for.
+    """
 
     def __init__(
         self,

@@ -98,7 +98,13 @@ _SCHEMES = {"mqtt": False, "tcp": False, "mqtts": True, "ssl": True}
 
 
 class BrokerAddress:
-    """Host, port and TLS flag of a broker URL."""
+    """Host, port and TLS flag of a broker URL.
+
+    Args:
+        host: The broker host.
+        port: The broker port.
+        tls: Whether to speak TLS.
+    """
 
     __slots__ = ("host", "port", "tls")
 
@@ -112,10 +118,17 @@ class BrokerAddress:
 
 
 def parse_broker_url(url: str, *, tls: bool | None = None) -> BrokerAddress:
-    """``mqtt://``, ``mqtts://``, ``tcp://`` or ``ssl://`` URL → :class:`BrokerAddress`.
+    """Parse an ``mqtt://``, ``mqtts://``, ``tcp://`` or ``ssl://`` broker URL.
 
-    ``tls`` overrides the scheme (the identity's ``tls`` flag). The port defaults to 8883 with
-    TLS and 1883 without. Anything else raises :class:`ThalovantConnectionError`.
+    Args:
+        url: The broker URL.
+        tls: Overrides the scheme when true (the identity's ``tls`` flag).
+
+    Returns:
+        Host, port (default 8883 with TLS, 1883 without) and TLS flag.
+
+    Raises:
+        ThalovantConnectionError: Any other URL.
     """
     shown = redact_url(url)
     try:
@@ -133,7 +146,14 @@ def parse_broker_url(url: str, *, tls: bool | None = None) -> BrokerAddress:
 
 
 def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and loopback IP addresses."""
+    """Whether ``host`` is this machine.
+
+    Args:
+        host: A host name or IP address.
+
+    Returns:
+        True for ``localhost`` and loopback IP addresses.
+    """
     if host.lower() == "localhost":
         return True
     try:
@@ -143,10 +163,16 @@ def is_loopback_host(host: str) -> bool:
 
 
 def decode_payload(payload: bytes | bytearray) -> str | bytes:
-    """A publish payload as a frame: ``str`` for cleartext JSON objects, else ``bytes``.
+    """A publish payload as a carrier frame.
 
     Cleartext handshake frames are JSON objects; a Noise message parsing as one is, for all
     practical purposes, impossible (and only payloads starting with ``{`` are tried).
+
+    Args:
+        payload: The publish payload.
+
+    Returns:
+        ``str`` for a cleartext JSON object, else the ``bytes`` of a Noise message.
     """
     data = bytes(payload)
     if data[:1] == b"{" and data[-1:] == b"}":
@@ -160,7 +186,15 @@ def decode_payload(payload: bytes | bytearray) -> str | bytes:
 
 
 def close_notice(code: int, reason: str) -> str:
-    """The local hub's cleartext close notice (see the module docstring)."""
+    """The local hub's cleartext close notice (see the module docstring).
+
+    Args:
+        code: The close code (1008: refused, 1011: no session, 1012: hub restarted, ...).
+        reason: Why (cut to 120 characters).
+
+    Returns:
+        The notice's JSON text.
+    """
     return json.dumps(
         {"msg_type": CLOSE_NOTICE_TYPE, "payload": {"code": code, "reason": reason[:120]}},
         separators=(",", ":"),
@@ -168,7 +202,14 @@ def close_notice(code: int, reason: str) -> str:
 
 
 def parse_close_notice(frame: str) -> tuple[int, str] | None:
-    """``(code, reason)`` when ``frame`` is a close notice, else ``None``."""
+    """Read a close notice.
+
+    Args:
+        frame: A cleartext frame from ``/out``.
+
+    Returns:
+        ``(code, reason)`` when ``frame`` is a close notice, else None.
+    """
     if '"close"' not in frame:
         return None
     try:
@@ -185,7 +226,15 @@ def parse_close_notice(frame: str) -> tuple[int, str] | None:
 
 
 class MQTTCarrier:
-    """An open MQTT connection scoped to one client's topics."""
+    """An open MQTT connection scoped to one client's topics (made by :func:`open_mqtt`).
+
+    Args:
+        client: The connected aiomqtt client.
+        topics: The client's ``/in``, ``/out`` and ``/status`` topics.
+        qos: The identity's QoS for frames.
+        send_timeout: Seconds a publish may take.
+        shown: The broker URL as logs may show it (redacted).
+    """
 
     name = "mqtt"
     cleartext_hello = True
@@ -275,9 +324,18 @@ class MQTTCarrier:
         self._inbox.close()
 
     async def send(self, frame: str | bytes) -> None:
-        """Publish ``frame`` to ``<prefix>/in``. Frames leave in order; the broker's PUBACKs
-        are awaited in the background (up to :data:`PUBLISH_WINDOW` outstanding), and a
-        publish that fails ends the carrier like a lost broker."""
+        """Publish ``frame`` to ``<prefix>/in``.
+
+        Frames leave in order; the broker's PUBACKs are awaited in the background (up to
+        :data:`PUBLISH_WINDOW` outstanding), and a publish that fails ends the carrier like a lost
+        broker. The first Noise message is followed by a retained ``online`` presence.
+
+        Args:
+            frame: ``str`` for cleartext JSON (published as UTF-8), ``bytes`` for a Noise message.
+
+        Raises:
+            CarrierClosed: The carrier is closed or ended.
+        """
         if self._ended is not None:
             raise self._ended
         if self._closed:
@@ -321,6 +379,15 @@ class MQTTCarrier:
             self._end(CarrierClosed(f"publishing to {self._shown} failed: {exc}", code=_LOST))
 
     async def receive(self) -> str | bytes:
+        """The next frame from ``<prefix>/out``; safe to cancel.
+
+        Returns:
+            ``str`` for a cleartext frame, ``bytes`` for a Noise message.
+
+        Raises:
+            CarrierClosed: The carrier ended (a close notice's code, 1005 when the hub went
+                offline on the status topic, 1006 when the broker was lost) or was closed.
+        """
         try:
             return await self._inbox.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
@@ -364,8 +431,14 @@ class MQTTCarrier:
 
 
 def drop_connection(client: aiomqtt.Client) -> None:
-    """Close ``client``'s socket at once, as a lost connection (no DISCONNECT is sent, so the
-    broker publishes the last will). Its message iterator then raises ``MqttError``."""
+    """Close ``client``'s socket at once, as a lost connection.
+
+    No DISCONNECT is sent, so the broker publishes the last will; the client's message
+    iterator then raises ``MqttError``.
+
+    Args:
+        client: The aiomqtt client.
+    """
     paho: Any = client._client
     with contextlib.suppress(Exception):
         paho._loop_rc_handle(mqtt_enums.MQTTErrorCode.MQTT_ERR_CONN_LOST)
@@ -384,12 +457,23 @@ async def open_mqtt(
     ssl_context: ssl.SSLContext | None,
     send_timeout: float = 8.0,
 ) -> MQTTCarrier:
-    """Connect to the broker and subscribe ``/out`` (the link sends the cleartext HELLO).
+    """Connect to the broker and subscribe ``/out`` and ``/status``.
 
-    A refused CONNECT (bad username/password, not authorised) or a refused subscription
-    raises :class:`ThalovantHubRefusedError`; an unreachable broker
-    :class:`ThalovantConnectionError`. Plain MQTT to a non-loopback broker raises
-    :class:`ThalovantUnsupportedProtocolError`. The caller bounds the time.
+    The link then sends the cleartext HELLO (:attr:`MQTTCarrier.cleartext_hello`). The caller
+    bounds the time.
+
+    Args:
+        credentials: The identity's ``mqtt`` block.
+        ssl_context: TLS settings (None: the default context).
+        send_timeout: Seconds a publish may take.
+
+    Returns:
+        The open carrier.
+
+    Raises:
+        ThalovantHubRefusedError: The broker refused the credentials or the subscription.
+        ThalovantConnectionError: The broker could not be reached.
+        ThalovantUnsupportedProtocolError: Plain MQTT to a broker that is not on loopback.
     """
     topics = credentials.topics()
     address = parse_broker_url(credentials.endpoint, tls=credentials.uses_tls)

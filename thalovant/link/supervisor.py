@@ -50,8 +50,17 @@ class Backoff:
 
     The n-th consecutive failure (``n`` from 0) waits a uniform random time between
     ``min(floor, ceiling)`` and ``ceiling = min(cap, initial * 2**n)``: the first redial comes
-    after 0.5-1 s, later ones spread out up to ``cap``. ``rng`` returns floats in [0, 1);
-    tests inject ``Backoff(initial=0, floor=0)`` or a fixed ``rng``.
+    after 0.5-1 s, later ones spread out up to ``cap``. Tests inject
+    ``Backoff(initial=0, floor=0)`` or a fixed ``rng``.
+
+    Args:
+        initial: The first ceiling, in seconds.
+        cap: The largest ceiling, in seconds.
+        floor: The shortest wait, in seconds (unless the ceiling is lower).
+        rng: Returns floats in [0, 1).
+
+    Raises:
+        ValueError: A negative delay.
     """
 
     def __init__(
@@ -70,7 +79,14 @@ class Backoff:
         self._rng = rng
 
     def delay(self, failures: int) -> float:
-        """Seconds to wait before the next dial after ``failures`` consecutive failures."""
+        """Seconds to wait before the next dial.
+
+        Args:
+            failures: Consecutive failures so far.
+
+        Returns:
+            A random delay between the floor and the ceiling for ``failures``.
+        """
         ceiling = min(self.cap, self.initial * 2.0 ** min(failures, 32))
         low = min(self.floor, ceiling)
         return low + (ceiling - low) * self._rng()
@@ -95,7 +111,16 @@ def _is_refusal(exc: BaseException) -> bool:
 
 
 class Supervisor:
-    """Owns the dial → read → redial loop of one client (run :meth:`run` as a task)."""
+    """Owns the dial → read → redial loop of one client (run :meth:`run` as a task).
+
+    Args:
+        dial: Opens one link (given the telemetry to record it in).
+        dispatch: The reader's callable for every decrypted message.
+        telemetry: The client's connection record.
+        on_lost: Called with the error when a link ends (fails the requests in flight).
+        auto_reconnect: Redial after a drop (never after a refusal or a key change).
+        backoff: The redial delays.
+    """
 
     def __init__(
         self,
@@ -150,7 +175,14 @@ class Supervisor:
         return link if link is not None and link.ready and not link.dead else None
 
     def request(self) -> _Attempt:
-        """The attempt under way, or a new one (skipping any backoff wait)."""
+        """The attempt under way, or a new one (skipping any backoff wait).
+
+        Returns:
+            The attempt callers wait on.
+
+        Raises:
+            ThalovantConnectionError: The client is closed.
+        """
         if self._closed:
             raise ThalovantConnectionError("the client is closed")
         if self._pending is None:
@@ -159,9 +191,17 @@ class Supervisor:
         return self._pending
 
     async def wait_ready(self, deadline: float) -> Link:
-        """The ready link, dialing if needed, by ``deadline`` (``anyio.current_time``).
+        """The ready link, dialing if needed.
 
-        Raises the attempt's error, or ThalovantConnectTimeoutError at the deadline.
+        Args:
+            deadline: The caller's deadline (``anyio.current_time``).
+
+        Returns:
+            The ready link.
+
+        Raises:
+            ThalovantConnectTimeoutError: No link was ready by ``deadline``.
+            ThalovantError: The attempt's own (public) error.
         """
         while True:
             link = self.link
@@ -216,8 +256,14 @@ class Supervisor:
             await self._changed.wait()
 
     def close(self, error: ThalovantError) -> Link | None:
-        """Stop for good: fail a pending attempt with ``error``; returns the live link (the
-        caller closes it)."""
+        """Stop for good: fail a pending attempt with ``error``.
+
+        Args:
+            error: What waiting callers raise.
+
+        Returns:
+            The live link, if any (the caller closes it).
+        """
         self._closed = True
         if self._pending is not None:
             if self._pending.scope is not None:
