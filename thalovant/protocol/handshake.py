@@ -79,22 +79,42 @@ __all__ = [
 
 
 def generate_static_private() -> bytes:
-    """A fresh X25519 static private key (32 raw bytes)."""
+    """A fresh X25519 static private key.
+
+    Returns:
+        32 raw bytes.
+    """
     return generate_private_key()
 
 
 def x25519_public(private: bytes) -> bytes:
-    """The X25519 public key (32 raw bytes) of a private key."""
+    """The X25519 public key of a private key.
+
+    Args:
+        private: 32 raw bytes.
+
+    Returns:
+        32 raw bytes.
+
+    Raises:
+        ValueError: Not a 32-byte key.
+    """
     return public_key(private)
 
 
 class ClientHandshake(HandshakeMachine):
     """The client (Noise initiator) side of the handshake.
 
-    ``pinned_hub_key`` (32 bytes or 64 hex chars) is the hub key pinned for this pin id: it
-    enables ``KKpsk0`` (unless ``allow_kk`` is false, e.g. on the retry after a failed KK) and
-    an XX handshake must present it too, else :class:`ThalovantHubKeyChangedError`. ``suites``
-    is the client's preference order.
+    Args:
+        static_private: The client's static X25519 private key.
+        pinned_hub_key: The hub key pinned for this pin id (32 bytes or 64 hex chars). It
+            enables ``KKpsk0``, and an XX handshake must present it too, else
+            :class:`~thalovant.errors.ThalovantHubKeyChangedError`.
+        allow_kk: Whether ``KKpsk0`` may be chosen (false on the retry after a failed KK).
+        suites: The client's Noise suites in preference order.
+
+    Raises:
+        ValueError: A bad key or suite list.
     """
 
     def __init__(
@@ -129,7 +149,18 @@ class ClientHandshake(HandshakeMachine):
         return self._state == NEED_PSK
 
     def provide_psk(self, psk: bytes) -> list[str]:
-        """Give the 32-byte PSK; returns Noise message 1 to send."""
+        """Give the PSK once :attr:`needs_psk` is true.
+
+        Args:
+            psk: The 32-byte PSK (derive it off the event loop).
+
+        Returns:
+            Noise message 1, the frame to send.
+
+        Raises:
+            ThalovantRuntimeError: Not waiting for the PSK.
+            ValueError: Not 32 bytes.
+        """
         if self._state != NEED_PSK:
             raise ThalovantRuntimeError(f"provide_psk() called while {self._state}")
         if len(psk) != 32:
@@ -152,7 +183,7 @@ class ClientHandshake(HandshakeMachine):
         noise = {"pattern": self.pattern, "suite": self.suite, "msg": msg1.hex()}
         return [handshake_frame("shake", {"noise": noise})]
 
-    def _onhandshake_frame(self, msg_type: str, message: dict[str, Any]) -> list[str]:
+    def _on_frame(self, msg_type: str, message: dict[str, Any]) -> list[str]:
         if msg_type == "hello":
             if self._state != AWAIT_HELLO:
                 raise ThalovantProtocolError("second cleartext HELLO from the hub")
@@ -240,13 +271,26 @@ class ClientHandshake(HandshakeMachine):
 class HubHandshake(HandshakeMachine):
     """The hub (Noise responder) side of the handshake.
 
-    ``psk`` is the client's PSK (the hub knows its password); it may come later through
-    :meth:`provide_psk`, so HELLO and the offer can go out while it is derived, but before
-    message 1 is received. ``hello_extra`` and
-    ``offer_extra`` add keys to the HELLO and offer payloads (e.g. ``pubkey``/``peer``).
-    ``known_client_key`` is the client static key pinned for this client; without it a
-    ``KKpsk0`` request is refused. A decrypt failure of message 1 or 3 raises
-    :class:`~thalovant.protocol.noise.NoiseDecryptError`: treat it as a credential refusal.
+    A decrypt failure of message 1 or 3 raises
+    :class:`~thalovant.protocol.noise.NoiseDecryptError` (internal to the protocol and the
+    hub): treat it as a credential refusal.
+
+    Args:
+        static_private: The hub's static X25519 private key.
+        node_id: The hub's node id (the PSK salt).
+        psk: The client's PSK (the hub knows its password); may come later through
+            :meth:`provide_psk`, so HELLO and the offer go out while it is derived, but before
+            message 1 is received.
+        hello_extra: Keys added to the HELLO payload (e.g. ``pubkey``/``peer``).
+        patterns: The patterns offered.
+        suites: The suites offered.
+        known_client_key: The client static key pinned for this client; without it a
+            ``KKpsk0`` request is refused.
+        offer_extra: Keys added to the offer payload.
+
+    Raises:
+        ValueError: Bad keys, node id, patterns or suites, or extras overriding ``node_id`` or
+            ``noise``.
     """
 
     def __init__(
@@ -296,7 +340,11 @@ class HubHandshake(HandshakeMachine):
         self.suite: str | None = None
 
     def initial_frames(self) -> list[str]:
-        """HELLO then the offer, to send as soon as the carrier is open."""
+        """The frames to send as soon as the carrier is open.
+
+        Returns:
+            The cleartext HELLO, then the offer.
+        """
         return [
             handshake_frame("hello", self.hello_payload),
             handshake_frame("shake", self.offer_payload),
@@ -308,12 +356,19 @@ class HubHandshake(HandshakeMachine):
         return self._psk is not None
 
     def provide_psk(self, psk: bytes) -> None:
-        """Give the client's PSK when it was not known at construction."""
+        """Give the client's PSK when it was not known at construction.
+
+        Args:
+            psk: The 32-byte PSK.
+
+        Raises:
+            ValueError: Not 32 bytes.
+        """
         if len(psk) != 32:
             raise ValueError("the PSK is 32 bytes")
         self._psk = bytes(psk)
 
-    def _onhandshake_frame(self, msg_type: str, message: dict[str, Any]) -> list[str]:
+    def _on_frame(self, msg_type: str, message: dict[str, Any]) -> list[str]:
         if msg_type == "hello" and self._state == AWAIT_MSG1 and self.client_hello is None:
             self.client_hello = payload_of(message, "client HELLO")
             return []

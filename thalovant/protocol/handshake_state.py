@@ -88,7 +88,11 @@ class HandshakeResult:
 
 
 class HandshakeMachine(ABC):
-    """State shared by both roles: the state name, failure latching, frame plumbing."""
+    """State shared by both roles: the state name, failure latching, frame plumbing.
+
+    Args:
+        state: The initial state.
+    """
 
     _noise: HandshakeState | None
 
@@ -121,9 +125,19 @@ class HandshakeMachine(ABC):
         return self._result
 
     def receive(self, frame: str | bytes) -> list[str]:
-        """Process one frame from the peer; return the frames to send back, in order.
+        """Process one frame from the peer.
 
-        ``bytes`` means a binary carrier frame, which is never valid before the session.
+        Args:
+            frame: A cleartext frame; ``bytes`` (a binary carrier frame) is never valid before the
+                session.
+
+        Returns:
+            The frames to send back, in order.
+
+        Raises:
+            ThalovantProtocolError: Anything out of order or malformed; the machine is failed.
+            ThalovantHubRefusedError: The peer's message failed to authenticate (client side).
+            ThalovantHubKeyChangedError: The hub presented another key than the pinned one.
         """
         if self._state == FAILED:
             raise ThalovantProtocolError("the handshake already failed")
@@ -138,13 +152,13 @@ class HandshakeMachine(ABC):
             msg_type = message.get("msg_type")
             if not isinstance(msg_type, str):
                 raise ThalovantProtocolError("handshake frame has no string msg_type")
-            return self._onhandshake_frame(msg_type, message)
+            return self._on_frame(msg_type, message)
         except ThalovantError:
             self._state = FAILED
             raise
 
     @abstractmethod
-    def _onhandshake_frame(self, msg_type: str, message: dict[str, Any]) -> list[str]:
+    def _on_frame(self, msg_type: str, message: dict[str, Any]) -> list[str]:
         """Handle one cleartext handshake frame; return the frames to send."""
 
     def _unexpected(self, msg_type: str) -> ThalovantProtocolError:
@@ -173,6 +187,15 @@ class HandshakeMachine(ABC):
 
 
 def handshake_frame(msg_type: str, payload: dict[str, Any]) -> str:
+    """A cleartext handshake frame's JSON text.
+
+    Args:
+        msg_type: ``hello`` or ``shake``.
+        payload: Its payload.
+
+    Returns:
+        Compact JSON with raw UTF-8.
+    """
     return json.dumps(
         {"msg_type": msg_type, "payload": payload, "metadata": {}, "route": []},
         separators=(",", ":"),
@@ -181,6 +204,18 @@ def handshake_frame(msg_type: str, payload: dict[str, Any]) -> str:
 
 
 def payload_of(message: dict[str, Any], what: str) -> dict[str, Any]:
+    """The ``payload`` object of a frame.
+
+    Args:
+        message: The parsed frame.
+        what: The frame's name, for the error.
+
+    Returns:
+        The payload.
+
+    Raises:
+        ThalovantProtocolError: No payload object.
+    """
     payload = message.get("payload")
     if not isinstance(payload, dict):
         raise ThalovantProtocolError(f"{what} frame has no payload object")
@@ -188,6 +223,18 @@ def payload_of(message: dict[str, Any], what: str) -> dict[str, Any]:
 
 
 def noise_block(payload: dict[str, Any], what: str) -> dict[str, Any]:
+    """The ``payload.noise`` object of a frame.
+
+    Args:
+        payload: The frame's payload.
+        what: The frame's name, for the error.
+
+    Returns:
+        The ``noise`` object.
+
+    Raises:
+        ThalovantProtocolError: No ``noise`` object.
+    """
     noise = payload.get("noise")
     if not isinstance(noise, dict):
         raise ThalovantProtocolError(f"{what} has no payload.noise object")
@@ -195,6 +242,18 @@ def noise_block(payload: dict[str, Any], what: str) -> dict[str, Any]:
 
 
 def str_list(noise: dict[str, Any], key: str) -> list[str]:
+    """A list of strings of the offer's ``noise`` block.
+
+    Args:
+        noise: The ``noise`` object.
+        key: ``patterns`` or ``suites``.
+
+    Returns:
+        The list.
+
+    Raises:
+        ThalovantProtocolError: Not a list of strings.
+    """
     value = noise.get(key)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ThalovantProtocolError(f"offer payload.noise.{key} must be a list of strings")
@@ -202,6 +261,17 @@ def str_list(noise: dict[str, Any], key: str) -> list[str]:
 
 
 def noise_msg(noise: dict[str, Any]) -> bytes:
+    """The Noise message in ``noise.msg``.
+
+    Args:
+        noise: The ``noise`` object.
+
+    Returns:
+        The message bytes.
+
+    Raises:
+        ThalovantProtocolError: Missing, too long or not strict hex.
+    """
     value = noise.get("msg")
     if not isinstance(value, str):
         raise ThalovantProtocolError("handshake frame has no payload.noise.msg hex string")
@@ -217,6 +287,18 @@ def noise_msg(noise: dict[str, Any]) -> bytes:
 
 
 def key_bytes(key: bytes | str | None, what: str) -> bytes | None:
+    """A 32-byte key given as bytes or 64 hex chars.
+
+    Args:
+        key: The key, or None.
+        what: The argument's name, for the error.
+
+    Returns:
+        The raw key, or None.
+
+    Raises:
+        ValueError: Not 32 bytes.
+    """
     if key is None:
         return None
     raw = bytes.fromhex(key) if isinstance(key, str) else bytes(key)
@@ -226,11 +308,27 @@ def key_bytes(key: bytes | str | None, what: str) -> bytes | None:
 
 
 def json_roundtrip(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` as a peer parses it (tuples become lists, keys strings).
+
+    Args:
+        value: A JSON-able object.
+
+    Returns:
+        The re-parsed object.
+    """
     result: dict[str, Any] = json.loads(json.dumps(value, ensure_ascii=False))
     return result
 
 
 def lenient_object(data: bytes) -> dict[str, Any]:
+    """A JSON object from bytes, or ``{}``.
+
+    Args:
+        data: UTF-8 JSON.
+
+    Returns:
+        The object, or ``{}`` when ``data`` is not a JSON object within the nesting limit.
+    """
     try:
         value = json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError):

@@ -101,17 +101,39 @@ class NoiseDecryptError(NoiseError):
 
 
 def protocol_name(pattern: str, suite: str) -> str:
-    """The Noise protocol name, e.g. ``Noise_XXpsk2_25519_ChaChaPoly_SHA256``."""
+    """The Noise protocol name.
+
+    Args:
+        pattern: ``XXpsk2`` or ``KKpsk0``.
+        suite: One of :data:`SUITES`.
+
+    Returns:
+        E.g. ``Noise_XXpsk2_25519_ChaChaPoly_SHA256``.
+    """
     return f"Noise_{pattern}_{suite}"
 
 
 def generate_private_key() -> bytes:
-    """A fresh random X25519 private key (32 raw bytes)."""
+    """A fresh random X25519 private key.
+
+    Returns:
+        32 raw bytes.
+    """
     return X25519PrivateKey.generate().private_bytes_raw()
 
 
 def public_key(private: bytes) -> bytes:
-    """The X25519 public key (32 raw bytes) of a 32-byte private key."""
+    """The X25519 public key of a private key.
+
+    Args:
+        private: 32 raw bytes.
+
+    Returns:
+        32 raw bytes.
+
+    Raises:
+        ValueError: Not a 32-byte key.
+    """
     return _load_private(private).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
@@ -146,6 +168,13 @@ class CipherState:
     After the handshake, :meth:`encrypt`/:meth:`decrypt` are the transport API (empty
     associated data, the 65535-byte message limit enforced). The AEAD object is created once
     per key, not per message.
+
+    Args:
+        cipher: ``ChaChaPoly`` or ``AESGCM``.
+        key: The 32-byte key, if already known.
+
+    Raises:
+        ValueError: An unsupported cipher.
     """
 
     __slots__ = ("_aead", "_factory", "_n", "_pack_nonce")
@@ -165,24 +194,47 @@ class CipherState:
         return self._n
 
     def initialize_key(self, key: bytes) -> None:
-        """Set a new 32-byte key and reset the nonce to 0."""
+        """Set a new key and reset the nonce to 0.
+
+        Args:
+            key: 32 bytes.
+        """
         if len(key) != 32:
             raise ValueError("a Noise cipher key is 32 bytes")
         self._aead = self._factory(bytes(key))
         self._n = 0
 
     def has_key(self) -> bool:
-        """Whether a key is set (before the first MixKey it is not)."""
+        """Whether a key is set (before the first MixKey it is not).
+
+        Returns:
+            True once a key is set.
+        """
         return self._aead is not None
 
     def set_nonce(self, nonce: int) -> None:
-        """Noise's SetNonce(); used by tests to jump the counter."""
+        """Noise's SetNonce(); used by tests to jump the counter.
+
+        Args:
+            nonce: The next nonce.
+        """
         if not 0 <= nonce <= MAX_NONCE:
             raise ValueError("a Noise nonce is a 64-bit unsigned integer")
         self._n = nonce
 
     def encrypt_with_ad(self, ad: bytes | None, plaintext: bytes) -> bytes:
-        """ENCRYPT(k, n++, ad, plaintext), or ``plaintext`` unchanged if there is no key."""
+        """ENCRYPT(k, n++, ad, plaintext), or ``plaintext`` unchanged if there is no key.
+
+        Args:
+            ad: The associated data.
+            plaintext: What to encrypt.
+
+        Returns:
+            The ciphertext (with its tag).
+
+        Raises:
+            NoiseError: The nonce is exhausted.
+        """
         aead = self._aead
         if aead is None:
             return plaintext
@@ -194,7 +246,19 @@ class CipherState:
         return ciphertext
 
     def decrypt_with_ad(self, ad: bytes | None, ciphertext: bytes) -> bytes:
-        """DECRYPT(k, n++, ad, ciphertext); on failure the nonce does not advance."""
+        """DECRYPT(k, n++, ad, ciphertext); on failure the nonce does not advance.
+
+        Args:
+            ad: The associated data.
+            ciphertext: What to decrypt (with its tag).
+
+        Returns:
+            The plaintext.
+
+        Raises:
+            NoiseDecryptError: It failed to authenticate.
+            NoiseError: The nonce is exhausted.
+        """
         aead = self._aead
         if aead is None:
             return ciphertext
@@ -212,7 +276,17 @@ class CipherState:
     # message, and the saved call is a measurable share of a small message's cost.
 
     def encrypt(self, plaintext: bytes) -> bytes:
-        """Encrypt one transport message (at most 65519 bytes of plaintext)."""
+        """Encrypt one transport message.
+
+        Args:
+            plaintext: At most 65519 bytes.
+
+        Returns:
+            The Noise transport message.
+
+        Raises:
+            NoiseError: Too long, no key, or the nonce is exhausted.
+        """
         aead, n = self._aead, self._n
         if aead is None or n >= MAX_NONCE or len(plaintext) > MAX_MESSAGE_LEN - TAGLEN:
             raise self._transport_error(len(plaintext) + TAGLEN)
@@ -221,7 +295,18 @@ class CipherState:
         return ciphertext
 
     def decrypt(self, ciphertext: bytes) -> bytes:
-        """Decrypt one transport message; raises :class:`NoiseDecryptError` if it was altered."""
+        """Decrypt one transport message.
+
+        Args:
+            ciphertext: The Noise transport message.
+
+        Returns:
+            The plaintext.
+
+        Raises:
+            NoiseDecryptError: It was altered (failed to authenticate).
+            NoiseError: Too long or short, no key, or the nonce is exhausted.
+        """
         aead, n = self._aead, self._n
         if aead is None or n >= MAX_NONCE or not TAGLEN <= len(ciphertext) <= MAX_MESSAGE_LEN:
             raise self._transport_error(len(ciphertext))
@@ -243,7 +328,12 @@ class CipherState:
 
 
 class SymmetricState:
-    """Noise §5.2: the chaining key ``ck``, the handshake hash ``h`` and a CipherState."""
+    """Noise §5.2: the chaining key ``ck``, the handshake hash ``h`` and a CipherState.
+
+    Args:
+        protocol_name: The full Noise protocol name (hashed into ``h``).
+        cipher: ``ChaChaPoly`` or ``AESGCM``.
+    """
 
     __slots__ = ("_cipher", "cipher_state", "ck", "h")
 
@@ -257,34 +347,67 @@ class SymmetricState:
         self.cipher_state = CipherState(cipher)
 
     def mix_key(self, input_key_material: bytes) -> None:
-        """ck, temp_k = HKDF(ck, ikm, 2); InitializeKey(temp_k)."""
+        """ck, temp_k = HKDF(ck, ikm, 2); InitializeKey(temp_k).
+
+        Args:
+            input_key_material: A DH output or the PSK.
+        """
         self.ck, temp_k = _hkdf(self.ck, input_key_material, 2)
         self.cipher_state.initialize_key(temp_k)
 
     def mix_hash(self, data: bytes) -> None:
-        """h = HASH(h || data)."""
+        """h = HASH(h || data).
+
+        Args:
+            data: What to hash in.
+        """
         self.h = _hash(self.h + data)
 
     def mix_key_and_hash(self, input_key_material: bytes) -> None:
-        """ck, temp_h, temp_k = HKDF(ck, ikm, 3); MixHash(temp_h); InitializeKey(temp_k)."""
+        """ck, temp_h, temp_k = HKDF(ck, ikm, 3); MixHash(temp_h); InitializeKey(temp_k).
+
+        Args:
+            input_key_material: The PSK.
+        """
         self.ck, temp_h, temp_k = _hkdf(self.ck, input_key_material, 3)
         self.mix_hash(temp_h)
         self.cipher_state.initialize_key(temp_k)
 
     def encrypt_and_hash(self, plaintext: bytes) -> bytes:
-        """ciphertext = EncryptWithAd(h, plaintext); MixHash(ciphertext)."""
+        """ciphertext = EncryptWithAd(h, plaintext); MixHash(ciphertext).
+
+        Args:
+            plaintext: What to encrypt.
+
+        Returns:
+            The ciphertext.
+        """
         ciphertext = self.cipher_state.encrypt_with_ad(self.h, plaintext)
         self.mix_hash(ciphertext)
         return ciphertext
 
     def decrypt_and_hash(self, ciphertext: bytes) -> bytes:
-        """plaintext = DecryptWithAd(h, ciphertext); MixHash(ciphertext)."""
+        """plaintext = DecryptWithAd(h, ciphertext); MixHash(ciphertext).
+
+        Args:
+            ciphertext: What to decrypt.
+
+        Returns:
+            The plaintext.
+
+        Raises:
+            NoiseDecryptError: It failed to authenticate.
+        """
         plaintext = self.cipher_state.decrypt_with_ad(self.h, ciphertext)
         self.mix_hash(ciphertext)
         return plaintext
 
     def split(self) -> tuple[CipherState, CipherState]:
-        """The two transport CipherStates; the first encrypts initiator → responder."""
+        """The two transport CipherStates.
+
+        Returns:
+            ``(initiator → responder, responder → initiator)``.
+        """
         temp_k1, temp_k2 = _hkdf(self.ck, b"", 2)
         return CipherState(self._cipher, temp_k1), CipherState(self._cipher, temp_k2)
 
@@ -296,9 +419,20 @@ def _hash(data: bytes) -> bytes:
 class HandshakeState:
     """Noise §5.3 for ``XXpsk2`` and ``KKpsk0``.
 
-    ``remote_static`` is required for KK (the pre-message) and refused for XX (where it is
-    learnt from message 2 or 3; the caller compares it with its pin). ``ephemeral_private``
-    fixes the ephemeral key for known-answer tests only; never pass it in production.
+    Args:
+        pattern: ``XXpsk2`` or ``KKpsk0``.
+        suite: One of :data:`SUITES`.
+        initiator: This side's role.
+        static_private: This side's static X25519 private key.
+        psk: The 32-byte PSK.
+        prologue: The prologue both sides hash in (docs/protocol.md §2.3).
+        remote_static: The peer's static public key: required for KK (the pre-message) and
+            refused for XX (learnt from message 2 or 3; the caller compares it with its pin).
+        ephemeral_private: Fixes the ephemeral key, for known-answer tests only; never pass it
+            in production.
+
+    Raises:
+        ValueError: An unsupported pattern or suite, or bad keys.
     """
 
     def __init__(
@@ -391,7 +525,17 @@ class HandshakeState:
     # -- messages ---------------------------------------------------------------------------
 
     def write_message(self, payload: bytes = b"") -> bytes:
-        """Write the next handshake message carrying ``payload``."""
+        """Write the next handshake message.
+
+        Args:
+            payload: The payload it carries.
+
+        Returns:
+            The message bytes.
+
+        Raises:
+            NoiseError: Not this side's turn, or the message would be too long.
+        """
         tokens = self._next_tokens(writing=True)
         try:
             out = bytearray()
@@ -416,7 +560,18 @@ class HandshakeState:
         return bytes(out)
 
     def read_message(self, message: bytes) -> bytes:
-        """Read the next handshake message and return its decrypted payload."""
+        """Read the next handshake message.
+
+        Args:
+            message: The message bytes.
+
+        Returns:
+            Its decrypted payload.
+
+        Raises:
+            NoiseDecryptError: It failed to authenticate.
+            NoiseError: Not the peer's turn, too long or too short, or a bad key.
+        """
         tokens = self._next_tokens(writing=False)
         try:
             if len(message) > MAX_MESSAGE_LEN:
