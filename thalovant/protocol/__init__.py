@@ -5,7 +5,8 @@ into messages and back for both roles (initiator = SDK, responder = local hub). 
 :mod:`~thalovant.protocol.envelope` (envelopes and message kinds),
 :mod:`~thalovant.protocol.hello` (HELLO messages and their recognition),
 :mod:`~thalovant.protocol.query` (hive query frames), :mod:`~thalovant.protocol.canonical`,
-:mod:`~thalovant.protocol.noise`, :mod:`~thalovant.protocol.handshake` (on
+:mod:`~thalovant.protocol.noise` (on :mod:`~thalovant.protocol.noise_cipher`),
+:mod:`~thalovant.protocol.handshake` (on
 :mod:`~thalovant.protocol.handshake_state`), :mod:`~thalovant.protocol.framing`,
 :mod:`~thalovant.protocol.binary`, :mod:`~thalovant.protocol.channel` and
 :mod:`~thalovant.protocol.psk`.
