@@ -9,11 +9,12 @@ runtime and is not exported here.
 
 from __future__ import annotations
 
+from thalovant.link.backoff import Backoff
 from thalovant.link.dialer import CONNECTION_SESSION_PREFIX, dial
 from thalovant.link.link import REFUSAL_SETTLE_SECONDS, Dispatch, Link
 from thalovant.link.outcome import REFUSAL_CLOSE_CODES
 from thalovant.link.settings import LinkSettings, pin_id_for
-from thalovant.link.supervisor import Backoff, Supervisor
+from thalovant.link.supervisor import Supervisor
 from thalovant.link.telemetry import ConnectionTelemetry
 
 __all__ = [
