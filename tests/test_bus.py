@@ -9,11 +9,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from thalovant.bus.bus import (
-    CollectorSink,
-    EventBus,
-    RequestRegistration,
-)
+from thalovant.bus import CollectorSink, EventBus, RequestRegistration
 from thalovant.client.collector import AskCollector, QueryCollector
 from thalovant.errors import (
     ThalovantConnectionError,

@@ -3,30 +3,46 @@
 ::
 
     ThalovantError
-    ├── ThalovantIdentityError              identity / config / env problems
-    ├── ThalovantConnectionError            cannot reach, open, authenticate or keep a link
-    │   ├── ThalovantProtocolError          malformed frame, bad handshake, decrypt failure
-    │   ├── ThalovantHubRefusedError        credentials refused (close code, 401/403, bad password)
-    │   │   └── ThalovantClientKeyRejectedError   hub pinned another client key
-    │   ├── ThalovantHubKeyChangedError     hub static key differs from the pin
-    │   ├── ThalovantAdmissionFailedError   a new client was not admitted
-    │   ├── ThalovantAdmissionTimeoutError  (also a ThalovantTimeoutError)
-    │   └── ThalovantAPIUnreachableError    (also a ThalovantAPIError)
-    ├── ThalovantTimeoutError               (also the builtin TimeoutError)
-    ├── ThalovantRuntimeError               hub-reported failure, misuse, overflow
-    │   ├── ThalovantPolicyDeniedError      ``hive.policy.denied``
-    │   └── ThalovantUnansweredError        no skill matched
-    ├── ThalovantUnsupportedProtocolError   no usable endpoint/credentials for a protocol
-    └── ThalovantAPIError                   control-plane failure
-        ├── ThalovantAuthError              401, 423, 403 "Insufficient scopes"
-        ├── ThalovantPlanError              402, 403 ``plan_limit``
-        ├── ThalovantAlreadyLinkedError     409 ``home_assistant_already_linked``
-        ├── ThalovantUnsupportedConnectionTypeError
-        ├── ThalovantDeviceLoginPending / Expired / Denied
-        └── ThalovantAPIUnreachableError
+    ├── ThalovantIdentityError                  identity / config / env problems
+    ├── ThalovantConnectionError                cannot reach, open, authenticate or keep a link
+    │   ├── ThalovantProtocolError              malformed frame, bad handshake, decrypt failure
+    │   ├── ThalovantHubRefusedError            credentials refused (close code, 401/403, password)
+    │   │   └── ThalovantClientKeyRejectedError the hub pinned another client key
+    │   ├── ThalovantHubKeyChangedError         the hub's static key differs from the pin
+    │   ├── ThalovantConnectTimeoutError        carrier, handshake or caller deadline (also a
+    │   │                                       ThalovantTimeoutError)
+    │   ├── ThalovantAdmissionFailedError       a new client was not admitted
+    │   ├── ThalovantAdmissionTimeoutError      not admitted in time (also a ThalovantTimeoutError)
+    │   └── ThalovantAPIUnreachableError        the control plane did not answer (also a
+    │                                           ThalovantAPIError)
+    ├── ThalovantTimeoutError                   a deadline passed (also the builtin TimeoutError)
+    │   ├── ThalovantConnectTimeoutError        (see above)
+    │   └── ThalovantAdmissionTimeoutError      (see above)
+    ├── ThalovantRuntimeError                   hub-reported failure, misuse, overflow
+    │   ├── ThalovantPolicyDeniedError          ``hive.policy.denied`` (quota: ThalovantQuota)
+    │   └── ThalovantUnansweredError            no skill matched
+    ├── ThalovantUnsupportedProtocolError       no usable endpoint/credentials for a protocol
+    └── ThalovantAPIError                       control-plane failure
+        ├── ThalovantAuthError                  401, 423, 403 "Insufficient scopes"
+        ├── ThalovantPlanError                  402, 403 ``plan_limit``
+        ├── ThalovantAlreadyLinkedError         409 ``home_assistant_already_linked``
+        ├── ThalovantUnsupportedConnectionTypeError  unknown ``connection_type``
+        ├── ThalovantDeviceLoginPending         device login not approved yet
+        ├── ThalovantDeviceLoginExpired         device code expired
+        ├── ThalovantDeviceLoginDenied          device login denied
+        └── ThalovantAPIUnreachableError        (see above)
+
+:class:`ThalovantQuota` is not an exception: it is the quota detail of a policy denial.
+
+Every class above is public and is what a caller of the public API (``connect``, ``ask``,
+``send_*``, ``listen``, the control plane) catches. The layers below keep internal signals
+of their own, subclasses of these that never reach a caller as themselves: the carriers'
+``CarrierClosed``, the link's ``LinkDown`` and refusal signal, the protocol's ``NoiseError``,
+``NoiseDecryptError`` and ``MalformedMessageError`` (docs/architecture.md). They are exported
+from no package face; the link and the client runtime turn each into its public class.
 
 Messages are scrubbed on construction: URL queries (which carry the access key on the data
-plane) and URL userinfo never reach ``str(error)``.
+plane) and URL userinfo never reach ``str(error)`` (docs/protocol.md §8).
 """
 
 from __future__ import annotations
@@ -68,7 +84,12 @@ _MAX_SAFE_INT = 2**53 - 1
 
 
 class ThalovantError(Exception):
-    """Base class of every error raised by the SDK."""
+    """Base class of every error raised by the SDK.
+
+    Args:
+        message: What happened; URL queries and userinfo are scrubbed from it.
+        *args: Further exception arguments, kept as given.
+    """
 
     def __init__(self, message: str = "", *args: object) -> None:
         super().__init__(scrub_text(str(message)), *args)
@@ -94,7 +115,13 @@ class ThalovantHubRefusedError(ThalovantConnectionError):
 
 
 class ThalovantClientKeyRejectedError(ThalovantHubRefusedError):
-    """The hub has pinned a different client static key for this access key."""
+    """The hub has pinned a different client static key for this access key.
+
+    Args:
+        message: What happened.
+        key_folder: The folder holding this program's client key.
+        other_key_folder: Another folder that may hold the original key, if one is known.
+    """
 
     def __init__(
         self,
@@ -129,7 +156,15 @@ class ThalovantUnsupportedProtocolError(ThalovantError):
 
 
 class ThalovantQuota:
-    """Quota details of an ``intent_quota_exceeded`` policy denial."""
+    """Quota details of an ``intent_quota_exceeded`` policy denial (counts clamped to
+    0..2**53-1; anything unusable becomes None).
+
+    Args:
+        period: The quota period (e.g. ``"day"``).
+        limit: The quota.
+        used: How much of it is used.
+        reset_after: Seconds until it resets.
+    """
 
     __slots__ = ("limit", "period", "reset_after", "used")
 
@@ -181,7 +216,16 @@ def _clamp_count(value: object) -> int | None:
 
 
 class ThalovantPolicyDeniedError(ThalovantRuntimeError):
-    """The hub's policy refused a message (``hive.policy.denied``)."""
+    """The hub's policy refused a message (``hive.policy.denied``, docs/protocol.md §3.5).
+
+    Args:
+        message: What happened.
+        denied_type: The refused message type.
+        code: The hub's reason code (e.g. ``acl_disallowed_type``, ``intent_quota_exceeded``).
+        reason: The hub's reason text.
+        allowed: The message types the hub allows this client.
+        quota: The quota details of a quota denial.
+    """
 
     def __init__(
         self,
@@ -202,7 +246,14 @@ class ThalovantPolicyDeniedError(ThalovantRuntimeError):
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> ThalovantPolicyDeniedError:
-        """Build the error from a ``hive.policy.denied`` event's ``data``."""
+        """Build the error from a ``hive.policy.denied`` event.
+
+        Args:
+            data: The event's ``data``.
+
+        Returns:
+            The error, its message naming the denied type, code and reason.
+        """
         denied_type = _opt_str(data.get("denied_type") or data.get("msg_type"))
         code = _opt_str(data.get("code"))
         reason = _opt_str(data.get("reason") or data.get("error"))
@@ -239,7 +290,12 @@ def _opt_str(value: object) -> str | None:
 
 
 class ThalovantUnansweredError(ThalovantRuntimeError):
-    """No skill on the hub matched the utterance."""
+    """No skill on the hub matched the utterance.
+
+    Args:
+        message: What happened.
+        said: The utterance that was not understood.
+    """
 
     def __init__(self, message: str = "", *, said: str | None = None) -> None:
         super().__init__(message)
@@ -247,7 +303,16 @@ class ThalovantUnansweredError(ThalovantRuntimeError):
 
 
 class ThalovantAPIError(ThalovantError):
-    """A control-plane request failed."""
+    """A control-plane request failed (docs/protocol.md §7).
+
+    Args:
+        message: What happened.
+        status_code: The HTTP status.
+        code: The problem's machine-readable code.
+        detail: The problem's detail text.
+        problem: The whole problem document.
+        retry_after_seconds: How long to wait before retrying, when the API says.
+    """
 
     def __init__(
         self,
@@ -276,7 +341,13 @@ class ThalovantPlanError(ThalovantAPIError):
 
 
 class ThalovantAlreadyLinkedError(ThalovantAPIError):
-    """The hub already has a Home Assistant connection (409)."""
+    """The hub already has a Home Assistant connection (409).
+
+    Args:
+        message: What happened.
+        client_id: The client that holds the connection.
+        **kw: The :class:`ThalovantAPIError` fields.
+    """
 
     def __init__(self, message: str = "", *, client_id: str | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -288,7 +359,13 @@ class ThalovantUnsupportedConnectionTypeError(ThalovantAPIError):
 
 
 class ThalovantDeviceLoginPending(ThalovantAPIError):
-    """The device login is not approved yet; poll again after ``interval`` seconds."""
+    """The device login is not approved yet; poll again after ``interval`` seconds.
+
+    Args:
+        message: What happened.
+        interval: Seconds to wait before the next poll.
+        **kw: The :class:`ThalovantAPIError` fields.
+    """
 
     def __init__(self, message: str = "", *, interval: float = 5.0, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -308,7 +385,16 @@ class ThalovantAPIUnreachableError(ThalovantAPIError, ThalovantConnectionError):
 
 
 class ThalovantAdmissionFailedError(ThalovantConnectionError):
-    """A newly created client was not admitted by its hub."""
+    """A newly created client was not admitted by its hub.
+
+    Args:
+        message: What happened.
+        error_code: The admission's error code.
+        status_code: The HTTP status.
+        code: The problem's machine-readable code.
+        detail: The problem's detail text.
+        problem: The whole problem document.
+    """
 
     def __init__(
         self,

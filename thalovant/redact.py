@@ -55,7 +55,15 @@ _AUTH_PARAM = re.compile(r"(authorization=)[^\s&'\"<>]+", re.IGNORECASE)
 
 
 def is_secret_key(key: str) -> bool:
-    """True when a mapping key names something that must never be shown."""
+    """Whether a mapping key names something that must never be shown.
+
+    Args:
+        key: A mapping key (any case, ``-`` or ``_``).
+
+    Returns:
+        True for secret names (password, token, access key, ...); false for references to
+        secrets such as ``apiKeyRef``.
+    """
     folded = key.lower().replace("-", "_")
     if folded.endswith(("ref", "_refs", "refs")):
         return False  # Vault references such as ``apiKeyRef`` name a secret, they hold none
@@ -64,7 +72,14 @@ def is_secret_key(key: str) -> bool:
 
 
 def redact_url(url: str) -> str:
-    """Drop the userinfo and the query of ``url`` (``?<redacted>``), keep the rest."""
+    """A URL safe to show.
+
+    Args:
+        url: Any URL.
+
+    Returns:
+        ``url`` without its userinfo and query (``?<redacted>``), the rest kept.
+    """
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -77,14 +92,28 @@ def redact_url(url: str) -> str:
 
 
 def scrub_text(text: str) -> str:
-    """Remove URL queries, URL userinfo and ``authorization=`` values from free text."""
+    """Free text safe to show.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        ``text`` without URL queries, URL userinfo and ``authorization=`` values.
+    """
     text = _URL_QUERY.sub(lambda m: f"{m.group(1)}?{REDACTED}", text)
     text = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
     return _AUTH_PARAM.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
 
 
 def redact_mapping(value: Any) -> Any:
-    """Deep copy of ``value`` with every secret-named key's value replaced by ``<redacted>``."""
+    """A deep copy with every secret-named key's value replaced by ``<redacted>``.
+
+    Args:
+        value: A mapping, sequence or scalar.
+
+    Returns:
+        The copy (sequences become lists).
+    """
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for key, item in value.items():
@@ -100,7 +129,14 @@ def redact_mapping(value: Any) -> Any:
 
 
 def redact_deep(value: Any) -> Any:
-    """Like :func:`redact_mapping`, and also :func:`scrub_text` on every remaining string."""
+    """Like :func:`redact_mapping`, and also :func:`scrub_text` on every remaining string.
+
+    Args:
+        value: A mapping, sequence or scalar.
+
+    Returns:
+        The copy.
+    """
     if isinstance(value, str):
         return scrub_text(value)
     if isinstance(value, Mapping):
@@ -139,6 +175,11 @@ class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     every match of ``patterns`` becomes ``<redacted>`` (a pattern's first group, when it has
     one, is kept), and the result is logged on ``logger`` without arguments. Nothing is
     formatted for a level that is off.
+
+    Args:
+        logger: Where the redacted records go.
+        secrets: Values to remove (shorter than four characters: ignored).
+        patterns: Regular expressions whose matches are removed.
     """
 
     def __init__(
@@ -160,7 +201,14 @@ class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         return f"<RedactingLogger {self.logger.name} ({len(self._secrets)} forms)>"
 
     def redact(self, text: str) -> str:
-        """``text`` with URL queries, userinfo, tokens and this logger's secrets removed."""
+        """Text safe to log.
+
+        Args:
+            text: Any text.
+
+        Returns:
+            ``text`` with URL queries, userinfo, tokens and this logger's secrets removed.
+        """
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
@@ -171,9 +219,26 @@ class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     def process(
         self, msg: Any, kwargs: MutableMapping[str, Any]
     ) -> tuple[Any, MutableMapping[str, Any]]:
+        """Pass the record through (formatting happens in :meth:`log`).
+
+        Args:
+            msg: The message.
+            kwargs: The logging keyword arguments.
+
+        Returns:
+            Both unchanged.
+        """
         return msg, kwargs
 
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        """Format the record now, redact it, and log it on the wrapped logger.
+
+        Args:
+            level: The logging level.
+            msg: The message (``%`` format).
+            *args: Its arguments.
+            **kwargs: Logging keyword arguments (``exc_info`` is formatted into the text).
+        """
         if not self.isEnabledFor(level):
             return
         text = str(msg)

@@ -45,9 +45,10 @@ from thalovant.hub.servers.http import REPLICA_COOKIE
 from thalovant.identity.model import ThalovantIdentity
 from thalovant.link.supervisor import Backoff
 from thalovant.protocol.binary import encode_binary_frame
-from thalovant.protocol.channel import SecureChannel, client_hello
+from thalovant.protocol.channel import SecureChannel
 from thalovant.protocol.envelope import MAX_DEPTH, bus_payload
 from thalovant.protocol.handshake import ClientHandshake, generate_static_private
+from thalovant.protocol.hello import client_hello
 from thalovant.protocol.psk import default_psk_deriver
 from thalovant.testing import HubTLS
 

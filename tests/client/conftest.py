@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 
 from tests.mosquitto import Mosquitto, mosquitto_available
-from thalovant.carriers import pin_id_for
 from thalovant.client.client import AsyncThalovantClient
 from thalovant.hub import LocalHub
 from thalovant.identity.model import ThalovantIdentity
-from thalovant.link import link
+from thalovant.link import link, pin_id_for
 from thalovant.link.supervisor import Backoff
 from thalovant.testing import HubTLS
 

@@ -7,7 +7,7 @@ from typing import Any
 import anyio
 import pytest
 
-from thalovant.bus.bus import CollectorSink, EventBus
+from thalovant.bus import CollectorSink, EventBus
 from thalovant.bus.routing import InboundDispatcher, ThalovantBinary, take_in
 from thalovant.client.collector import QueryCollector
 from thalovant.errors import ThalovantRuntimeError

@@ -17,7 +17,8 @@ import anyio
 import pytest
 from aiohttp import web
 
-from thalovant.carriers import CarrierClosed, CarrierOptions, open_carrier
+from thalovant.carriers import CarrierOptions, open_carrier
+from thalovant.carriers.base import CarrierClosed
 from thalovant.carriers.https import SESSION_GONE_CODE, HTTPSCarrier, open_https
 from thalovant.carriers.polling import (
     REPLICA_COOKIE,

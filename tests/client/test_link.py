@@ -10,7 +10,8 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from thalovant.carriers import CarrierClosed, CarrierOptions
+from thalovant.carriers import CarrierOptions
+from thalovant.carriers.base import CarrierClosed
 from thalovant.errors import (
     ThalovantClientKeyRejectedError,
     ThalovantConnectionError,
@@ -21,7 +22,8 @@ from thalovant.errors import (
 from thalovant.identity.keystore import NoiseKeyStore
 from thalovant.identity.model import ThalovantIdentity
 from thalovant.link import link as link_module
-from thalovant.link.link import Link, LinkDown, LinkSettings
+from thalovant.link.link import Link, LinkDown
+from thalovant.link.settings import LinkSettings
 from thalovant.protocol.binary import BinaryFrame
 from thalovant.protocol.channel import SecureChannel
 from thalovant.protocol.envelope import HiveMessage, bus_message
@@ -246,6 +248,65 @@ async def test_corrupt_frame_is_fatal(carrier: FakeCarrier, settings: LinkSettin
     carrier.feed(frame[:-1] + bytes([frame[-1] ^ 1]))
     ended = await run(link, Recorder())
     assert isinstance(ended, ThalovantProtocolError)
+
+
+async def test_a_tampered_frame_ends_the_link_with_the_public_protocol_error(
+    carrier: FakeCarrier, settings: LinkSettings
+) -> None:
+    link, hub = make_link(carrier, settings, PATTERN_KK)
+    (frame,) = hub.encrypt_message(speak("x"))
+    carrier.feed(frame[:-1] + bytes([frame[-1] ^ 1]))
+    ended = await run(link, Recorder())
+    assert type(ended) is ThalovantProtocolError  # not the Noise layer's own class
+    assert "authenticate" in str(ended)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "settle", "expected"),
+    [
+        (PATTERN_KK, 30.0, ThalovantHubRefusedError),
+        (PATTERN_XX, 30.0, ThalovantClientKeyRejectedError),
+        (PATTERN_KK, 0.0, ThalovantConnectionError),
+    ],
+)
+async def test_a_cleartext_hub_hello_on_a_cleartext_hello_carrier_is_a_close_without_status(
+    carrier: FakeCarrier,
+    settings: LinkSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    pattern: str,
+    settle: float,
+    expected: type[Exception],
+) -> None:
+    """MQTT: the hub greeting anew means it ended the session (docs/interop.md); the link
+    applies its refusal rules as to a close with 1005."""
+    monkeypatch.setattr(link_module, "REFUSAL_SETTLE_SECONDS", settle)
+    mine, _ = channels(pattern)
+    link = Link(
+        carrier, mine, session_id="sid", pattern=pattern, settings=settings, hello_ends_session=True
+    )
+    if settle == 0.0:
+        await anyio.sleep(0.01)
+    carrier.feed('{"msg_type": "hello", "payload": {"node_id": "n"}}')
+    ended = await run(link, Recorder())
+    assert type(ended) is expected
+    assert type(link._classify(CarrierClosed("gone", code=1005))) is expected
+
+
+async def test_other_cleartext_on_a_cleartext_hello_carrier_is_still_fatal(
+    carrier: FakeCarrier, settings: LinkSettings
+) -> None:
+    mine, _ = channels(PATTERN_KK)
+    link = Link(
+        carrier,
+        mine,
+        session_id="sid",
+        pattern=PATTERN_KK,
+        settings=settings,
+        hello_ends_session=True,
+    )
+    carrier.feed('{"msg_type": "shake", "payload": {}}')
+    ended = await run(link, Recorder())
+    assert type(ended) is ThalovantProtocolError
 
 
 async def test_handler_exception_in_dispatch_keeps_reading(

@@ -9,13 +9,13 @@ import aiomqtt
 import anyio
 import pytest
 
+from thalovant.carriers import CarrierOptions
 from thalovant.carriers.base import CarrierClosed
 from thalovant.carriers.mqtt import (
     SESSION_GONE_CODE,
     MQTTCarrier,
     close_notice,
     decode_payload,
-    is_hub_hello,
     open_mqtt,
     parse_broker_url,
     parse_close_notice,
@@ -29,9 +29,20 @@ from thalovant.errors import (
 from thalovant.hub import LocalHub
 from thalovant.hub.servers.broker import BrokerAccount, EmbeddedBroker
 from thalovant.identity import MqttBrokerCredentials, ThalovantIdentity
+from thalovant.identity.keystore import NoiseKeyStore
+from thalovant.link import link as link_module
+from thalovant.link.dialer import send_cleartext_hello
+from thalovant.link.link import Link
+from thalovant.link.settings import LinkSettings
+from thalovant.protocol.binary import BinaryFrame
+from thalovant.protocol.envelope import HiveMessage, bus_message
+from thalovant.protocol.hello import is_hello as is_hub_hello
+from thalovant.protocol.noise import PATTERN_KK
+from thalovant.protocol.psk import PskDeriver
 from thalovant.testing import HubTLS
 
 from .conftest import NODE_ID, ClientFactory, register
+from .test_link import channels
 
 pytestmark = pytest.mark.anyio
 
@@ -230,10 +241,18 @@ async def plugin(open_broker: EmbeddedBroker) -> AsyncIterator[aiomqtt.Client]:
 
 
 async def open_client(broker: EmbeddedBroker) -> MQTTCarrier:
+    """The carrier, and the cleartext HELLO the link sends on it first (as ``dial`` does)."""
     credentials = MqttBrokerCredentials(
         endpoint=broker.client_url, username="sat", password="pw", topic_prefix=PREFIX
     )
-    return await open_mqtt(credentials, site_id="site", ssl_context=None)
+    carrier = await open_mqtt(credentials, ssl_context=None)
+    assert carrier.cleartext_hello
+    try:
+        await send_cleartext_hello(carrier, "site")
+    except BaseException:
+        carrier.abort()
+        raise
+    return carrier
 
 
 async def next_publish(client: aiomqtt.Client) -> bytes:
@@ -243,24 +262,60 @@ async def next_publish(client: aiomqtt.Client) -> bytes:
     raise AssertionError("the plugin lost the broker")
 
 
-async def test_a_new_hub_hello_after_the_session_exists_ends_the_carrier(
-    open_broker: EmbeddedBroker, plugin: aiomqtt.Client
+def link_settings(tmp_path: Path) -> LinkSettings:
+    identity = ThalovantIdentity.from_mapping(
+        {"access_key": "ak", "password": "pw", "site_id": "site", "default_master": "wss://h:1"}
+    )
+    return LinkSettings(
+        identity=identity,
+        protocol="mqtt",
+        carrier=CarrierOptions("ua", 1.0, None),
+        handshake_timeout=1.0,
+        send_timeout=1.0,
+        key_store=NoiseKeyStore(tmp_path / "noise"),
+        pin_id="https://h:1",
+        psk_deriver=PskDeriver(),
+    )
+
+
+@pytest.mark.parametrize("settle", [0.0, 30.0], ids=["after-the-window", "within-the-window"])
+async def test_a_new_hub_hello_after_the_session_exists_ends_the_link(
+    open_broker: EmbeddedBroker,
+    plugin: aiomqtt.Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    settle: float,
 ) -> None:
+    """The carrier moves the hub's new cleartext HELLO like any frame; the link reads it as a
+    close without a status (1005): a drop after the refusal window, a refusal within it."""
+    monkeypatch.setattr(link_module, "REFUSAL_SETTLE_SECONDS", settle)
+    received: list[HiveMessage | BinaryFrame] = []
     with anyio.fail_after(10):
         carrier = await open_client(open_broker)
         try:
             assert b'"hello"' in await next_publish(plugin)  # the cleartext client HELLO
             await plugin.publish(f"{PREFIX}/out", HUB_HELLO, qos=1)
             assert await carrier.receive() == HUB_HELLO.decode()  # handshake: a frame
-            await carrier.send(b"\x00noise")
-            assert await next_publish(plugin) == b"\x00noise"
+            mine, _ = channels(PATTERN_KK)
+            link = Link(
+                carrier,
+                mine,
+                session_id="sid",
+                pattern=PATTERN_KK,
+                settings=link_settings(tmp_path),
+                hello_ends_session=carrier.cleartext_hello,
+            )
+            await link.send(bus_message("ping"))
+            assert isinstance(await next_publish(plugin), bytes)  # the session exists
             # the plugin forgot the session; the Noise message opened a new one
             await plugin.publish(f"{PREFIX}/out", HUB_HELLO, qos=1)
-            with pytest.raises(CarrierClosed) as caught:
-                await carrier.receive()
+            ended = await link.run(received.append, lambda: None)
         finally:
             await carrier.aclose()
-    assert (caught.value.code, caught.value.refused) == (SESSION_GONE_CODE, False)
+    assert received == []
+    assert type(ended) is (ThalovantConnectionError if settle == 0.0 else ThalovantHubRefusedError)
+    gone = link._classify(CarrierClosed("gone", code=SESSION_GONE_CODE))
+    assert type(gone) is type(ended)  # exactly the outcome of a close without a status
 
 
 async def test_a_live_offline_on_the_status_topic_ends_the_carrier(

@@ -15,8 +15,8 @@ from thalovant.errors import (
     ThalovantError,
     ThalovantHubRefusedError,
 )
-from thalovant.link.link import ConnectionTelemetry
 from thalovant.link.supervisor import Backoff, Supervisor
+from thalovant.link.telemetry import ConnectionTelemetry
 
 pytestmark = pytest.mark.anyio
 

@@ -16,9 +16,10 @@ from websockets.exceptions import ConnectionClosed
 
 from thalovant.carriers.base import authorization_token, authorized_url
 from thalovant.protocol.binary import BinaryFrame
-from thalovant.protocol.channel import SecureChannel, client_hello
+from thalovant.protocol.channel import SecureChannel
 from thalovant.protocol.envelope import BusMessage, HiveMessage, bus_message, bus_payload
 from thalovant.protocol.handshake import ClientHandshake, HandshakeResult, generate_static_private
+from thalovant.protocol.hello import client_hello
 from thalovant.protocol.noise import SUITES
 from thalovant.protocol.psk import default_psk_deriver
 

@@ -19,9 +19,10 @@ from thalovant.carriers.base import authorization_token
 from thalovant.hub import LocalHub
 from thalovant.hub.servers.http import MAX_BATCH, REPLICA_COOKIE, HTTPServer
 from thalovant.identity.model import ThalovantIdentity
-from thalovant.protocol.channel import SecureChannel, client_hello
+from thalovant.protocol.channel import SecureChannel
 from thalovant.protocol.envelope import HiveMessage, bus_message, bus_payload
 from thalovant.protocol.handshake import ClientHandshake, generate_static_private
+from thalovant.protocol.hello import client_hello
 from thalovant.protocol.psk import default_psk_deriver
 from thalovant.testing import HubTLS
 

@@ -6,10 +6,11 @@ import pytest
 
 from thalovant.errors import ThalovantProtocolError
 from thalovant.protocol.binary import BinaryFrame
-from thalovant.protocol.channel import MalformedMessageError, SecureChannel, client_hello
+from thalovant.protocol.channel import MalformedMessageError, SecureChannel
 from thalovant.protocol.envelope import HiveMessage, bus_message, bus_payload
 from thalovant.protocol.framing import CHUNK_SIZE
 from thalovant.protocol.handshake import ClientHandshake, HubHandshake, generate_static_private
+from thalovant.protocol.hello import client_hello
 
 PSK = bytes(range(32))
 

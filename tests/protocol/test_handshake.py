@@ -297,7 +297,9 @@ def test_tampered_message_3_fails_on_the_hub() -> None:
     client, hub = w.client(), w.hub()
     offer_to(client, hub)
     msg3 = json.loads(client.receive(hub.receive(client.provide_psk(w.psk)[0])[0])[0])
-    msg3["payload"]["noise"]["msg"] = "00" + msg3["payload"]["noise"]["msg"][2:]
+    data = bytearray.fromhex(msg3["payload"]["noise"]["msg"])
+    data[0] ^= 1  # always a change ("00" + rest was none when the first byte was 00)
+    msg3["payload"]["noise"]["msg"] = data.hex()
     with pytest.raises(NoiseDecryptError):
         hub.receive(json.dumps(msg3))
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from noise.connection import Keypair, NoiseConnection
 
 from thalovant.errors import ThalovantProtocolError
-from thalovant.protocol import noise as noise_mod
+from thalovant.protocol import noise_cipher
 from thalovant.protocol.noise import (
     MAX_MESSAGE_LEN,
     MAX_NONCE,
@@ -362,7 +362,7 @@ def test_handshake_misuse_is_typed() -> None:
 def test_invalid_peer_key_is_typed() -> None:
     # An all-zero (low-order) point gives an all-zero shared secret, which must be refused.
     with pytest.raises(NoiseError, match="invalid X25519"):
-        noise_mod._dh(noise_mod._load_private(generate_private_key()), b"\0" * 32)
+        noise_cipher.dh(noise_cipher.load_private(generate_private_key()), b"\0" * 32)
 
 
 @pytest.mark.parametrize(

@@ -24,34 +24,32 @@ import math
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import Literal
 
 import anyio
 from anyio.abc import TaskGroup
 
+from thalovant.bus.requests import RequestSink
 from thalovant.bus.subscribers import (
     EventStream,
     Handler,
     Overflow,
     Predicate,
     Subscription,
-    _check_buffer,
+    check_buffer,
 )
-from thalovant.client.collector import AskCollector, QueryCollector
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.events import EVENT_POLICY_DENIED, EVENT_RECOGNIZER_LOOP_UTTERANCE
-from thalovant.models.types import ThalovantEvent, ThalovantReply
+from thalovant.models.types import ThalovantEvent
 
 __all__ = [
     "UNTRACKED_UTTERANCE_GRACE_SECONDS",
-    "CollectorSink",
     "EventBus",
     "EventStream",
     "Handler",
     "Overflow",
     "Predicate",
     "RequestRegistration",
-    "RequestSink",
     "Subscription",
 ]
 
@@ -64,18 +62,15 @@ _Subscriber = EventStream | Subscription
 UNTRACKED_UTTERANCE_GRACE_SECONDS = 10.0
 
 
-class RequestSink(Protocol):
-    """Where the bus delivers the events of one request."""
-
-    def deliver(self, event: ThalovantEvent) -> None:
-        """Take one correlated event (called synchronously by ``publish``)."""
-
-    def fail(self, exc: BaseException) -> None:
-        """The connection is gone: wake the waiter with ``exc``."""
-
-
 class RequestRegistration:
-    """A request id registered on the bus; :meth:`close` unregisters it."""
+    """A request id registered on the bus; :meth:`close` unregisters it.
+
+    Args:
+        bus: The bus it is registered on.
+        request_id: The ask or query id.
+        sink: Where the request's events go.
+        kind: ``"ask"`` or ``"query"`` (separate id namespaces).
+    """
 
     def __init__(self, bus: EventBus, request_id: str, sink: RequestSink, kind: str) -> None:
         self._bus = bus
@@ -106,7 +101,13 @@ class RequestRegistration:
 
 
 class EventBus:
-    """Routes every inbound event of one client to request sinks and subscribers."""
+    """Routes every inbound event of one client to request sinks and subscribers.
+
+    Args:
+        clock: The clock for policy-denial attribution (monotonic seconds).
+        untracked_grace_seconds: How long after an untracked utterance a denial without request
+            id is attributed to no ask.
+    """
 
     def __init__(
         self,
@@ -130,7 +131,14 @@ class EventBus:
         """Run callback consumers in ``task_group`` (subscriptions made earlier start now).
 
         The task group must live as long as the bus (the client's, not a link's): handler
-        subscriptions outlive reconnects."""
+        subscriptions outlive reconnects.
+
+        Args:
+            task_group: The group the consumer tasks run in.
+
+        Raises:
+            ThalovantRuntimeError: The bus is closed.
+        """
         self._check_open()
         self._tg = task_group
         for subs in self._subs.values():
@@ -180,8 +188,22 @@ class EventBus:
     def register_request(
         self, request_id: str, sink: RequestSink, *, kind: Literal["ask", "query"] = "ask"
     ) -> RequestRegistration:
-        """Route events carrying ``request_id`` to ``sink``. Ask ids and query ids are separate
-        namespaces; a second live registration of the same id raises ThalovantRuntimeError."""
+        """Route events carrying ``request_id`` to ``sink``.
+
+        Ask ids and query ids are separate namespaces.
+
+        Args:
+            request_id: The request's id.
+            sink: Where its events go (synchronously, never through a droppable queue).
+            kind: ``"ask"`` (events carrying the id in their context) or ``"query"`` (events
+                unwrapped from hive query frames).
+
+        Returns:
+            The registration; close it when the request is over.
+
+        Raises:
+            ThalovantRuntimeError: The bus is closed, or a live registration has the same id.
+        """
         self._check_open()
         index = self._asks if kind == "ask" else self._queries
         if request_id in index:
@@ -202,8 +224,13 @@ class EventBus:
         return sum(1 for reg in regs if not reg.done)
 
     def note_untracked_utterance(self, now: float | None = None) -> None:
-        """An utterance was sent without a collector (``send_utterance``): for the grace
-        period, policy denials without request id are attributed to no ask."""
+        """An utterance was sent without a collector (``send_utterance``).
+
+        For the grace period, policy denials without request id are attributed to no ask.
+
+        Args:
+            now: When it was sent (the bus clock; default: now).
+        """
         self._last_untracked = self._clock() if now is None else now
 
     def _attribute_denial(self, event: ThalovantEvent) -> RequestRegistration | None:
@@ -218,7 +245,15 @@ class EventBus:
         return live[0]
 
     def deliver_query(self, query_id: str, event: ThalovantEvent) -> bool:
-        """Route an event unwrapped from a hive query frame to its query sink."""
+        """Route an event unwrapped from a hive query frame to its query sink.
+
+        Args:
+            query_id: The frame's query id.
+            event: The event it carried.
+
+        Returns:
+            True when a query with that id is registered.
+        """
         reg = self._queries.get(query_id)
         if reg is None:
             return False
@@ -233,7 +268,11 @@ class EventBus:
             logger.exception("request sink for %r raised", reg.request_id)
 
     def fail_all(self, exc: BaseException) -> None:
-        """The connection dropped: fail every registered request at once and forget them."""
+        """The connection dropped: fail every registered request at once and forget them.
+
+        Args:
+            exc: The error each waiting request raises.
+        """
         regs = [*self._asks.values(), *self._queries.values()]
         self._asks.clear()
         self._queries.clear()
@@ -247,7 +286,11 @@ class EventBus:
     # -- publish / subscribe --------------------------------------------------------------
 
     def publish(self, event: ThalovantEvent) -> None:
-        """Route one inbound event; synchronous, never blocks, never raises."""
+        """Route one inbound event; synchronous, never blocks, never raises.
+
+        Args:
+            event: The event (its request id picks the request sink; its name the subscribers).
+        """
         if self.closed:
             return
         rid = event.request_id
@@ -288,9 +331,25 @@ class EventBus:
         request_id: str | None = None,
         predicate: Predicate | None = None,
     ) -> EventStream:
-        """An :class:`EventStream` of events named ``name`` (``"*"``: every event)."""
+        """An async iterator of the events named ``name``.
+
+        Args:
+            name: The event name, or ``"*"`` for every event.
+            max_buffered: Events buffered before the overflow policy applies.
+            overflow: ``"raise"`` (the next iteration raises and the stream is retired),
+                ``"drop_oldest"`` or ``"drop_newest"``.
+            session_id: Only events of this session.
+            request_id: Only events of this request.
+            predicate: Only events it returns true for.
+
+        Returns:
+            The stream (also an async context manager that unsubscribes).
+
+        Raises:
+            ThalovantRuntimeError: The bus is closed, or a bad buffer size or overflow policy.
+        """
         self._check_open()
-        _check_buffer(max_buffered)
+        check_buffer(max_buffered)
         if overflow not in ("raise", "drop_oldest", "drop_newest"):
             raise ThalovantRuntimeError(f"unknown overflow policy {overflow!r}")
         stream = EventStream(
@@ -315,9 +374,24 @@ class EventBus:
         predicate: Predicate | None = None,
         max_buffered: int = 256,
     ) -> Subscription:
-        """Call ``handler`` (sync or async) for every matching event named ``name``."""
+        """Call ``handler`` for every matching event named ``name``, in its own task.
+
+        Args:
+            name: The event name, or ``"*"`` for every event.
+            handler: A sync or async callable taking the event.
+            session_id: Only events of this session.
+            request_id: Only events of this request.
+            predicate: Only events it returns true for.
+            max_buffered: Events queued for the handler before the oldest is dropped.
+
+        Returns:
+            The subscription; close it to unsubscribe.
+
+        Raises:
+            ThalovantRuntimeError: The bus is closed, or a bad buffer size.
+        """
         self._check_open()
-        _check_buffer(max_buffered)
+        check_buffer(max_buffered)
         sub = Subscription(
             self,
             name,
@@ -331,53 +405,3 @@ class EventBus:
         if self._tg is not None:
             sub._start(self._tg)
         return sub
-
-
-class CollectorSink:
-    """Async glue between the bus and a sans-I/O collector: the :class:`RequestSink` of one
-    ``ask``/``query``, and :meth:`wait` returns its reply.
-
-    ``clock`` must be the clock ``wait`` sleeps by (``anyio.current_time``, the default).
-    """
-
-    def __init__(
-        self,
-        collector: AskCollector | QueryCollector,
-        *,
-        clock: Callable[[], float] = anyio.current_time,
-    ) -> None:
-        self.collector = collector
-        self._clock = clock
-        self._error: BaseException | None = None
-        self._wake: anyio.Event | None = None
-
-    def deliver(self, event: ThalovantEvent) -> None:
-        """Feed the collector and wake the waiter (its deadline may have moved)."""
-        self.collector.feed(event, self._clock())
-        if self._wake is not None:
-            self._wake.set()
-
-    def fail(self, exc: BaseException) -> None:
-        """Make :meth:`wait` raise ``exc`` now."""
-        if self._error is None:
-            self._error = exc
-        if self._wake is not None:
-            self._wake.set()
-
-    async def wait(self, deadline: float) -> ThalovantReply:
-        """Wait until the collector completes, its own window passes, or ``deadline`` (on
-        ``clock``); then return the reply or raise the typed outcome error."""
-        while True:
-            if self._error is not None:
-                raise self._error
-            if self.collector.done:
-                break
-            now = self._clock()
-            own = self.collector.next_deadline()
-            end = deadline if own is None else min(own, deadline)
-            if now >= end:
-                break
-            self._wake = anyio.Event()
-            with anyio.move_on_after(end - now):
-                await self._wake.wait()
-        return self.collector.finish(self._clock())

@@ -4,7 +4,8 @@
 * ``bus`` → "take in" (drop ``hivemind_verified_source_peer``, move ``destination`` to
   ``source``; the untouched context stays in ``event.raw`` for ``reply``) → :class:`EventBus`.
 * ``broadcast`` nesting a ``bus`` envelope addressed to this site → as ``bus``.
-* ``query`` / ``cascade`` → unwrapped and routed by query id (``bus.deliver_query``).
+* ``query`` / ``cascade`` → unwrapped (:func:`~thalovant.protocol.query.unwrap_query`) and
+  routed by query id (``bus.deliver_query``).
 * ``broadcast``, ``propagate``, ``escalate``, ``intercom``, ``rendezvous`` → hive subscribers.
 * ``bin`` (WIRE-1 binary) → binary subscribers as :class:`ThalovantBinary`; a binary frame of
   another type is read as the JSON message it encodes.
@@ -24,18 +25,15 @@ from anyio.abc import TaskGroup
 
 from thalovant.bus.bus import EventBus
 from thalovant.bus.subscribers import HandlerQueue
-from thalovant.client.collector import QueryCollector
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.models.types import ThalovantEvent
 from thalovant.protocol.binary import BinaryFrame
-from thalovant.protocol.envelope import BusMessage, HiveMessage
+from thalovant.protocol.envelope import HIVE_KINDS, BusMessage, HiveMessage
+from thalovant.protocol.query import QUERY_KINDS, unwrap_query
 
-__all__ = ["HIVE_KINDS", "CallbackSubscription", "InboundDispatcher", "ThalovantBinary"]
+__all__ = ["CallbackSubscription", "InboundDispatcher", "ThalovantBinary", "take_in"]
 
 logger = logging.getLogger("thalovant.dispatch")
-
-#: Kinds ``on_hive`` accepts.
-HIVE_KINDS = frozenset({"broadcast", "propagate", "escalate", "intercom", "rendezvous"})
 
 T = TypeVar("T")
 
@@ -71,6 +69,12 @@ class CallbackSubscription(HandlerQueue[T]):
     """A hive or binary handler (sync or async) fed through its own bounded queue and task.
 
     ``errors``, ``delivered`` and ``dropped`` count what happened; :meth:`close` unsubscribes.
+
+    Args:
+        owner: The dispatcher that feeds it.
+        key: ``hive:<kind>`` or ``bin``.
+        handler: A sync or async callable taking one item.
+        max_buffered: Items queued for the handler before the oldest is dropped.
     """
 
     def __init__(
@@ -92,7 +96,13 @@ class CallbackSubscription(HandlerQueue[T]):
 
 
 class InboundDispatcher:
-    """Routes decrypted hub messages to the bus and to hive/binary subscribers."""
+    """Routes decrypted hub messages to the bus and to hive/binary subscribers.
+
+    Args:
+        bus: The client's event bus.
+        site_id: This client's site id (a ``broadcast`` of a ``bus`` message to it is read as
+            ``bus``).
+    """
 
     def __init__(self, bus: EventBus, site_id: str) -> None:
         self.bus = bus
@@ -105,7 +115,18 @@ class InboundDispatcher:
     def on_hive(
         self, kind: str, handler: Callable[[HiveMessage], object]
     ) -> CallbackSubscription[HiveMessage]:
-        """Call ``handler`` with every hive message of ``kind`` (see :data:`HIVE_KINDS`)."""
+        """Call ``handler`` with every hive message of ``kind``.
+
+        Args:
+            kind: One of :data:`~thalovant.protocol.envelope.HIVE_KINDS`.
+            handler: A sync or async callable taking the envelope.
+
+        Returns:
+            The subscription; close it to unsubscribe.
+
+        Raises:
+            ThalovantRuntimeError: ``kind`` is not a hive kind.
+        """
         if kind not in HIVE_KINDS:
             raise ThalovantRuntimeError(
                 f"on_hive supports {', '.join(sorted(HIVE_KINDS))}; not {kind!r}"
@@ -115,7 +136,14 @@ class InboundDispatcher:
     def on_binary(
         self, handler: Callable[[ThalovantBinary], object]
     ) -> CallbackSubscription[ThalovantBinary]:
-        """Call ``handler`` with every ``bin`` frame."""
+        """Call ``handler`` with every ``bin`` frame.
+
+        Args:
+            handler: A sync or async callable taking the :class:`ThalovantBinary`.
+
+        Returns:
+            The subscription; close it to unsubscribe.
+        """
         return self._add(CallbackSubscription(self, "bin", handler))
 
     def _add(self, sub: CallbackSubscription[T]) -> CallbackSubscription[T]:
@@ -130,7 +158,11 @@ class InboundDispatcher:
             group.pop(sub, None)
 
     def start(self, tg: TaskGroup) -> None:
-        """Run handler tasks in ``tg`` (the client's task group)."""
+        """Run handler tasks (those subscribed earlier start now).
+
+        Args:
+            tg: The client's task group.
+        """
         self._tg = tg
         for group in self._subs.values():
             for sub in group:
@@ -164,14 +196,14 @@ class InboundDispatcher:
         kind = message.msg_type
         if kind == "bus":
             self._bus(message.payload)
-        elif kind in ("query", "cascade"):
+        elif kind in QUERY_KINDS:
             payload = message.payload
             if isinstance(payload, (HiveMessage, BusMessage)):  # built locally, not decoded
                 payload = msgspec.to_builtins(payload)
             frame = {"msg_type": kind, "metadata": message.metadata, "payload": payload}
-            unwrapped = QueryCollector.unwrap(frame)
+            unwrapped = unwrap_query(frame)
             if unwrapped is not None and unwrapped[0] is not None:
-                self.bus.deliver_query(unwrapped[0], unwrapped[1])
+                self.bus.deliver_query(unwrapped[0], ThalovantEvent.from_message(unwrapped[1]))
         elif kind in HIVE_KINDS:
             if kind == "broadcast" and self._broadcast_bus(message):
                 return
@@ -205,7 +237,15 @@ class InboundDispatcher:
 
 
 def take_in(message: dict[str, Any]) -> ThalovantEvent:
-    """The event for an inbound bus message (its untouched form stays in ``raw``)."""
+    """The event for an inbound bus message (docs/protocol.md §3.3, "take in").
+
+    Args:
+        message: The OVOS message ``{"type", "data", "context"}`` as plain JSON values.
+
+    Returns:
+        The event: ``hivemind_verified_source_peer`` dropped, ``destination`` moved to
+        ``source``; the untouched message stays in ``raw`` (for ``reply``).
+    """
     context = message.get("context")
     taken = dict(context) if isinstance(context, dict) else {}
     taken.pop("hivemind_verified_source_peer", None)

@@ -1,6 +1,9 @@
 """Bounded subscribers: :class:`HandlerQueue` (a handler in its own task behind a bounded
 queue), and the event bus's :class:`EventStream` (async iterator) and :class:`Subscription`
-(a filtered ``HandlerQueue``). Re-exported by :mod:`thalovant.bus.bus`."""
+(a filtered ``HandlerQueue``).
+
+A subscriber knows its owner only as a :class:`SubscriberOwner` (the bus, or the inbound
+router for hive and binary handlers), so this module imports neither."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import math
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -20,10 +23,16 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.models.types import ThalovantEvent
 
-if TYPE_CHECKING:
-    from thalovant.bus.bus import EventBus
-
-__all__ = ["EventStream", "Handler", "HandlerQueue", "Overflow", "Predicate", "Subscription"]
+__all__ = [
+    "EventStream",
+    "Handler",
+    "HandlerQueue",
+    "Overflow",
+    "Predicate",
+    "SubscriberOwner",
+    "Subscription",
+    "check_buffer",
+]
 
 logger = logging.getLogger("thalovant.bus")
 
@@ -35,8 +44,12 @@ T = TypeVar("T")
 _Q = TypeVar("_Q", bound="HandlerQueue[Any]")
 
 
-class _Owner(Protocol):
-    def _remove(self, sub: Any, /) -> None: ...
+class SubscriberOwner(Protocol):
+    """What a subscriber needs of whoever feeds it: a way to unsubscribe."""
+
+    def _remove(self, sub: Any, /) -> None:
+        """Forget ``sub`` (it closed)."""
+        ...
 
 
 #: Drop warnings of one subscriber are at most one per this many seconds; the drops in
@@ -91,10 +104,21 @@ class HandlerQueue(_Bounded, Generic[T]):
     bursty the hub. Overflow drops the oldest item (``dropped``; warnings rate-limited); a
     raising handler is logged and counted in ``errors``; ``delivered`` counts the rest.
     ``owner._remove(self)`` is called once on :meth:`close`.
+
+    Args:
+        owner: Whoever feeds it (unsubscribed from on close).
+        name: What it listens to (an event name, ``hive:<kind>`` or ``bin``).
+        handler: A sync or async callable taking one item.
+        max_buffered: Items queued before the oldest is dropped.
     """
 
     def __init__(
-        self, owner: _Owner, name: str, handler: Callable[[T], object], *, max_buffered: int
+        self,
+        owner: SubscriberOwner,
+        name: str,
+        handler: Callable[[T], object],
+        *,
+        max_buffered: int,
     ) -> None:
         self._owner = owner
         self.name = name
@@ -212,7 +236,15 @@ class _Filter(_Bounded):
             return False
 
 
-def _check_buffer(max_buffered: int) -> None:
+def check_buffer(max_buffered: int) -> None:
+    """Check a subscriber's buffer size.
+
+    Args:
+        max_buffered: The requested size.
+
+    Raises:
+        ThalovantRuntimeError: ``max_buffered`` is not a positive integer.
+    """
     if isinstance(max_buffered, bool) or not isinstance(max_buffered, int) or max_buffered < 1:
         raise ThalovantRuntimeError("max_buffered must be a positive integer")
 
@@ -225,14 +257,23 @@ class EventStream(_Filter):
     ``dropped`` (warnings rate-limited). Closing the bus ends the iteration after the
     buffered events. An event already buffered is returned without a scheduling round (a
     cancellation is still seen), so a consumer that keeps up is not slowed to one event per
-    turn of the event loop.
+    turn of the event loop. Made by :meth:`~thalovant.bus.bus.EventBus.subscribe`.
+
+    Args:
+        bus: The bus that feeds it.
+        name: The event name, or ``"*"``.
+        max_buffered: Events buffered before the overflow policy applies.
+        overflow: ``"raise"``, ``"drop_oldest"`` or ``"drop_newest"``.
+        session_id: Only events of this session.
+        request_id: Only events of this request.
+        predicate: Only events it returns true for.
     """
 
     _recv: MemoryObjectReceiveStream[ThalovantEvent]
 
     def __init__(
         self,
-        bus: EventBus,
+        bus: SubscriberOwner,
         name: str,
         *,
         max_buffered: int,
@@ -315,15 +356,27 @@ class EventStream(_Filter):
 
 
 class Subscription(_Filter, HandlerQueue[ThalovantEvent]):
-    """A callback subscription (``bus.on``). Sync handlers run on the event loop (so they must
-    not block; offload with ``anyio.to_thread``), async ones are awaited; either runs in this
-    subscription's own task. A raising handler is logged (logger
-    ``thalovant.bus.bus``) and counted in ``errors``; nothing else is affected. Overflow of the
-    handler queue drops the oldest event (``dropped``; warnings rate-limited)."""
+    """A callback subscription (``bus.on``).
+
+    Sync handlers run on the event loop (so they must not block; offload with
+    ``anyio.to_thread``), async ones are awaited; either runs in this subscription's own task.
+    A raising handler is logged (logger ``thalovant.bus``) and counted in ``errors``; nothing
+    else is affected. Overflow of the handler queue drops the oldest event (``dropped``;
+    warnings rate-limited).
+
+    Args:
+        bus: The bus that feeds it.
+        name: The event name, or ``"*"``.
+        handler: A sync or async callable taking the event.
+        max_buffered: Events queued before the oldest is dropped.
+        session_id: Only events of this session.
+        request_id: Only events of this request.
+        predicate: Only events it returns true for.
+    """
 
     def __init__(
         self,
-        bus: EventBus,
+        bus: SubscriberOwner,
         name: str,
         handler: Handler,
         *,

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import anyio
 
-from thalovant.carriers.base import CarrierClosed, authorization_token
+from thalovant.carriers.base import SESSION_GONE_CODE, CarrierClosed, authorization_token
 from thalovant.carriers.polling import REPLICA_COOKIE, PollSchedule, PollSettings, ReplicaAffinity
 from thalovant.carriers.tls import trim_tls_read_buffer
 from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
@@ -66,9 +66,6 @@ logger = logging.getLogger("thalovant.carriers.https")
 MAX_INBOX_FRAMES = 256
 #: Close code a 401/403 stands in for (the link's refusal codes include it).
 REFUSAL_CODE = 1008
-#: Close code of "the hub no longer has this session" (HTTP 409, or a poll answering
-#: ``Client is not connected``): like a WebSocket close without a status code.
-SESSION_GONE_CODE = 1005
 #: HTTP status HiveMind's HTTP plugin gives a request whose session it no longer has.
 _SESSION_GONE_STATUS = 409
 _NOT_CONNECTED = re.compile(r"\bnot connected\b", re.IGNORECASE)
@@ -78,9 +75,19 @@ _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
 class HTTPSCarrier:
-    """One admission at a hub's HTTPS endpoint, moving frames by adaptive polling."""
+    """One admission at a hub's HTTPS endpoint, moving frames by adaptive polling.
+
+    Args:
+        base: The hub's HTTPS base URL.
+        token: The carrier-level ``authorization`` token.
+        user_agent: Sent as ``User-Agent``.
+        ssl_context: TLS settings for ``https://`` (None: the default context).
+        settings: Poll back-off bounds and the request timeout.
+        affinity: The replica cookie, kept across the reconnects of one client.
+    """
 
     name = "https"
+    cleartext_hello = False
 
     def __init__(
         self,
@@ -196,7 +203,14 @@ class HTTPSCarrier:
     # -- the carrier interface ------------------------------------------------------------
 
     async def send(self, frame: str | bytes) -> None:
-        """POST one frame; never waits for a poll."""
+        """POST one frame; never waits for a poll.
+
+        Args:
+            frame: ``str`` for cleartext JSON, ``bytes`` for one Noise message (sent base64).
+
+        Raises:
+            CarrierClosed: The carrier is closed, or the hub did not take the frame.
+        """
         self._raise_if_closed()
         if isinstance(frame, bytes):
             self._binary = True  # from now on the hub only has Noise messages for us
@@ -217,7 +231,14 @@ class HTTPSCarrier:
         self._kick.set()
 
     async def receive(self) -> str | bytes:
-        """The next frame; cancelling it loses nothing (frames wait in the inbox)."""
+        """The next frame; cancelling it loses nothing (frames wait in the inbox).
+
+        Returns:
+            ``str`` for a cleartext frame, ``bytes`` for a Noise message.
+
+        Raises:
+            CarrierClosed: The carrier is closed (polling failed, or the session is gone).
+        """
         while not self._inbox:
             self._raise_if_closed()
             self._arrived = anyio.Event()
@@ -346,8 +367,15 @@ def _hub_says(body: object) -> str:
 
 
 def env_proxy(url: str) -> str | None:
-    """The proxy for ``url`` from ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` (never for
-    loopback), like the WebSocket carrier's ``proxy=True``."""
+    """The proxy for ``url`` from the environment, like the WebSocket carrier's ``proxy=True``.
+
+    Args:
+        url: The hub URL.
+
+    Returns:
+        The proxy URL from ``HTTPS_PROXY``/``HTTP_PROXY`` (honouring ``NO_PROXY``), or None
+        (always for loopback).
+    """
     parts = urlsplit(url)
     host = parts.hostname or ""
     if host in _LOOPBACK or urllib.request.proxy_bypass(host):
@@ -356,7 +384,14 @@ def env_proxy(url: str) -> str | None:
 
 
 def is_loopback_http(url: str) -> bool:
-    """True for ``http://`` URLs to localhost, 127.0.0.1 or [::1] (allowed without TLS)."""
+    """Whether ``url`` is plain HTTP to loopback (allowed without TLS).
+
+    Args:
+        url: A base URL.
+
+    Returns:
+        True for ``http://`` URLs to localhost, 127.0.0.1 or [::1].
+    """
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -373,8 +408,24 @@ async def open_https(
     settings: PollSettings | None = None,
     affinity: ReplicaAffinity | None = None,
 ) -> HTTPSCarrier:
-    """Admit a connection at the hub's HTTPS base URL (``POST /connect``), start polling,
-    and return the carrier. ``https://`` is required except on loopback."""
+    """Admit a connection at the hub's HTTPS base URL (``POST /connect``) and start polling.
+
+    Args:
+        base: The hub's HTTPS base URL (``https://`` required except on loopback).
+        access_key: The identity's access key (for the ``authorization`` token).
+        user_agent: The client's user agent.
+        ssl_context: TLS settings (None: the default context).
+        settings: Poll back-off bounds and the request timeout.
+        affinity: The replica cookie to keep across reconnects.
+
+    Returns:
+        The open carrier.
+
+    Raises:
+        ThalovantHubRefusedError: The hub answered 401/403.
+        ThalovantConnectionError: A bad base URL, or the hub could not be reached or did not
+            admit the connection.
+    """
     try:
         parts = urlsplit(base)
         scheme_ok = parts.scheme.lower() == "https" and bool(parts.hostname)

@@ -4,10 +4,11 @@ topics.
 Sequence: CONNECT (client id ``thalovant-<hex>``, the broker username/password of the
 identity's ``mqtt`` block, a retained last will ``offline`` on ``<prefix>/status``) → SUBSCRIBE
 ``<prefix>/out`` at the identity QoS and, in the same packet, ``<prefix>/status`` at QoS 1 (see
-below; a broker may refuse that one, which only turns the watch off) → publish the
-**cleartext** client HELLO to ``<prefix>/in`` (the hub learns of a new connection from it) →
-then the link's handshake: cleartext frames are published as UTF-8 JSON text, Noise messages
-as raw bytes, all to ``<prefix>/in``. After the first Noise message (the encrypted HELLO) the
+below; a broker may refuse that one, which only turns the watch off). The carrier says
+:attr:`MQTTCarrier.cleartext_hello`: the link then publishes the **cleartext** client HELLO
+to ``<prefix>/in`` (the hub learns of a new connection from it) and runs its handshake:
+cleartext frames are published as UTF-8 JSON text, Noise messages as raw bytes, all to
+``<prefix>/in``. After the first Noise message (the encrypted HELLO) the
 carrier publishes a retained ``online`` presence; :meth:`MQTTCarrier.aclose` publishes a
 retained ``offline`` and disconnects.
 
@@ -19,10 +20,11 @@ a session (a refused handshake gets 1008); the carrier turns it into :class:`Car
 with that code, so refusal and drop work as on WSS. HiveMind-core's MQTT plugin sends no
 notice: when it ends a session (e.g. it refuses a re-keyed client right after ``XXpsk2``) it
 forgets it, and the client's next publish opens a *new* hub session, whose cleartext hub HELLO
-then arrives on ``/out``. A cleartext ``hello`` after this carrier sent its first Noise message
-therefore means "the hub ended our session": the carrier closes with
-:data:`SESSION_GONE_CODE` (1005, a close without a status), and the link's refusal window
-(docs/protocol.md §2.6) tells a refusal from a drop (docs/interop.md). A session the hub ends while
+then arrives on ``/out``. A cleartext ``hello`` after the session exists therefore means "the
+hub ended our session": the *link* reads it so (the carrier knows nothing of HiveMind
+messages) and ends as on a close with :data:`SESSION_GONE_CODE` (1005, a close without a
+status), so its refusal window (docs/protocol.md §2.6) tells a refusal from a drop
+(docs/interop.md). A session the hub ends while
 the client is silent (a ``KKpsk0`` attempt the hub cannot decrypt after its key changed) shows
 only as the ``offline`` the plugin then publishes on the client's ``<prefix>/status``: a *live*
 (not retained) ``offline`` there, once the hub has greeted this connection, ends the carrier
@@ -36,29 +38,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
-import json
 import logging
-import socket
 import ssl
 import uuid
-from typing import Any, cast
-from urllib.parse import urlsplit
+from typing import cast
 
 import aiomqtt
 import anyio
-import paho.mqtt.enums as mqtt_enums
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from thalovant.carriers.base import CarrierClosed
+from thalovant.carriers.base import SESSION_GONE_CODE, CarrierClosed
+from thalovant.carriers.mqtt_wire import (
+    CLOSE_NOTICE_TYPE,
+    INBOUND_QUEUE_FRAMES,
+    KEEPALIVE_SECONDS,
+    NODELAY,
+    PUBLISH_WINDOW,
+    BrokerAddress,
+    close_notice,
+    decode_payload,
+    drop_connection,
+    is_loopback_host,
+    parse_broker_url,
+    parse_close_notice,
+)
 from thalovant.errors import (
     ThalovantConnectionError,
     ThalovantHubRefusedError,
     ThalovantUnsupportedProtocolError,
 )
 from thalovant.identity.mqtt import MqttBrokerCredentials, MqttTopicSet
-from thalovant.protocol.channel import client_hello
-from thalovant.protocol.envelope import encode_message
 from thalovant.redact import RedactingLogger, redact_url
 
 __all__ = [
@@ -66,14 +75,13 @@ __all__ = [
     "INBOUND_QUEUE_FRAMES",
     "KEEPALIVE_SECONDS",
     "MQTTCarrier",
-    "MQTT_SESSION_PREFIX",
     "NODELAY",
+    "PUBLISH_WINDOW",
     "SESSION_GONE_CODE",
     "BrokerAddress",
     "close_notice",
     "decode_payload",
     "drop_connection",
-    "is_hub_hello",
     "is_loopback_host",
     "open_mqtt",
     "parse_broker_url",
@@ -83,128 +91,23 @@ __all__ = [
 logger = logging.getLogger("thalovant.carriers.mqtt")
 _AIOMQTT_LOGGER = logging.getLogger("thalovant.carriers.mqtt.aiomqtt")
 
-#: Inbound frames buffered before the carrier gives up (docs/protocol.md §5.2).
-INBOUND_QUEUE_FRAMES = 256
-#: Publishes whose PUBACK may be outstanding at once (frames still leave in order).
-PUBLISH_WINDOW = 64
-#: MQTT keepalive; the broker publishes the last will after 1.5 x this without a packet.
-KEEPALIVE_SECONDS = 60
-#: The cleartext HELLO's session id prefix on MQTT (docs/protocol.md §2.2).
-MQTT_SESSION_PREFIX = "thalovant-python-mqtt-"
-#: Small frames must not wait for Nagle's algorithm (paho does not set TCP_NODELAY).
-NODELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
-#: ``msg_type`` of the local hub's cleartext close notice.
-CLOSE_NOTICE_TYPE = "close"
-#: Close code when the hub ended the session without a notice (see the module docstring).
-SESSION_GONE_CODE = 1005
 _CLOSE_SECONDS = 2.0
 _LOST = 1006  # "abnormal closure": the broker connection is gone
 
-_SCHEMES = {"mqtt": False, "tcp": False, "mqtts": True, "ssl": True}
-
-
-class BrokerAddress:
-    """Host, port and TLS flag of a broker URL."""
-
-    __slots__ = ("host", "port", "tls")
-
-    def __init__(self, host: str, port: int, tls: bool) -> None:
-        self.host = host
-        self.port = port
-        self.tls = tls
-
-    def __repr__(self) -> str:
-        return f"BrokerAddress({self.host!r}, {self.port}, tls={self.tls})"
-
-
-def parse_broker_url(url: str, *, tls: bool | None = None) -> BrokerAddress:
-    """``mqtt://``, ``mqtts://``, ``tcp://`` or ``ssl://`` URL → :class:`BrokerAddress`.
-
-    ``tls`` overrides the scheme (the identity's ``tls`` flag). The port defaults to 8883 with
-    TLS and 1883 without. Anything else raises :class:`ThalovantConnectionError`.
-    """
-    shown = redact_url(url)
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise ThalovantConnectionError(f"invalid MQTT broker URL {shown}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in _SCHEMES or not parts.hostname:
-        raise ThalovantConnectionError(
-            f"invalid MQTT broker URL {shown}: use mqtts://host:port (or mqtt:// on loopback)"
-        )
-    use_tls = _SCHEMES[scheme] or bool(tls)
-    return BrokerAddress(parts.hostname, port or (8883 if use_tls else 1883), use_tls)
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and loopback IP addresses."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def decode_payload(payload: bytes | bytearray) -> str | bytes:
-    """A publish payload as a frame: ``str`` for cleartext JSON objects, else ``bytes``.
-
-    Cleartext handshake frames are JSON objects; a Noise message parsing as one is, for all
-    practical purposes, impossible (and only payloads starting with ``{`` are tried).
-    """
-    data = bytes(payload)
-    if data[:1] == b"{" and data[-1:] == b"}":
-        try:
-            text = data.decode("utf-8")
-            if isinstance(json.loads(text), dict):
-                return text
-        except (ValueError, RecursionError):  # not JSON, or nested beyond any limit
-            pass
-    return data
-
-
-def close_notice(code: int, reason: str) -> str:
-    """The local hub's cleartext close notice (see the module docstring)."""
-    return json.dumps(
-        {"msg_type": CLOSE_NOTICE_TYPE, "payload": {"code": code, "reason": reason[:120]}},
-        separators=(",", ":"),
-    )
-
-
-def is_hub_hello(frame: str) -> bool:
-    """True when ``frame`` is a cleartext HiveMind ``hello`` (a hub opening a session)."""
-    if '"hello"' not in frame:
-        return False
-    try:
-        message = json.loads(frame)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(message, dict) and message.get("msg_type") == "hello"
-
-
-def parse_close_notice(frame: str) -> tuple[int, str] | None:
-    """``(code, reason)`` when ``frame`` is a close notice, else ``None``."""
-    if '"close"' not in frame:
-        return None
-    try:
-        message = json.loads(frame)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(message, dict) or message.get("msg_type") != CLOSE_NOTICE_TYPE:
-        return None
-    payload = message.get("payload")
-    if not isinstance(payload, dict) or not isinstance(payload.get("code"), int):
-        return None
-    reason = payload.get("reason")
-    return payload["code"], reason if isinstance(reason, str) else ""
-
 
 class MQTTCarrier:
-    """An open MQTT connection scoped to one client's topics."""
+    """An open MQTT connection scoped to one client's topics (made by :func:`open_mqtt`).
+
+    Args:
+        client: The connected aiomqtt client.
+        topics: The client's ``/in``, ``/out`` and ``/status`` topics.
+        qos: The identity's QoS for frames.
+        send_timeout: Seconds a publish may take.
+        shown: The broker URL as logs may show it (redacted).
+    """
 
     name = "mqtt"
+    cleartext_hello = True
 
     def __init__(
         self,
@@ -221,7 +124,6 @@ class MQTTCarrier:
         self._send_timeout = send_timeout
         self._shown = shown
         self._online = False
-        self._noise = False  # a Noise message was sent: the hub's session exists
         self._greeted = False  # a frame arrived from the hub: it has a session for us
         self._closed = False
         self._ended: CarrierClosed | None = None
@@ -261,15 +163,6 @@ class MQTTCarrier:
                         text += f": {reason[:100]})" if reason else ")"
                         self._end(CarrierClosed(text, code=code))
                         return
-                    if self._noise and is_hub_hello(frame):
-                        self._end(
-                            CarrierClosed(
-                                "the hub ended the MQTT session (it greeted this client's "
-                                "topics anew)",
-                                code=SESSION_GONE_CODE,
-                            )
-                        )
-                        return
                 try:
                     self._inbox_send.send_nowait(frame)
                 except anyio.WouldBlock:
@@ -301,16 +194,23 @@ class MQTTCarrier:
         self._inbox.close()
 
     async def send(self, frame: str | bytes) -> None:
-        """Publish ``frame`` to ``<prefix>/in``. Frames leave in order; the broker's PUBACKs
-        are awaited in the background (up to :data:`PUBLISH_WINDOW` outstanding), and a
-        publish that fails ends the carrier like a lost broker."""
+        """Publish ``frame`` to ``<prefix>/in``.
+
+        Frames leave in order; the broker's PUBACKs are awaited in the background (up to
+        :data:`PUBLISH_WINDOW` outstanding), and a publish that fails ends the carrier like a lost
+        broker. The first Noise message is followed by a retained ``online`` presence.
+
+        Args:
+            frame: ``str`` for cleartext JSON (published as UTF-8), ``bytes`` for a Noise message.
+
+        Raises:
+            CarrierClosed: The carrier is closed or ended.
+        """
         if self._ended is not None:
             raise self._ended
         if self._closed:
             raise CarrierClosed("the MQTT carrier is closed")
         payload = frame.encode("utf-8") if isinstance(frame, str) else frame
-        if isinstance(frame, bytes):
-            self._noise = True  # before publishing: the hub may answer at once
         await self._window.acquire()
         ended = self._ended_while_waiting()
         if ended is not None:
@@ -349,6 +249,15 @@ class MQTTCarrier:
             self._end(CarrierClosed(f"publishing to {self._shown} failed: {exc}", code=_LOST))
 
     async def receive(self) -> str | bytes:
+        """The next frame from ``<prefix>/out``; safe to cancel.
+
+        Returns:
+            ``str`` for a cleartext frame, ``bytes`` for a Noise message.
+
+        Raises:
+            CarrierClosed: The carrier ended (a close notice's code, 1005 when the hub went
+                offline on the status topic, 1006 when the broker was lost) or was closed.
+        """
         try:
             return await self._inbox.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
@@ -391,34 +300,29 @@ class MQTTCarrier:
             await self._reader
 
 
-def drop_connection(client: aiomqtt.Client) -> None:
-    """Close ``client``'s socket at once, as a lost connection (no DISCONNECT is sent, so the
-    broker publishes the last will). Its message iterator then raises ``MqttError``."""
-    paho: Any = client._client
-    with contextlib.suppress(Exception):
-        paho._loop_rc_handle(mqtt_enums.MQTTErrorCode.MQTT_ERR_CONN_LOST)
-    disconnected = client._disconnected
-    if not disconnected.done():
-        disconnected.set_result(None)
-    elif not disconnected.cancelled():
-        disconnected.exception()  # retrieved: no "Future exception was never retrieved" at GC
-    if client._lock.locked():
-        client._lock.release()
-
-
 async def open_mqtt(
     credentials: MqttBrokerCredentials,
     *,
-    site_id: str,
     ssl_context: ssl.SSLContext | None,
     send_timeout: float = 8.0,
 ) -> MQTTCarrier:
-    """Connect to the broker, subscribe ``/out``, publish the cleartext HELLO.
+    """Connect to the broker and subscribe ``/out`` and ``/status``.
 
-    A refused CONNECT (bad username/password, not authorised) or a refused subscription
-    raises :class:`ThalovantHubRefusedError`; an unreachable broker
-    :class:`ThalovantConnectionError`. Plain MQTT to a non-loopback broker raises
-    :class:`ThalovantUnsupportedProtocolError`. The caller bounds the time.
+    The link then sends the cleartext HELLO (:attr:`MQTTCarrier.cleartext_hello`). The caller
+    bounds the time.
+
+    Args:
+        credentials: The identity's ``mqtt`` block.
+        ssl_context: TLS settings (None: the default context).
+        send_timeout: Seconds a publish may take.
+
+    Returns:
+        The open carrier.
+
+    Raises:
+        ThalovantHubRefusedError: The broker refused the credentials or the subscription.
+        ThalovantConnectionError: The broker could not be reached.
+        ThalovantUnsupportedProtocolError: Plain MQTT to a broker that is not on loopback.
     """
     topics = credentials.topics()
     address = parse_broker_url(credentials.endpoint, tls=credentials.uses_tls)
@@ -481,8 +385,6 @@ async def open_mqtt(
             )
         if len(codes) < 2 or codes[1] not in (0, 1, 2):
             logger.debug("the MQTT broker %s refused the status subscription", shown)
-        session_id = MQTT_SESSION_PREFIX + uuid.uuid4().hex
-        await carrier.send(encode_message(client_hello(session_id, site_id)).decode("utf-8"))
     except aiomqtt.MqttError as exc:
         carrier.abort()
         raise ThalovantConnectionError(f"cannot subscribe at {shown}: {exc}") from None

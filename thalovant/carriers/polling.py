@@ -54,7 +54,11 @@ class ReplicaAffinity:
 
 
 class PollSchedule:
-    """Decides the delay before the next poll; time is passed in (``anyio.current_time``)."""
+    """Decides the delay before the next poll; time is passed in (``anyio.current_time``).
+
+    Args:
+        settings: Back-off bounds (default :class:`PollSettings`).
+    """
 
     def __init__(self, settings: PollSettings | None = None) -> None:
         self.settings = settings or PollSettings()
@@ -69,13 +73,22 @@ class PollSchedule:
         return self._last_send > self._last_frame
 
     def sent(self, now: float) -> None:
-        """A frame reached the hub: poll at once, and stay quick until something arrives."""
+        """A frame reached the hub: poll at once, and stay quick until something arrives.
+
+        Args:
+            now: The current time.
+        """
         self._last_send = now
         self._due = True
         self._empty = 0
 
     def polled(self, now: float, frames: int) -> None:
-        """A poll returned ``frames`` frames (more may follow at once if it returned any)."""
+        """A poll returned (more may follow at once if it returned any).
+
+        Args:
+            now: The current time.
+            frames: How many frames it returned.
+        """
         if frames:
             self._last_frame = now
             self._due = True
@@ -84,7 +97,14 @@ class PollSchedule:
             self._empty += 1
 
     def next_delay(self, now: float) -> float:
-        """Seconds to wait before the next poll (0: poll now). Consumes a pending "due"."""
+        """Seconds to wait before the next poll; consumes a pending "due".
+
+        Args:
+            now: The current time.
+
+        Returns:
+            0 to poll now, else the back-off delay (quick while a reply is awaited).
+        """
         if self._due:
             self._due = False
             return 0.0

@@ -34,8 +34,14 @@ def client_ssl_context(
 ) -> ssl.SSLContext:
     """A client context that verifies the hub's certificate.
 
-    ``cafile`` wins over the environment; without either the system store is used.
-    ``self_signed=True`` turns verification off (development only).
+    Args:
+        self_signed: Turn verification off (development only).
+        cafile: A CA bundle; wins over the environment (:data:`CA_BUNDLE_ENV`). Without
+            either the system store is used.
+        environ: The environment to read (default ``os.environ``).
+
+    Returns:
+        The SSL context.
     """
     env = os.environ if environ is None else environ
     if cafile is None:
@@ -50,7 +56,7 @@ def client_ssl_context(
 def trim_tls_read_buffer(
     transport: asyncio.BaseTransport | None, size: int = TLS_READ_BUFFER_BYTES
 ) -> bool:
-    """Shrink asyncio's per-connection TLS read buffer to ``size`` bytes; True if done.
+    """Shrink asyncio's per-connection TLS read buffer.
 
     CPython's ``asyncio.sslproto.SSLProtocol`` allocates a fixed 256 KiB receive buffer for
     every TLS connection and keeps it for the connection's life: about 90% of an idle
@@ -58,13 +64,29 @@ def trim_tls_read_buffer(
     a smaller one costs at most a few more ``recv`` calls on large bursts (a TLS record is
     at most ~16 KiB). The protocol object honours a smaller per-instance ``max_size`` in
     ``get_buffer``; on any other event loop or implementation this does nothing.
+
+    Args:
+        transport: The connection's transport.
+        size: The new buffer size in bytes.
+
+    Returns:
+        True when the buffer is (now) at most ``size`` bytes.
     """
     return trim_ssl_protocol(getattr(transport, "_ssl_protocol", None), size)
 
 
 def trim_ssl_protocol(protocol: Any, size: int = TLS_READ_BUFFER_BYTES) -> bool:
-    """:func:`trim_tls_read_buffer` for asyncio's ``SSLProtocol`` itself (e.g. the protocol
-    of a raw transport right after ``loop.start_tls`` began); False for anything else."""
+    """:func:`trim_tls_read_buffer` for asyncio's ``SSLProtocol`` itself.
+
+    E.g. the protocol of a raw transport right after ``loop.start_tls`` began.
+
+    Args:
+        protocol: The SSL protocol object.
+        size: The new buffer size in bytes.
+
+    Returns:
+        True when trimmed (or already small enough); False for anything else.
+    """
     if protocol is None or not isinstance(getattr(protocol, "max_size", None), int):
         return False
     if not isinstance(getattr(protocol, "_ssl_buffer", None), bytearray):

@@ -47,26 +47,48 @@ class _HubConnection(ClientConnection):
 
 
 class WSSCarrier:
-    """An open WebSocket to a hub."""
+    """An open WebSocket to a hub (made by :func:`open_wss`).
+
+    Args:
+        connection: The open ``websockets`` client connection.
+    """
 
     name = "wss"
+    cleartext_hello = False
 
     def __init__(self, connection: ClientConnection) -> None:
         self._ws = connection
 
     async def send(self, frame: str | bytes) -> None:
+        """Send one frame (text for cleartext JSON, binary for a Noise message).
+
+        Args:
+            frame: ``str`` or ``bytes``.
+
+        Raises:
+            CarrierClosed: The WebSocket is closed (with the hub's close code).
+        """
         try:
             await self._ws.send(frame)
         except ConnectionClosed as exc:
             raise _closed(exc) from exc
 
     async def receive(self) -> str | bytes:
+        """The next frame; safe to cancel.
+
+        Returns:
+            ``str`` for a text frame, ``bytes`` for a binary one.
+
+        Raises:
+            CarrierClosed: The WebSocket is closed (with the hub's close code, or 1006).
+        """
         try:
             return await self._ws.recv()
         except ConnectionClosed as exc:
             raise _closed(exc) from exc
 
     async def aclose(self) -> None:
+        """Close the WebSocket (bounded by the close timeout)."""
         await self._ws.close()
 
     def abort(self) -> None:
@@ -92,7 +114,20 @@ async def open_wss(
 ) -> WSSCarrier:
     """Open the WebSocket at ``url`` with the ``authorization=`` token in its query.
 
-    An HTTP 401/403 answer to the upgrade is a credential refusal.
+    Args:
+        url: The hub's ``wss://`` (or loopback ``ws://``) URL.
+        access_key: The identity's access key (for the token).
+        user_agent: The client's user agent.
+        ssl_context: TLS settings for ``wss://``.
+        open_timeout: Seconds the opening handshake may take.
+        heartbeat: Keepalive ping interval (None: no pings).
+
+    Returns:
+        The open carrier.
+
+    Raises:
+        ThalovantHubRefusedError: The hub answered the upgrade with HTTP 401/403.
+        ThalovantConnectionError: A bad URL, or the hub could not be reached.
     """
     token = authorization_token(user_agent, access_key)
     target = authorized_url(url, token)

@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 
-from thalovant.bus.bus import CollectorSink, RequestRegistration
+from thalovant.bus import CollectorSink, RequestRegistration
 from thalovant.client.carry import ConversationCarry
 from thalovant.client.collector import AskCollector, QueryCollector
 from thalovant.client.outgoing import RequestStamp, build_query, build_utterance

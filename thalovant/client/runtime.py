@@ -25,7 +25,7 @@ from anyio.abc import TaskGroup
 
 from thalovant.bus.bus import EventBus
 from thalovant.bus.routing import InboundDispatcher
-from thalovant.carriers import CarrierOptions, pin_id_for
+from thalovant.carriers import CarrierOptions
 from thalovant.carriers.tls import client_ssl_context
 from thalovant.client.options import ClientOptions
 from thalovant.errors import (
@@ -37,14 +37,16 @@ from thalovant.errors import (
 )
 from thalovant.identity.keystore import NoiseKeyStore, legacy_noise_folder, resolve_noise_folder
 from thalovant.identity.model import ThalovantIdentity
-from thalovant.link.link import (
+from thalovant.link import (
+    Backoff,
     ConnectionTelemetry,
     Link,
-    LinkDown,
     LinkSettings,
+    Supervisor,
     dial,
+    pin_id_for,
 )
-from thalovant.link.supervisor import Backoff, Supervisor
+from thalovant.link.link import LinkDown
 from thalovant.protocol.psk import default_psk_deriver
 
 __all__ = ["ClientRuntime"]
@@ -280,7 +282,7 @@ class ClientRuntime:
                 continue
             try:
                 return await send(link)
-            except LinkDown:
+            except LinkDown as exc:
                 if last or self.generation != generation:
-                    raise
+                    raise ThalovantConnectionError(str(exc)) from exc
         raise AssertionError("unreachable")  # pragma: no cover

@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import random
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
@@ -35,44 +34,15 @@ from thalovant.errors import (
     ThalovantHubKeyChangedError,
     ThalovantHubRefusedError,
 )
-from thalovant.link.link import ConnectionTelemetry, Dispatch, Link
+from thalovant.link.backoff import Backoff
+from thalovant.link.link import Dispatch, Link
+from thalovant.link.telemetry import ConnectionTelemetry
 
 __all__ = ["Backoff", "State", "Supervisor"]
 
 logger = logging.getLogger("thalovant.reconnect")
 
 State = Literal["idle", "connecting", "ready", "backoff", "closed"]
-
-
-class Backoff:
-    """Full-jitter exponential backoff with a small floor.
-
-    The n-th consecutive failure (``n`` from 0) waits a uniform random time between
-    ``min(floor, ceiling)`` and ``ceiling = min(cap, initial * 2**n)``: the first redial comes
-    after 0.5-1 s, later ones spread out up to ``cap``. ``rng`` returns floats in [0, 1);
-    tests inject ``Backoff(initial=0, floor=0)`` or a fixed ``rng``.
-    """
-
-    def __init__(
-        self,
-        *,
-        initial: float = 1.0,
-        cap: float = 30.0,
-        floor: float = 0.5,
-        rng: Callable[[], float] = random.random,
-    ) -> None:
-        if initial < 0 or cap < 0 or floor < 0:
-            raise ValueError("backoff delays must not be negative")
-        self.initial = initial
-        self.cap = cap
-        self.floor = floor
-        self._rng = rng
-
-    def delay(self, failures: int) -> float:
-        """Seconds to wait before the next dial after ``failures`` consecutive failures."""
-        ceiling = min(self.cap, self.initial * 2.0 ** min(failures, 32))
-        low = min(self.floor, ceiling)
-        return low + (ceiling - low) * self._rng()
 
 
 class _Attempt:
@@ -94,7 +64,16 @@ def _is_refusal(exc: BaseException) -> bool:
 
 
 class Supervisor:
-    """Owns the dial → read → redial loop of one client (run :meth:`run` as a task)."""
+    """Owns the dial → read → redial loop of one client (run :meth:`run` as a task).
+
+    Args:
+        dial: Opens one link (given the telemetry to record it in).
+        dispatch: The reader's callable for every decrypted message.
+        telemetry: The client's connection record.
+        on_lost: Called with the error when a link ends (fails the requests in flight).
+        auto_reconnect: Redial after a drop (never after a refusal or a key change).
+        backoff: The redial delays.
+    """
 
     def __init__(
         self,
@@ -138,7 +117,7 @@ class Supervisor:
     @property
     def attempt_deadline(self) -> float | None:
         """The latest deadline a caller waits for the attempt under way (None: nobody waits,
-        e.g. a redial); the dial may take until then (see :func:`thalovant.link.link.dial`)."""
+        e.g. a redial); the dial may take until then (see :func:`thalovant.link.dialer.dial`)."""
         attempt = self._pending
         return attempt.deadline if attempt is not None and attempt.waiters else None
 
@@ -149,7 +128,14 @@ class Supervisor:
         return link if link is not None and link.ready and not link.dead else None
 
     def request(self) -> _Attempt:
-        """The attempt under way, or a new one (skipping any backoff wait)."""
+        """The attempt under way, or a new one (skipping any backoff wait).
+
+        Returns:
+            The attempt callers wait on.
+
+        Raises:
+            ThalovantConnectionError: The client is closed.
+        """
         if self._closed:
             raise ThalovantConnectionError("the client is closed")
         if self._pending is None:
@@ -158,9 +144,17 @@ class Supervisor:
         return self._pending
 
     async def wait_ready(self, deadline: float) -> Link:
-        """The ready link, dialing if needed, by ``deadline`` (``anyio.current_time``).
+        """The ready link, dialing if needed.
 
-        Raises the attempt's error, or ThalovantConnectTimeoutError at the deadline.
+        Args:
+            deadline: The caller's deadline (``anyio.current_time``).
+
+        Returns:
+            The ready link.
+
+        Raises:
+            ThalovantConnectTimeoutError: No link was ready by ``deadline``.
+            ThalovantError: The attempt's own (public) error.
         """
         while True:
             link = self.link
@@ -215,8 +209,14 @@ class Supervisor:
             await self._changed.wait()
 
     def close(self, error: ThalovantError) -> Link | None:
-        """Stop for good: fail a pending attempt with ``error``; returns the live link (the
-        caller closes it)."""
+        """Stop for good: fail a pending attempt with ``error``.
+
+        Args:
+            error: What waiting callers raise.
+
+        Returns:
+            The live link, if any (the caller closes it).
+        """
         self._closed = True
         if self._pending is not None:
             if self._pending.scope is not None:

@@ -77,6 +77,12 @@ def strip_ssml(text: str) -> str:
     ``&lt;`` ``&gt;`` ``&quot;`` ``&apos;`` ``&nbsp;``, and collapses whitespace. A ``<`` that
     does not start a tag (``a < b``) is text. Every search starts where the previous one ended
     and an unterminated construct ends the scan, so adversarial input cannot go quadratic.
+
+    Args:
+        text: The markup.
+
+    Returns:
+        The plain text.
     """
     if "<" not in text and "&" not in text:
         return _collapse(text)
@@ -134,7 +140,14 @@ class ThalovantDisplayItem(msgspec.Struct, frozen=True, kw_only=True):
     silent: bool = False
 
     def truncated(self, max_text_chars: int | None) -> ThalovantDisplayItem:
-        """A copy whose ``text`` is at most ``max_text_chars`` long (ends with an ellipsis)."""
+        """A copy whose ``text`` is at most ``max_text_chars`` long.
+
+        Args:
+            max_text_chars: The longest text kept (None: no limit).
+
+        Returns:
+            This item, or a copy whose text ends with an ellipsis.
+        """
         if max_text_chars is None or len(self.text) <= max_text_chars:
             return self
         limit = max(0, int(max_text_chars))
@@ -142,7 +155,11 @@ class ThalovantDisplayItem(msgspec.Struct, frozen=True, kw_only=True):
         return msgspec.structs.replace(self, text=text)
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-friendly dict."""
+        """A JSON-friendly dict.
+
+        Returns:
+            Every field (``data`` copied).
+        """
         return {
             "kind": self.kind,
             "text": self.text,
@@ -259,8 +276,16 @@ def _item(raw: object) -> ThalovantDisplayItem | None:
 
 
 def parse_display_items(media: object) -> tuple[ThalovantDisplayItem, ...]:
-    """Parse rich media (one item, a list of items, or ``{"items": [...]}``); see the module
-    docstring for the shape. Malformed entries are skipped, unknown kinds kept."""
+    """Parse rich media (see the module docstring for the shape).
+
+    Malformed entries are skipped, unknown kinds kept.
+
+    Args:
+        media: One item, a list of items, or ``{"items": [...]}``.
+
+    Returns:
+        The display items, in order.
+    """
     if media is None:
         return ()
     if isinstance(media, Mapping) and "kind" not in media and "type" not in media:

@@ -78,7 +78,14 @@ class ThalovantEvent(msgspec.Struct, frozen=True):
 
     @classmethod
     def from_message(cls, message: Mapping[str, Any]) -> ThalovantEvent:
-        """Build an event from a bus message ``{"type", "data", "context"}``."""
+        """Build an event from a bus message.
+
+        Args:
+            message: ``{"type", "data", "context"}`` (kept whole as ``raw``).
+
+        Returns:
+            The event.
+        """
         data, context = message.get("data"), message.get("context")
         return cls(
             name=str(message.get("type") or ""),
@@ -163,10 +170,17 @@ class ThalovantEvent(msgspec.Struct, frozen=True):
         return isinstance(value, str) and bool(value)
 
     def audio_bytes(self, max_bytes: int = DEFAULT_AUDIO_MAX_BYTES) -> bytes | None:
-        """The hex-decoded ``data.binary_data``; None when the event carries none.
+        """The hex-decoded ``data.binary_data``.
 
-        Raises :class:`ThalovantRuntimeError` when the clip exceeds ``max_bytes`` (checked
-        before decoding) or is not valid hex: a corrupt clip is a fault, not silence.
+        Args:
+            max_bytes: The largest clip accepted (checked before decoding).
+
+        Returns:
+            The clip, or None when the event carries none.
+
+        Raises:
+            ThalovantRuntimeError: The clip exceeds ``max_bytes`` or is not valid hex (a corrupt
+                clip is a fault, not silence).
         """
         value = self.data.get("binary_data")
         if not isinstance(value, str) or not value:
@@ -203,15 +217,32 @@ class ThalovantEvent(msgspec.Struct, frozen=True):
         return None
 
     def display_items(self, max_text_chars: int | None = None) -> ThalovantDisplayItems:
-        """Parsed :attr:`rich_media`; without rich items, one text item of the display text."""
+        """Parsed :attr:`rich_media`; without rich items, one text item of the display text.
+
+        Args:
+            max_text_chars: Cut each item's text to this length (None: no limit).
+
+        Returns:
+            The display items (a tuple that is also callable).
+        """
         items = parse_display_items(self.rich_media)
         if not items and self.display_text:
             items = (ThalovantDisplayItem(kind="text", text=self.display_text),)
         return ThalovantDisplayItems(items)(max_text_chars)
 
     def matches_context(self, session_id: str | None = None, request_id: str | None = None) -> bool:
-        """The listener filter: when both request ids exist they must be equal; otherwise,
-        when both session ids exist they must be equal; otherwise accept."""
+        """The listener filter.
+
+        When both request ids exist they must be equal; otherwise, when both session ids exist
+        they must be equal; otherwise the event is accepted.
+
+        Args:
+            session_id: The listener's session id.
+            request_id: The listener's request id.
+
+        Returns:
+            True when the event belongs to the listener.
+        """
         mine = self.request_id
         if request_id is not None and mine is not None:
             return mine == request_id
@@ -221,13 +252,21 @@ class ThalovantEvent(msgspec.Struct, frozen=True):
         return True
 
     def to_message(self) -> dict[str, Any]:
-        """The raw bus message, or ``{"type", "data", "context"}`` rebuilt when there is none."""
+        """The raw bus message.
+
+        Returns:
+            ``raw``, or ``{"type", "data", "context"}`` rebuilt when there is none.
+        """
         if self.raw is not None:
             return self.raw
         return {"type": self.name, "data": self.data, "context": self.context}
 
     def as_dict(self) -> dict[str, Any]:
-        """``{"name", "data", "context"}`` (shallow copies)."""
+        """A JSON-friendly dict.
+
+        Returns:
+            ``{"name", "data", "context"}`` (shallow copies).
+        """
         return {"name": self.name, "data": dict(self.data), "context": dict(self.context)}
 
 
@@ -339,7 +378,11 @@ class ThalovantReply(msgspec.Struct, frozen=True, kw_only=True):
         return any(e.has_audio for e in self.media_events)
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-friendly summary with every field and derived value."""
+        """A JSON-friendly summary.
+
+        Returns:
+            Every field and derived value.
+        """
         failure = self.failure_event
         return {
             "text": self.text,
@@ -392,7 +435,11 @@ class ThalovantConnectionInfo(msgspec.Struct, frozen=True, kw_only=True):
             msgspec.structs.force_setattr(self, "last_error", scrub_text(str(self.last_error)))
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-friendly dict."""
+        """A JSON-friendly dict.
+
+        Returns:
+            Every field.
+        """
         return {f: getattr(self, f) for f in self.__struct_fields__}
 
 
@@ -415,7 +462,11 @@ class ThalovantHealth(msgspec.Struct, frozen=True, kw_only=True):
         return self.connected and self.handshake_complete and self.transport_alive
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-friendly dict (with ``ok``)."""
+        """A JSON-friendly dict.
+
+        Returns:
+            Every field, and ``ok``.
+        """
         return {
             "ok": self.ok,
             "connected": self.connected,

@@ -101,7 +101,17 @@ def _kind_name(code: int) -> str:
 
 
 def decode_binary_frame(data: bytes | bytearray | memoryview) -> BinaryFrame:
-    """Decode one WIRE-1 frame; any malformation raises ThalovantProtocolError."""
+    """Decode one WIRE-1 frame (docs/protocol.md §2.5).
+
+    Args:
+        data: The frame's bytes (a transport message body with the binary marker).
+
+    Returns:
+        The decoded frame: ``payload`` for JSON kinds, ``data`` and ``binary_kind`` for ``bin``.
+
+    Raises:
+        ThalovantProtocolError: Any malformation.
+    """
     buf = data if isinstance(data, bytes) else bytes(data)
     found = _NONZERO.search(buf)
     if found is None:
@@ -225,8 +235,19 @@ def encode_binary_frame(
 ) -> bytes:
     """Encode one WIRE-1 frame (unversioned).
 
-    ``bin`` frames take ``binary_kind`` (name, ``binary:<n>`` or number) and ``data``; other
-    numbered kinds take a JSON ``payload`` object. Caller mistakes raise ValueError.
+    Args:
+        msg_type: The message type (one with a binary type number).
+        metadata: The frame's metadata (at most 255 bytes of JSON).
+        payload: The JSON payload object of numbered non-``bin`` kinds.
+        binary_kind: ``bin`` frames' kind: a name, ``binary:<n>`` or a number.
+        data: ``bin`` frames' payload bytes.
+        compress: zlib-compress the payload.
+
+    Returns:
+        The frame's bytes.
+
+    Raises:
+        ValueError: A caller mistake (unknown type, metadata too long, missing data, ...).
     """
     code = TYPE_CODES.get(msg_type)
     if code is None:

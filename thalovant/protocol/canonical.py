@@ -26,13 +26,20 @@ __all__ = ["canonical_json", "parse_cleartext"]
 
 
 def canonical_json(value: Any) -> bytes:
-    """Serialise ``value`` exactly as the reference does for the prologue.
+    """Serialise ``value`` exactly as the reference does for the prologue (docs/protocol.md §2.3).
 
     Keys sorted by code point, no whitespace, raw (non-escaped) non-ASCII, Python's escaping of
     control characters and Python's number formatting, encoded as UTF-8.
 
-    Raises :class:`ThalovantProtocolError` if the value cannot be serialised (a non-JSON type,
-    a lone surrogate that has no UTF-8 form, nesting too deep).
+    Args:
+        value: A JSON value (as parsed by ``json.loads``).
+
+    Returns:
+        The canonical UTF-8 bytes.
+
+    Raises:
+        ThalovantProtocolError: The value cannot be serialised (a non-JSON type, a lone
+            surrogate that has no UTF-8 form, nesting too deep).
     """
     try:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -45,10 +52,19 @@ def canonical_json(value: Any) -> bytes:
 def parse_cleartext(text: str | bytes) -> dict[str, Any]:
     """Parse one cleartext handshake frame into a JSON object with stdlib ``json.loads``.
 
-    Bytes must be UTF-8 (no BOM sniffing, unlike ``json.loads(bytes)``). Anything that is not a
-    JSON object (invalid JSON, an array, a number, invalid UTF-8, nesting deeper than
-    :data:`~thalovant.protocol.envelope.MAX_DEPTH`, an integer beyond Python's digit limit) raises
-    :class:`ThalovantProtocolError`.
+    Bytes must be UTF-8 (no BOM sniffing, unlike ``json.loads(bytes)``).
+
+    Args:
+        text: The frame.
+
+    Returns:
+        The JSON object.
+
+    Raises:
+        ThalovantProtocolError: Anything that is not a JSON object (invalid JSON, an array, a
+            number, invalid UTF-8, nesting deeper than
+            :data:`~thalovant.protocol.envelope.MAX_DEPTH`, an integer beyond Python's digit
+            limit).
     """
     if isinstance(text, (bytes, bytearray, memoryview)):
         try:

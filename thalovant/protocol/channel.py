@@ -17,7 +17,7 @@ from thalovant.protocol.envelope import HiveMessage, decode_message, encode_mess
 from thalovant.protocol.framing import Reassembler, frame_plaintexts
 from thalovant.protocol.noise import CipherState
 
-__all__ = ["MalformedMessageError", "SecureChannel", "client_hello"]
+__all__ = ["MalformedMessageError", "SecureChannel"]
 
 
 class MalformedMessageError(ThalovantProtocolError):
@@ -27,19 +27,16 @@ class MalformedMessageError(ThalovantProtocolError):
     """
 
 
-def client_hello(session_id: str, site_id: str) -> HiveMessage:
-    """The encrypted HELLO a client sends as its first transport message (docs/protocol.md §2.2)."""
-    return HiveMessage(
-        msg_type="hello",
-        payload={"pubkey": "", "session": {"session_id": session_id}, "site_id": site_id},
-    )
-
-
 class SecureChannel:
     """Encrypts outgoing and decrypts incoming HiveMind messages on one link.
 
     Not thread-safe by design: the link serialises senders (nonces must go out in order) and
     has one reader.
+
+    Args:
+        send_cipher: Encrypts what this side sends.
+        recv_cipher: Decrypts what it receives.
+        reassembler: Joins chunked messages (default: a fresh :class:`Reassembler`).
     """
 
     __slots__ = ("_broken", "_reassembler", "_recv", "_send")
@@ -57,7 +54,20 @@ class SecureChannel:
         self._broken: ThalovantProtocolError | None = None
 
     def encrypt_message(self, message: HiveMessage) -> list[bytes]:
-        """The Noise messages carrying ``message`` as JSON (one per carrier frame)."""
+        """The Noise messages carrying ``message`` as JSON (docs/protocol.md §2.4).
+
+        Args:
+            message: The envelope.
+
+        Returns:
+            One Noise message per carrier frame, in order.
+
+        Raises:
+            ThalovantProtocolError: The channel is broken.
+            ThalovantRuntimeError: The message is larger than the protocol allows.
+            TypeError: The payload holds something JSON cannot express.
+            ValueError: The payload nests too deep.
+        """
         return self._encrypt(encode_message(message), binary=False)
 
     def encrypt_binary(
@@ -70,7 +80,22 @@ class SecureChannel:
         data: bytes | None = None,
         compress: bool = False,
     ) -> list[bytes]:
-        """The Noise messages carrying a WIRE-1 binary frame (audio, files, ...)."""
+        """The Noise messages carrying a WIRE-1 binary frame (audio, files, ...).
+
+        Args:
+            msg_type: The message type.
+            metadata: The frame's metadata.
+            payload: The JSON payload of non-``bin`` kinds.
+            binary_kind: ``bin`` frames' kind.
+            data: ``bin`` frames' bytes.
+            compress: zlib-compress the payload.
+
+        Returns:
+            One Noise message per carrier frame, in order.
+
+        Raises:
+            ThalovantProtocolError: The frame cannot be encoded, or the channel is broken.
+        """
         try:
             body = encode_binary_frame(
                 msg_type,
@@ -95,7 +120,19 @@ class SecureChannel:
         return self._reassembler.in_progress
 
     def decrypt(self, frame: bytes) -> HiveMessage | BinaryFrame | None:
-        """Feed one received Noise message; returns a message when one is complete."""
+        """Feed one received Noise message.
+
+        Args:
+            frame: One Noise transport message.
+
+        Returns:
+            The message once it is complete (a chunk of an unfinished one gives None).
+
+        Raises:
+            MalformedMessageError: It decrypted but is no valid message (the channel stays usable;
+                internal, the link drops it).
+            ThalovantProtocolError: Decryption or framing failed; the channel is broken for good.
+        """
         self._check()
         try:
             complete = self._reassembler.feed(self._recv.decrypt(frame))

@@ -30,6 +30,7 @@ import msgspec
 from thalovant.errors import ThalovantProtocolError
 
 __all__ = [
+    "HIVE_KINDS",
     "MAX_DEPTH",
     "MESH_KINDS",
     "MSG_TYPES",
@@ -80,6 +81,11 @@ MESH_KINDS: frozenset[str] = frozenset(
     }
 )
 
+#: Mesh kinds a client hands to its hive subscribers (``on_hive``) rather than to the bus.
+HIVE_KINDS: frozenset[str] = frozenset(
+    {"broadcast", "propagate", "escalate", "intercom", "rendezvous"}
+)
+
 # Decoded-only spellings and what they mean on the v3 wire.
 _ALIASES = {"handshake": "shake"}
 _ROUTING_FIELDS = frozenset(
@@ -99,10 +105,17 @@ _TO_PARENS = bytes.maketrans(b"[{]}", b"(())")
 
 
 def exceeds_depth(document: bytes | bytearray | memoryview | str, limit: int = MAX_DEPTH) -> bool:
-    """True when the *valid* JSON text ``document`` nests objects/arrays deeper than ``limit``.
+    """Whether the *valid* JSON text ``document`` nests objects/arrays deeper than ``limit``.
 
     Cheap for the usual message: with no more brackets than ``limit`` it cannot be deeper.
     Otherwise strings are cut out and the brackets peeled level by level (no recursion).
+
+    Args:
+        document: Valid JSON text.
+        limit: The deepest nesting allowed.
+
+    Returns:
+        True when it nests deeper.
     """
     if isinstance(document, str):
         if document.count("{") + document.count("[") <= limit:
@@ -179,9 +192,18 @@ _DECODE_ERRORS = (msgspec.DecodeError, UnicodeError, RecursionError, OverflowErr
 
 
 def nesting_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """True when the Python value ``value`` nests mappings, lists and tuples deeper than
-    ``limit`` (the object-side twin of :func:`exceeds_depth`; iterative, so it is safe on
-    anything a caller passes)."""
+    """Whether a Python value nests mappings, lists and tuples deeper than ``limit``.
+
+    The object-side twin of :func:`exceeds_depth`; iterative, so it is safe on anything a
+    caller passes.
+
+    Args:
+        value: Any value.
+        limit: The deepest nesting allowed.
+
+    Returns:
+        True when it nests deeper.
+    """
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
@@ -202,10 +224,17 @@ def _short(text: str) -> str:
 
 
 def encode_message(msg: HiveMessage) -> bytes:
-    """UTF-8 JSON of ``msg`` with all eight envelope keys.
+    """UTF-8 JSON of ``msg`` with all eight envelope keys (docs/protocol.md §3.1).
 
-    A payload holding something JSON cannot express raises ``TypeError``, one nested deeper
-    than :data:`MAX_DEPTH` ``ValueError`` (caller bugs, not protocol faults).
+    Args:
+        msg: The envelope.
+
+    Returns:
+        The JSON bytes.
+
+    Raises:
+        TypeError: The payload holds something JSON cannot express (a caller bug).
+        ValueError: It nests deeper than :data:`MAX_DEPTH` (a caller bug).
     """
     try:
         out = _ENCODER.encode(msg)
@@ -217,7 +246,17 @@ def encode_message(msg: HiveMessage) -> bytes:
 
 
 def decode_message(data: bytes | bytearray | memoryview | str) -> HiveMessage:
-    """Parse and validate one JSON envelope; raise ThalovantProtocolError if malformed."""
+    """Parse and validate one JSON envelope (docs/protocol.md §3.1).
+
+    Args:
+        data: The JSON text.
+
+    Returns:
+        The envelope (``handshake`` read as ``shake``; unknown kinds kept as they are).
+
+    Raises:
+        ThalovantProtocolError: It is malformed or nests deeper than :data:`MAX_DEPTH`.
+    """
     try:
         msg = _DECODER.decode(data)
     except msgspec.ValidationError as exc:
@@ -270,9 +309,18 @@ def _checked(msg: HiveMessage) -> HiveMessage:
 
 
 def bus_payload(msg: HiveMessage) -> BusMessage:
-    """The OVOS message inside a ``bus`` envelope, validated.
+    """The OVOS message inside a ``bus`` envelope, validated (docs/protocol.md §3.2).
 
     The returned message shares ``data`` and ``context`` with the envelope (no copy).
+
+    Args:
+        msg: A ``bus`` envelope.
+
+    Returns:
+        The bus message (null ``data``/``context`` read as empty).
+
+    Raises:
+        ThalovantProtocolError: The payload is no valid bus message.
     """
     payload = msg.payload
     if isinstance(payload, BusMessage):
@@ -297,7 +345,17 @@ def bus_payload(msg: HiveMessage) -> BusMessage:
 
 
 def inner_message(msg: HiveMessage) -> HiveMessage:
-    """The nested envelope carried by a mesh message (broadcast, propagate, ...), validated."""
+    """The nested envelope carried by a mesh message (broadcast, propagate, ...).
+
+    Args:
+        msg: A mesh envelope.
+
+    Returns:
+        The nested envelope, validated.
+
+    Raises:
+        ThalovantProtocolError: The payload is no valid envelope.
+    """
     payload = msg.payload
     if isinstance(payload, HiveMessage):
         return payload
@@ -322,7 +380,19 @@ def bus_message(
     data: dict[str, Any] | None = None,
     context: dict[str, Any] | None = None,
 ) -> HiveMessage:
-    """A ``bus`` envelope around a new OVOS message. The dicts are used as given (no copy)."""
+    """A ``bus`` envelope around a new OVOS message. The dicts are used as given (no copy).
+
+    Args:
+        type: The OVOS message type.
+        data: Its data.
+        context: Its context.
+
+    Returns:
+        The envelope.
+
+    Raises:
+        ValueError: ``type`` is empty or not a string.
+    """
     if not isinstance(type, str) or not type:
         raise ValueError("bus message type must be a non-empty string")
     return HiveMessage(
@@ -332,10 +402,20 @@ def bus_message(
 
 
 def mesh_message(kind: str, inner: HiveMessage, **routing: Any) -> HiveMessage:
-    """A mesh envelope (``broadcast``, ``propagate``, ...) nesting the full envelope ``inner``.
+    """A mesh envelope nesting the full envelope ``inner``.
 
-    ``routing`` may set ``metadata``, ``route``, ``node``, ``target_site_id``,
-    ``target_pubkey`` and ``source_peer`` of the outer envelope.
+    Args:
+        kind: One of :data:`MESH_KINDS` (``broadcast``, ``propagate``, ...).
+        inner: The envelope to nest.
+        **routing: ``metadata``, ``route``, ``node``, ``target_site_id``, ``target_pubkey``
+            and ``source_peer`` of the outer envelope.
+
+    Returns:
+        The mesh envelope.
+
+    Raises:
+        ValueError: ``kind`` is not a mesh kind.
+        TypeError: ``inner`` is no envelope, or an unknown routing field.
     """
     if kind not in MESH_KINDS:
         raise ValueError(f"{kind!r} is not a mesh message kind")
@@ -348,8 +428,16 @@ def mesh_message(kind: str, inner: HiveMessage, **routing: Any) -> HiveMessage:
 
 
 def swap_routing(context: dict[str, Any]) -> dict[str, Any]:
-    """Turn a request's bus context into its reply's, in place (OVOS ``Message.reply``):
-    ``source`` and ``destination`` swap, and a list destination answers its first entry."""
+    """Turn a request's bus context into its reply's, in place (OVOS ``Message.reply``).
+
+    ``source`` and ``destination`` swap, and a list destination answers its first entry.
+
+    Args:
+        context: The request's context.
+
+    Returns:
+        ``context`` itself.
+    """
     destination = context.pop("destination", None)
     if isinstance(destination, list):
         destination = destination[0] if destination else None

@@ -75,17 +75,36 @@ class ReassemblyBudget(Protocol):
     every connection of a server, so many half-sent messages cannot add up without bound)."""
 
     def reserve(self, size: int) -> bool:
-        """Take ``size`` more bytes; False (and nothing taken) when there is no room."""
+        """Take more bytes.
+
+        Args:
+            size: How many.
+
+        Returns:
+            True when taken; False (and nothing taken) when there is no room.
+        """
 
     def release(self, size: int) -> None:
-        """Give back ``size`` bytes taken with :meth:`reserve`."""
+        """Give bytes back.
+
+        Args:
+            size: How many (taken with :meth:`reserve`).
+        """
 
 
 def frame_plaintexts(body: bytes | bytearray | memoryview, *, binary: bool = False) -> list[bytes]:
-    """Split ``body`` into transport plaintexts (marker byte + at most CHUNK_SIZE bytes each).
+    """Split ``body`` into transport plaintexts (docs/protocol.md §2.4).
 
-    Raises ThalovantRuntimeError when ``body`` exceeds MAX_MESSAGE_BYTES, since the peer
-    would drop the link on it.
+    Args:
+        body: The message body.
+        binary: Mark it as a WIRE-1 binary frame.
+
+    Returns:
+        Marker byte + at most :data:`CHUNK_SIZE` bytes each, in order.
+
+    Raises:
+        ThalovantRuntimeError: ``body`` exceeds :data:`MAX_MESSAGE_BYTES` (the peer would drop
+            the link on it).
     """
     size = len(body)
     if size <= CHUNK_SIZE:
@@ -108,10 +127,14 @@ class Reassembler:
     """Turns received transport plaintexts back into whole message bodies.
 
     Chunks are kept as views of the plaintexts they arrived in and joined once at the end,
-    so reassembly copies each byte once and never holds more than ``max_message_bytes``
-    (default MAX_MESSAGE_BYTES) of body. With a ``budget``, every chunk is reserved from it
-    before it is stored and given back when the message completes, fails or is reset; a
-    chunk the budget has no room for fails the stream like an oversized message.
+    so reassembly copies each byte once and never holds more than ``max_message_bytes`` of
+    body. With a ``budget``, every chunk is reserved from it before it is stored and given
+    back when the message completes, fails or is reset; a chunk the budget has no room for
+    fails the stream like an oversized message.
+
+    Args:
+        max_message_bytes: The largest body accepted (at most :data:`MAX_MESSAGE_BYTES`).
+        budget: Memory shared with other reassemblers, if any.
     """
 
     __slots__ = ("_binary", "_budget", "_failed", "_limit", "_parts", "_size")
@@ -140,7 +163,17 @@ class Reassembler:
         return self._size
 
     def feed(self, plaintext: bytes | bytearray | memoryview) -> tuple[bool, bytes] | None:
-        """Take one plaintext; return ``(is_binary, body)`` when a message completes."""
+        """Take one plaintext.
+
+        Args:
+            plaintext: One decrypted transport message (marker byte first).
+
+        Returns:
+            ``(is_binary, body)`` when a message completes, else None.
+
+        Raises:
+            ThalovantProtocolError: A framing error; the stream is dead from then on.
+        """
         if self._failed:
             raise ThalovantProtocolError("framing already failed; the session is dead")
         if not plaintext:

@@ -20,30 +20,44 @@ arguments raise ``ValueError``.
 
 from __future__ import annotations
 
-import binascii
 import hmac
-import json
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from thalovant.errors import (
-    ThalovantError,
     ThalovantHubKeyChangedError,
     ThalovantHubRefusedError,
     ThalovantProtocolError,
     ThalovantRuntimeError,
 )
-from thalovant.protocol.canonical import canonical_json, parse_cleartext
-from thalovant.protocol.envelope import exceeds_depth
+from thalovant.protocol.canonical import canonical_json
+from thalovant.protocol.handshake_state import (
+    AWAIT_HELLO,
+    AWAIT_MSG1,
+    AWAIT_MSG2,
+    AWAIT_MSG3,
+    AWAIT_OFFER,
+    HANDSHAKE_MSG_TYPES,
+    MAX_CLEARTEXT_FRAME_CHARS,
+    MAX_NOISE_HEX_CHARS,
+    MESSAGE1_PAYLOAD,
+    NEED_PSK,
+    HandshakeMachine,
+    HandshakeResult,
+    handshake_frame,
+    json_roundtrip,
+    key_bytes,
+    lenient_object,
+    noise_block,
+    noise_msg,
+    payload_of,
+    str_list,
+)
 from thalovant.protocol.noise import (
-    MAX_MESSAGE_LEN,
     PATTERN_KK,
     PATTERN_XX,
     PATTERNS,
     SUITES,
-    CipherState,
     HandshakeState,
     NoiseDecryptError,
     generate_private_key,
@@ -63,149 +77,44 @@ __all__ = [
     "x25519_public",
 ]
 
-HANDSHAKE_MSG_TYPES = frozenset({"shake", "handshake"})
-"""``msg_type`` values of handshake frames (``shake`` is HiveMind's wire value)."""
-MESSAGE1_PAYLOAD = b'{"binarize":false,"encodings":[]}'
-"""The client's message-1 payload, byte for byte."""
-MAX_NOISE_HEX_CHARS = 2 * MAX_MESSAGE_LEN
-"""Longest ``noise.msg`` accepted: 131070 hex chars = one maximal Noise message."""
-MAX_CLEARTEXT_FRAME_CHARS = 256 * 1024
-"""Longest cleartext handshake frame accepted (the SDK's WebSocket frame limit)."""
-
-_AWAIT_HELLO = "awaiting hub HELLO"
-_AWAIT_OFFER = "awaiting handshake offer"
-_NEED_PSK = "waiting for the PSK"
-_AWAIT_MSG1 = "awaiting Noise message 1"
-_AWAIT_MSG2 = "awaiting Noise message 2"
-_AWAIT_MSG3 = "awaiting Noise message 3"
-_COMPLETE = "complete"
-_FAILED = "failed"
-
 
 def generate_static_private() -> bytes:
-    """A fresh X25519 static private key (32 raw bytes)."""
+    """A fresh X25519 static private key.
+
+    Returns:
+        32 raw bytes.
+    """
     return generate_private_key()
 
 
 def x25519_public(private: bytes) -> bytes:
-    """The X25519 public key (32 raw bytes) of a private key."""
+    """The X25519 public key of a private key.
+
+    Args:
+        private: 32 raw bytes.
+
+    Returns:
+        32 raw bytes.
+
+    Raises:
+        ValueError: Not a 32-byte key.
+    """
     return public_key(private)
 
 
-@dataclass(frozen=True, eq=False)
-class HandshakeResult:
-    """What a completed handshake hands to the link.
-
-    ``send_cipher`` encrypts what this side sends (client→hub on the client), ``recv_cipher``
-    decrypts what it receives. ``remote_static`` is the peer's static public key: the hub key
-    for the client to pin, the client key for the hub to pin. ``node_id`` and
-    ``hello_payload`` are the hub's.
-    """
-
-    send_cipher: CipherState
-    recv_cipher: CipherState
-    remote_static: bytes
-    pattern: str
-    suite: str
-    node_id: str
-    hello_payload: dict[str, Any]
-    handshake_hash: bytes
-
-    @property
-    def remote_static_hex(self) -> str:
-        """``remote_static`` as 64 lowercase hex chars (the pin file format)."""
-        return self.remote_static.hex()
-
-
-class _Machine(ABC):
-    """State shared by both roles: the state name, failure latching, frame plumbing."""
-
-    _noise: HandshakeState | None
-
-    def __init__(self, state: str) -> None:
-        self._state = state
-        self._noise = None
-        self._result: HandshakeResult | None = None
-        self._prologue: bytes | None = None
-
-    @property
-    def complete(self) -> bool:
-        """The handshake finished; :attr:`result` is available."""
-        return self._state == _COMPLETE
-
-    @property
-    def failed(self) -> bool:
-        """A frame was rejected; this machine is dead and the link must close."""
-        return self._state == _FAILED
-
-    @property
-    def prologue(self) -> bytes | None:
-        """The Noise prologue, once it is known."""
-        return self._prologue
-
-    @property
-    def result(self) -> HandshakeResult:
-        """The outcome; only after :attr:`complete`."""
-        if self._result is None:
-            raise ThalovantRuntimeError(f"the handshake is not complete ({self._state})")
-        return self._result
-
-    def receive(self, frame: str | bytes) -> list[str]:
-        """Process one frame from the peer; return the frames to send back, in order.
-
-        ``bytes`` means a binary carrier frame, which is never valid before the session.
-        """
-        if self._state == _FAILED:
-            raise ThalovantProtocolError("the handshake already failed")
-        try:
-            if self._state == _COMPLETE:
-                raise ThalovantProtocolError("cleartext frame after the Noise session exists")
-            if not isinstance(frame, str):
-                raise ThalovantProtocolError("binary frame before the Noise session exists")
-            if len(frame) > MAX_CLEARTEXT_FRAME_CHARS:
-                raise ThalovantProtocolError("cleartext handshake frame is too large")
-            message = parse_cleartext(frame)
-            msg_type = message.get("msg_type")
-            if not isinstance(msg_type, str):
-                raise ThalovantProtocolError("handshake frame has no string msg_type")
-            return self._on_frame(msg_type, message)
-        except ThalovantError:
-            self._state = _FAILED
-            raise
-
-    @abstractmethod
-    def _on_frame(self, msg_type: str, message: dict[str, Any]) -> list[str]:
-        """Handle one cleartext handshake frame; return the frames to send."""
-
-    def _unexpected(self, msg_type: str) -> ThalovantProtocolError:
-        return ThalovantProtocolError(
-            f"unexpected {msg_type[:40]!r} frame while {self._state} in the handshake"
-        )
-
-    def _finish(self, node_id: str, hello_payload: dict[str, Any]) -> None:
-        noise = self._noise
-        assert noise is not None
-        assert noise.remote_static is not None
-        self._result = HandshakeResult(
-            send_cipher=noise.send_cipher,
-            recv_cipher=noise.recv_cipher,
-            remote_static=noise.remote_static,
-            pattern=noise.pattern,
-            suite=noise.suite,
-            node_id=node_id,
-            hello_payload=hello_payload,
-            handshake_hash=noise.handshake_hash,
-        )
-        self._state = _COMPLETE
-
-
-class ClientHandshake(_Machine):
+class ClientHandshake(HandshakeMachine):
     """The client (Noise initiator) side of the handshake.
 
-    ``pinned_hub_key`` (32 bytes or 64 hex chars) is the hub key pinned for this pin id: it
-    enables ``KKpsk0`` (unless ``allow_kk`` is false, e.g. on the retry after a failed KK) and
-    an XX handshake must present it too, else :class:`ThalovantHubKeyChangedError`. ``suites``
-    is the client's preference order.
+    Args:
+        static_private: The client's static X25519 private key.
+        pinned_hub_key: The hub key pinned for this pin id (32 bytes or 64 hex chars). It
+            enables ``KKpsk0``, and an XX handshake must present it too, else
+            :class:`~thalovant.errors.ThalovantHubKeyChangedError`.
+        allow_kk: Whether ``KKpsk0`` may be chosen (false on the retry after a failed KK).
+        suites: The client's Noise suites in preference order.
+
+    Raises:
+        ValueError: A bad key or suite list.
     """
 
     def __init__(
@@ -216,13 +125,13 @@ class ClientHandshake(_Machine):
         allow_kk: bool = True,
         suites: Sequence[str] = SUITES,
     ) -> None:
-        super().__init__(_AWAIT_HELLO)
+        super().__init__(AWAIT_HELLO)
         x25519_public(static_private)  # validates the key now, not at message 1
         unknown = [s for s in suites if s not in SUITES]
         if unknown or not suites:
             raise ValueError(f"suites must be a non-empty subset of {SUITES}, got {suites!r}")
         self._static = bytes(static_private)
-        self._pin = _key_bytes(pinned_hub_key, "pinned_hub_key")
+        self._pin = key_bytes(pinned_hub_key, "pinned_hub_key")
         self._allow_kk = allow_kk
         self._suites = tuple(suites)
         self.node_id: str | None = None
@@ -237,11 +146,22 @@ class ClientHandshake(_Machine):
     @property
     def needs_psk(self) -> bool:
         """The offer is in; call :meth:`provide_psk` (derive it off the event loop)."""
-        return self._state == _NEED_PSK
+        return self._state == NEED_PSK
 
     def provide_psk(self, psk: bytes) -> list[str]:
-        """Give the 32-byte PSK; returns Noise message 1 to send."""
-        if self._state != _NEED_PSK:
+        """Give the PSK once :attr:`needs_psk` is true.
+
+        Args:
+            psk: The 32-byte PSK (derive it off the event loop).
+
+        Returns:
+            Noise message 1, the frame to send.
+
+        Raises:
+            ThalovantRuntimeError: Not waiting for the PSK.
+            ValueError: Not 32 bytes.
+        """
+        if self._state != NEED_PSK:
             raise ThalovantRuntimeError(f"provide_psk() called while {self._state}")
         if len(psk) != 32:
             raise ValueError("the PSK is 32 bytes")
@@ -259,22 +179,22 @@ class ClientHandshake(_Machine):
             remote_static=self._pin if kk else None,
         )
         msg1 = self._noise.write_message(MESSAGE1_PAYLOAD)
-        self._state = _AWAIT_MSG2
+        self._state = AWAIT_MSG2
         noise = {"pattern": self.pattern, "suite": self.suite, "msg": msg1.hex()}
-        return [_frame("shake", {"noise": noise})]
+        return [handshake_frame("shake", {"noise": noise})]
 
     def _on_frame(self, msg_type: str, message: dict[str, Any]) -> list[str]:
         if msg_type == "hello":
-            if self._state != _AWAIT_HELLO:
+            if self._state != AWAIT_HELLO:
                 raise ThalovantProtocolError("second cleartext HELLO from the hub")
-            return self._on_hello(_payload(message, "HELLO"))
+            return self._on_hello(payload_of(message, "HELLO"))
         if msg_type in HANDSHAKE_MSG_TYPES:
-            if self._state == _AWAIT_HELLO:
+            if self._state == AWAIT_HELLO:
                 raise ThalovantProtocolError("handshake offer before the hub's HELLO")
-            if self._state == _AWAIT_OFFER:
-                return self._on_offer(_payload(message, "offer"))
-            if self._state == _AWAIT_MSG2:
-                return self._on_message2(_payload(message, "message 2"))
+            if self._state == AWAIT_OFFER:
+                return self._on_offer(payload_of(message, "offer"))
+            if self._state == AWAIT_MSG2:
+                return self._on_message2(payload_of(message, "message 2"))
         raise self._unexpected(msg_type)
 
     def _on_hello(self, payload: dict[str, Any]) -> list[str]:
@@ -284,15 +204,15 @@ class ClientHandshake(_Machine):
         self._hello_bytes = canonical_json(payload)  # fails now if it has no canonical form
         self.node_id = node_id
         self.hello_payload = payload
-        self._state = _AWAIT_OFFER
+        self._state = AWAIT_OFFER
         return []
 
     def _on_offer(self, payload: dict[str, Any]) -> list[str]:
-        noise = _noise_block(payload, "offer")
+        noise = noise_block(payload, "offer")
         if "msg" in noise:
             raise ThalovantProtocolError("Noise message before the hub's handshake offer")
-        patterns = _str_list(noise, "patterns")
-        offered_suites = _str_list(noise, "suites")
+        patterns = str_list(noise, "patterns")
+        offered_suites = str_list(noise, "suites")
         suite = next((s for s in self._suites if s in offered_suites), None)
         if suite is None:
             raise ThalovantProtocolError(
@@ -312,11 +232,11 @@ class ClientHandshake(_Machine):
         self._prologue = self._hello_bytes + canonical_json(payload) + name
         self.offer_payload = payload
         self.pattern, self.suite = pattern, suite
-        self._state = _NEED_PSK
+        self._state = NEED_PSK
         return []
 
     def _on_message2(self, payload: dict[str, Any]) -> list[str]:
-        data = _noise_msg(_noise_block(payload, "message 2"))
+        data = noise_msg(noise_block(payload, "message 2"))
         noise = self._noise
         assert noise is not None
         assert self.node_id is not None
@@ -343,21 +263,34 @@ class ClientHandshake(_Machine):
             )
         out: list[str] = []
         if not noise.is_complete:
-            out.append(_frame("shake", {"noise": {"msg": noise.write_message(b"").hex()}}))
+            out.append(handshake_frame("shake", {"noise": {"msg": noise.write_message(b"").hex()}}))
         self._finish(self.node_id, self.hello_payload)
         return out
 
 
-class HubHandshake(_Machine):
+class HubHandshake(HandshakeMachine):
     """The hub (Noise responder) side of the handshake.
 
-    ``psk`` is the client's PSK (the hub knows its password); it may come later through
-    :meth:`provide_psk`, so HELLO and the offer can go out while it is derived, but before
-    message 1 is received. ``hello_extra`` and
-    ``offer_extra`` add keys to the HELLO and offer payloads (e.g. ``pubkey``/``peer``).
-    ``known_client_key`` is the client static key pinned for this client; without it a
-    ``KKpsk0`` request is refused. A decrypt failure of message 1 or 3 raises
-    :class:`~thalovant.protocol.noise.NoiseDecryptError`: treat it as a credential refusal.
+    A decrypt failure of message 1 or 3 raises
+    :class:`~thalovant.protocol.noise.NoiseDecryptError` (internal to the protocol and the
+    hub): treat it as a credential refusal.
+
+    Args:
+        static_private: The hub's static X25519 private key.
+        node_id: The hub's node id (the PSK salt).
+        psk: The client's PSK (the hub knows its password); may come later through
+            :meth:`provide_psk`, so HELLO and the offer go out while it is derived, but before
+            message 1 is received.
+        hello_extra: Keys added to the HELLO payload (e.g. ``pubkey``/``peer``).
+        patterns: The patterns offered.
+        suites: The suites offered.
+        known_client_key: The client static key pinned for this client; without it a
+            ``KKpsk0`` request is refused.
+        offer_extra: Keys added to the offer payload.
+
+    Raises:
+        ValueError: Bad keys, node id, patterns or suites, or extras overriding ``node_id`` or
+            ``noise``.
     """
 
     def __init__(
@@ -372,7 +305,7 @@ class HubHandshake(_Machine):
         known_client_key: bytes | str | None = None,
         offer_extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(_AWAIT_MSG1)
+        super().__init__(AWAIT_MSG1)
         x25519_public(static_private)
         if not isinstance(node_id, str) or not node_id:
             raise ValueError("node_id must be a non-empty string")
@@ -390,13 +323,13 @@ class HubHandshake(_Machine):
         self._psk = None if psk is None else bytes(psk)
         self._patterns = tuple(patterns)
         self._suites = tuple(suites)
-        self._client_key = _key_bytes(known_client_key, "known_client_key")
+        self._client_key = key_bytes(known_client_key, "known_client_key")
         self.node_id = node_id
         # Round-trip through JSON so we hash exactly what the client will parse (tuples become
         # lists, non-string keys become strings, floats keep their repr).
         noise = {"patterns": list(self._patterns), "suites": list(self._suites)}
-        self.hello_payload: dict[str, Any] = _json_roundtrip({"node_id": node_id, **hello_extra})
-        self.offer_payload: dict[str, Any] = _json_roundtrip({"noise": noise, **offer_extra})
+        self.hello_payload: dict[str, Any] = json_roundtrip({"node_id": node_id, **hello_extra})
+        self.offer_payload: dict[str, Any] = json_roundtrip({"noise": noise, **offer_extra})
         self._hello_bytes = canonical_json(self.hello_payload)
         self._offer_bytes = canonical_json(self.offer_payload)
         self.client_options: dict[str, Any] = {}
@@ -407,8 +340,15 @@ class HubHandshake(_Machine):
         self.suite: str | None = None
 
     def initial_frames(self) -> list[str]:
-        """HELLO then the offer, to send as soon as the carrier is open."""
-        return [_frame("hello", self.hello_payload), _frame("shake", self.offer_payload)]
+        """The frames to send as soon as the carrier is open.
+
+        Returns:
+            The cleartext HELLO, then the offer.
+        """
+        return [
+            handshake_frame("hello", self.hello_payload),
+            handshake_frame("shake", self.offer_payload),
+        ]
 
     @property
     def has_psk(self) -> bool:
@@ -416,24 +356,31 @@ class HubHandshake(_Machine):
         return self._psk is not None
 
     def provide_psk(self, psk: bytes) -> None:
-        """Give the client's PSK when it was not known at construction."""
+        """Give the client's PSK when it was not known at construction.
+
+        Args:
+            psk: The 32-byte PSK.
+
+        Raises:
+            ValueError: Not 32 bytes.
+        """
         if len(psk) != 32:
             raise ValueError("the PSK is 32 bytes")
         self._psk = bytes(psk)
 
     def _on_frame(self, msg_type: str, message: dict[str, Any]) -> list[str]:
-        if msg_type == "hello" and self._state == _AWAIT_MSG1 and self.client_hello is None:
-            self.client_hello = _payload(message, "client HELLO")
+        if msg_type == "hello" and self._state == AWAIT_MSG1 and self.client_hello is None:
+            self.client_hello = payload_of(message, "client HELLO")
             return []
         if msg_type in HANDSHAKE_MSG_TYPES:
-            if self._state == _AWAIT_MSG1:
-                return self._on_message1(_payload(message, "message 1"))
-            if self._state == _AWAIT_MSG3:
-                return self._on_message3(_payload(message, "message 3"))
+            if self._state == AWAIT_MSG1:
+                return self._on_message1(payload_of(message, "message 1"))
+            if self._state == AWAIT_MSG3:
+                return self._on_message3(payload_of(message, "message 3"))
         raise self._unexpected(msg_type)
 
     def _on_message1(self, payload: dict[str, Any]) -> list[str]:
-        block = _noise_block(payload, "message 1")
+        block = noise_block(payload, "message 1")
         pattern, suite = block.get("pattern"), block.get("suite")
         if not isinstance(pattern, str) or pattern not in self._patterns:
             raise ThalovantProtocolError(
@@ -443,7 +390,7 @@ class HubHandshake(_Machine):
             raise ThalovantProtocolError(
                 f"client chose a suite that was not offered: {suite!r:.60}"
             )
-        data = _noise_msg(block)
+        data = noise_msg(block)
         if self._psk is None:
             raise RuntimeError("HubHandshake needs the PSK (provide_psk) before message 1")
         if pattern == PATTERN_KK and self._client_key is None:
@@ -461,88 +408,17 @@ class HubHandshake(_Machine):
             prologue=self._prologue,
             remote_static=self._client_key if pattern == PATTERN_KK else None,
         )
-        self.client_options = _lenient_object(noise.read_message(data))
+        self.client_options = lenient_object(noise.read_message(data))
         msg2 = noise.write_message(b"")
         if noise.is_complete:
             self._finish(self.node_id, self.hello_payload)
         else:
-            self._state = _AWAIT_MSG3
-        return [_frame("shake", {"noise": {"msg": msg2.hex()}})]
+            self._state = AWAIT_MSG3
+        return [handshake_frame("shake", {"noise": {"msg": msg2.hex()}})]
 
     def _on_message3(self, payload: dict[str, Any]) -> list[str]:
-        data = _noise_msg(_noise_block(payload, "message 3"))
+        data = noise_msg(noise_block(payload, "message 3"))
         assert self._noise is not None
         self._noise.read_message(data)
         self._finish(self.node_id, self.hello_payload)
         return []
-
-
-# -- frame helpers --------------------------------------------------------------------------
-
-
-def _frame(msg_type: str, payload: dict[str, Any]) -> str:
-    return json.dumps(
-        {"msg_type": msg_type, "payload": payload, "metadata": {}, "route": []},
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-
-
-def _payload(message: dict[str, Any], what: str) -> dict[str, Any]:
-    payload = message.get("payload")
-    if not isinstance(payload, dict):
-        raise ThalovantProtocolError(f"{what} frame has no payload object")
-    return payload
-
-
-def _noise_block(payload: dict[str, Any], what: str) -> dict[str, Any]:
-    noise = payload.get("noise")
-    if not isinstance(noise, dict):
-        raise ThalovantProtocolError(f"{what} has no payload.noise object")
-    return noise
-
-
-def _str_list(noise: dict[str, Any], key: str) -> list[str]:
-    value = noise.get(key)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ThalovantProtocolError(f"offer payload.noise.{key} must be a list of strings")
-    return value
-
-
-def _noise_msg(noise: dict[str, Any]) -> bytes:
-    value = noise.get("msg")
-    if not isinstance(value, str):
-        raise ThalovantProtocolError("handshake frame has no payload.noise.msg hex string")
-    if len(value) > MAX_NOISE_HEX_CHARS:
-        raise ThalovantProtocolError(
-            f"payload.noise.msg is {len(value)} hex chars; the limit is {MAX_NOISE_HEX_CHARS}"
-        )
-    try:
-        # unhexlify, unlike bytes.fromhex, rejects whitespace; non-ASCII raises ValueError.
-        return binascii.unhexlify(value)
-    except ValueError:
-        raise ThalovantProtocolError("payload.noise.msg is not valid hex") from None
-
-
-def _key_bytes(key: bytes | str | None, what: str) -> bytes | None:
-    if key is None:
-        return None
-    raw = bytes.fromhex(key) if isinstance(key, str) else bytes(key)
-    if len(raw) != 32:
-        raise ValueError(f"{what} must be 32 bytes (or 64 hex chars)")
-    return raw
-
-
-def _json_roundtrip(value: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(json.dumps(value, ensure_ascii=False))
-    return result
-
-
-def _lenient_object(data: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except (ValueError, RecursionError):
-        return {}
-    if not isinstance(value, dict) or exceeds_depth(data):
-        return {}
-    return value

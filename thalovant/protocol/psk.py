@@ -54,7 +54,15 @@ PSK_LENGTH = 32
 
 
 def derive_psk(password: str, node_id: str) -> bytes:
-    """Derive the 32-byte Noise PSK for ``password`` on the hub ``node_id`` (blocking, slow)."""
+    """Derive the Noise PSK with Argon2id (docs/protocol.md §2.3); blocking and slow.
+
+    Args:
+        password: The identity's password.
+        node_id: The hub's node id (its SHA-256 is the salt).
+
+    Returns:
+        The 32-byte PSK.
+    """
     kdf = Argon2id(
         salt=hashlib.sha256(node_id.encode("utf-8")).digest(),
         length=PSK_LENGTH,
@@ -71,7 +79,15 @@ def _access_key_tag(access_key: str) -> str:
 
 
 def psk_cache_key(access_key: str, node_id: str) -> str:
-    """The on-disk PSK cache key: ``"<first 16 hex of sha256(access_key)>@<node_id>"``."""
+    """The on-disk PSK cache key.
+
+    Args:
+        access_key: The identity's access key.
+        node_id: The hub's node id.
+
+    Returns:
+        ``"<first 16 hex of sha256(access_key)>@<node_id>"``.
+    """
     return f"{_access_key_tag(access_key)}@{node_id}"
 
 
@@ -94,12 +110,20 @@ class PskDeriver:
     ``max_concurrent`` derivations run at once across all threads and event loops using this
     instance (the module-level :data:`default_psk_deriver` is the process-wide one), each on
     one of this deriver's own threads; at most ``cache_size`` results are kept, least recently
-    used evicted first. ``derive`` replaces the KDF (tests).
+    used evicted first.
 
     The cache key is (short hash of the access key, node id, SHA-256 of the password). Since
     the derivation is a pure function of that key, a cached PSK can never be stale; a changed
     password simply misses. :meth:`forget` exists to drop a PSK after a failed handshake, as
     the on-disk cache does, and to release memory.
+
+    Args:
+        max_concurrent: Derivations that may run at the same time.
+        cache_size: Results kept.
+        derive: Replaces the KDF (tests).
+
+    Raises:
+        ValueError: ``max_concurrent`` below 1 or a negative ``cache_size``.
     """
 
     def __init__(
@@ -141,13 +165,31 @@ class PskDeriver:
             return len(self._in_flight)
 
     def cached(self, access_key: str, password: str, node_id: str) -> bytes | None:
-        """The cached PSK for these credentials, or None. Never blocks."""
+        """The cached PSK for these credentials; never blocks.
+
+        Args:
+            access_key: The identity's access key.
+            password: The identity's password.
+            node_id: The hub's node id (the salt).
+
+        Returns:
+            The PSK, or None when it is not cached.
+        """
         key = _key(access_key, password, node_id)
         with self._lock:
             return self._hit(key)
 
     def get(self, access_key: str, password: str, node_id: str) -> bytes:
-        """The PSK for these credentials: cached, or derived under the limiter. Blocks."""
+        """The PSK for these credentials: cached, or derived under the limiter. Blocks.
+
+        Args:
+            access_key: The identity's access key.
+            password: The identity's password.
+            node_id: The hub's node id (the salt).
+
+        Returns:
+            The 32-byte PSK.
+        """
         request = self.submit(access_key, password, node_id)
         try:
             return request.future.result()
@@ -155,9 +197,19 @@ class PskDeriver:
             request.release()
 
     def submit(self, access_key: str, password: str, node_id: str) -> PskRequest:
-        """A place in the queue for this PSK (joining a derivation under way for the same
-        credentials, or already done when cached). Never blocks. Call
-        :meth:`PskRequest.release` exactly once, when done with it or giving up."""
+        """A place in the queue for this PSK; never blocks.
+
+        It joins a derivation under way for the same credentials, or is already done when cached.
+        Call :meth:`PskRequest.release` exactly once, when done with it or giving up.
+
+        Args:
+            access_key: The identity's access key.
+            password: The identity's password.
+            node_id: The hub's node id (the salt).
+
+        Returns:
+            The request; its ``future`` completes with the PSK.
+        """
         key = _key(access_key, password, node_id)
         with self._lock:
             cached = self._hit(key)
@@ -208,7 +260,12 @@ class PskDeriver:
                 self._cache.popitem(last=False)
 
     def forget(self, access_key: str, node_id: str) -> None:
-        """Drop every cached PSK of this access key on this hub (any password)."""
+        """Drop every cached PSK of this access key on this hub (any password).
+
+        Args:
+            access_key: The identity's access key.
+            node_id: The hub's node id.
+        """
         tag = _access_key_tag(access_key)
         with self._lock:
             for key in [k for k in self._cache if k[0] == tag and k[1] == node_id]:
@@ -228,8 +285,17 @@ class PskDeriver:
 
 
 class PskRequest:
-    """One caller's place in :class:`PskDeriver`'s queue: ``future`` completes with the PSK
-    (or the KDF's exception); it is never cancelled while the request is held."""
+    """One caller's place in :class:`PskDeriver`'s queue.
+
+    ``future`` completes with the PSK (or the KDF's exception); it is never cancelled while
+    the request is held.
+
+    Args:
+        deriver: The deriver that queued it.
+        key: The credentials' cache key.
+        flight: The derivation it waits for (None when it was cached).
+        future: Completes with the PSK.
+    """
 
     __slots__ = ("_deriver", "_flight", "_key", "_released", "future")
 

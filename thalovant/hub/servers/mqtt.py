@@ -23,7 +23,6 @@ authenticates each client with its own username/password and confines it to its 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import ssl
@@ -48,6 +47,7 @@ from thalovant.carriers.mqtt import (
 from thalovant.errors import ThalovantConnectionError
 from thalovant.hub.responder.session import CLOSE_PROTOCOL, HubServices, HubSession, SessionClosed
 from thalovant.hub.state.registry import ClientRecord
+from thalovant.protocol.hello import is_hello
 from thalovant.redact import RedactingLogger, redact_url
 
 __all__ = ["DEFAULT_TOPIC_PREFIX", "MQTTHubServer"]
@@ -306,7 +306,7 @@ class MQTTHubServer:
         if leaf != "in":
             return
         frame = decode_payload(payload)
-        if isinstance(frame, str) and _is_hello(frame):
+        if isinstance(frame, str) and is_hello(frame):
             await self._open(tg, access_key, frame)
             return
         peer = self._peers.get(access_key)
@@ -420,16 +420,6 @@ class MQTTHubServer:
             )
         except aiomqtt.MqttError as exc:
             logger.debug("close notice not sent: %s", exc)
-
-
-def _is_hello(frame: str) -> bool:
-    if '"hello"' not in frame:
-        return False
-    try:
-        message = json.loads(frame)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(message, dict) and message.get("msg_type") == "hello"
 
 
 def _usable_key(access_key: str) -> bool:
