@@ -3,10 +3,11 @@
 Nothing here sleeps, awaits or reads a clock: the caller feeds events with the current time
 (``now``, any monotonic float), asks :meth:`AskCollector.next_deadline` when to give up
 waiting, and calls ``finish(now)`` for the outcome. The async glue lives in
-:mod:`thalovant.bus.bus` (:class:`~thalovant.bus.bus.CollectorSink`); the conversation carry a
-handled event feeds is :mod:`thalovant.client.carry`.
+:mod:`thalovant.bus.requests` (:class:`~thalovant.bus.requests.CollectorSink`); the conversation
+carry a handled event feeds is :mod:`thalovant.client.carry`.
 
-Completion rules of :class:`AskCollector` (docs/protocol.md §3.5, improved as DESIGN.md asks):
+Completion rules of :class:`AskCollector` (docs/protocol.md §3.5, improved as docs/architecture.md
+describes):
 
 * ``ovos.utterance.handled`` completes the reply at once when speech arrived before it, or
   when it follows an intent miss (``complete_intent_failure`` / ``ovos.intent.unmatched``).
@@ -26,8 +27,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
-import msgspec
-
 from thalovant.client.carry import carry_fields, is_empty
 from thalovant.errors import (
     ThalovantPolicyDeniedError,
@@ -46,6 +45,7 @@ from thalovant.events import (
     SPEAK_EVENTS,
 )
 from thalovant.models.types import ThalovantEvent, ThalovantReply
+from thalovant.protocol.query import unwrap_query
 
 __all__ = [
     "MAX_CLIP_HEX_CHARS",
@@ -350,25 +350,11 @@ class QueryCollector:
         Returns:
             ``(query_id, event)``; None for other frames or undecodable payloads.
         """
-        if frame.get("msg_type") not in ("query", "cascade"):
+        unwrapped = unwrap_query(frame)
+        if unwrapped is None:
             return None
-        meta = frame.get("metadata")
-        meta = meta if isinstance(meta, Mapping) else {}
-        qid = meta.get("query_id", meta.get("queryId"))
-        payload: object = frame.get("payload")
-        for _ in range(8):  # nested envelopes: query -> bus -> message
-            if isinstance(payload, (str, bytes)):
-                try:
-                    payload = msgspec.json.decode(payload)
-                except msgspec.DecodeError:
-                    return None
-            if isinstance(payload, Mapping) and "type" not in payload and "msg_type" in payload:
-                payload = payload.get("payload")
-                continue
-            break
-        if not isinstance(payload, Mapping) or not isinstance(payload.get("type"), str):
-            return None
-        return (str(qid) if qid is not None else None), ThalovantEvent.from_message(payload)
+        qid, message = unwrapped
+        return qid, ThalovantEvent.from_message(message)
 
     def feed_frame(self, frame: Mapping[str, Any], now: float) -> bool:
         """Take one hive frame in (another query's frames are ignored).
