@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -57,7 +58,24 @@ _WRONG_LOOP = (
     "AsyncThalovantClient is bound to the event loop it was first used on; "
     "create one client per loop"
 )
+_FORKED = (
+    "AsyncThalovantClient was opened in the parent process (pid {parent}) and cannot be used "
+    "in this forked child (pid {child}); open the client in the worker process, e.g. in the "
+    "app's lifespan, not at import time (gunicorn --preload forks after importing the app)"
+)
 T = TypeVar("T")
+
+# This process's pid, refreshed in a forked child (``os.getpid()`` is a system call; the
+# check runs on every public call). docs/architecture.md, "Several workers".
+_PROCESS = [os.getpid()]
+
+
+def _after_fork_in_child() -> None:
+    _PROCESS[0] = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class ClientRuntime:
@@ -81,6 +99,8 @@ class ClientRuntime:
         """Bumped by every close: work started before a close must not reopen the client."""
         self._settings: LinkSettings | None = None
         self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+        self._pid: int | None = None
+        """The process that bound the loop: a forked child may not use the client."""
         self._host: asyncio.Task[None] | None = None
         self._started: anyio.Event | None = None
         self._stop: anyio.Event | None = None
@@ -88,17 +108,22 @@ class ClientRuntime:
     # -- loop binding -----------------------------------------------------------------------
 
     def check_loop(self) -> None:
-        """Bind to the running loop on first use; refuse any other loop afterwards.
+        """Bind to the running loop (and this process) on first use; refuse any other loop or
+        process afterwards.
 
         Raises:
-            ThalovantRuntimeError: Called from another event loop than the bound one.
+            ThalovantRuntimeError: Called from another event loop than the bound one, or in a
+                forked child of the process that bound it (docs/architecture.md, "Several
+                workers": the preload rule).
         """
+        if self._pid is not None and self._pid != _PROCESS[0]:
+            raise ThalovantRuntimeError(_FORKED.format(parent=self._pid, child=_PROCESS[0]))
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # a plain call outside any loop (e.g. on() at setup time)
         if self._loop is None:
-            self._loop = weakref.ref(loop)
+            self._loop, self._pid = weakref.ref(loop), _PROCESS[0]
         elif self._loop() is not loop:
             raise ThalovantRuntimeError(_WRONG_LOOP)
 
