@@ -30,3 +30,13 @@ def test_protocol_package_is_sans_io() -> None:
         "thalovant.protocol.psk, thalovant.protocol.binary"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_reply_streams_are_public() -> None:
+    from thalovant.client import AsyncThalovantReplyStream
+    from thalovant.sync import ThalovantReplyStream
+
+    for name in ("AsyncThalovantReplyStream", "ThalovantReplyStream"):
+        assert name in thalovant.__all__
+    assert thalovant.AsyncThalovantReplyStream is AsyncThalovantReplyStream
+    assert thalovant.ThalovantReplyStream is ThalovantReplyStream

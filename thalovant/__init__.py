@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from thalovant.client.conversation import (
         AsyncThalovantConversation as AsyncThalovantConversation,
     )
+    from thalovant.client.streaming import (
+        AsyncThalovantReplyStream as AsyncThalovantReplyStream,
+    )
     from thalovant.control.client import DEFAULT_CONTROL_API_URL as DEFAULT_CONTROL_API_URL
     from thalovant.control.client import AsyncThalovantControlPlane as AsyncThalovantControlPlane
     from thalovant.control.client import BootstrapIdentityResult as BootstrapIdentityResult
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from thalovant.models.types import ThalovantHealth as ThalovantHealth
     from thalovant.models.types import ThalovantReply as ThalovantReply
     from thalovant.models.types import strip_ssml as strip_ssml
+    from thalovant.sync.bridges import ThalovantReplyStream as ThalovantReplyStream
     from thalovant.sync.client import ThalovantClient as ThalovantClient
     from thalovant.sync.client import ThalovantConversation as ThalovantConversation
     from thalovant.sync.control import ThalovantControlPlane as ThalovantControlPlane
@@ -50,6 +54,7 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "AsyncThalovantClient": "thalovant.client.client",
     "AsyncThalovantConversation": "thalovant.client.conversation",
+    "AsyncThalovantReplyStream": "thalovant.client.streaming",
     "ThalovantBinary": "thalovant.bus.routing",
     "build_client_context": "thalovant.client.context",
     "DEFAULT_CONTROL_API_URL": "thalovant.control.client",
@@ -73,6 +78,7 @@ _LAZY: dict[str, str] = {
     "strip_ssml": "thalovant.models.types",
     "ThalovantClient": "thalovant.sync.client",
     "ThalovantConversation": "thalovant.sync.client",
+    "ThalovantReplyStream": "thalovant.sync.bridges",
 }
 
 __all__ = [

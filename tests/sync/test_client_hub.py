@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import gc
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -320,3 +321,31 @@ async def test_the_rest_of_the_documented_calls(
     assert seen["denied"] == "recognizer_loop:utterance"
     with pytest.raises(ThalovantUnsupportedProtocolError):
         ThalovantClient(identity, protocol="carrier-pigeon")
+
+
+async def test_ask_stream_sync_twin(make_sync: SyncFactory, identity: ThalovantIdentity) -> None:
+    client = make_sync(identity)
+
+    def use() -> tuple[list[tuple[float, str]], Any, Any, list[str], Any]:
+        with client.ask_stream("tell me a story") as stream:
+            items = [(time.monotonic(), event.text) for event in stream]
+        with pytest.raises(ThalovantUnansweredError):
+            for _ in client.ask_stream("please recalibrate the flux capacitor"):
+                pass
+        with client.conversation() as convo:
+            with convo.ask_stream("tell me a story") as early:
+                first = next(early).text  # then leave early: the request is released
+            said = [event.text for event in convo.ask_stream("hello")]
+        in_flight = client._loop.call_sync(lambda: client._async.bus.in_flight)
+        return items, stream.reply, early, [first, *said], in_flight
+
+    items, reply, early, said, in_flight = await in_thread(use)
+    assert len(items) == 3
+    assert items[2][0] - items[0][0] >= 0.08
+    assert reply is not None
+    assert reply.utterances == tuple(text for _, text in items)
+    assert early.closed
+    assert early.reply is None
+    assert said[0].startswith("Once upon a time")
+    assert "Hello" in said[1]
+    assert in_flight == 0

@@ -7,7 +7,7 @@ facade).
 
 from __future__ import annotations
 
-from thalovant.sync.bridges import SyncIterator, SyncSubscription
+from thalovant.sync.bridges import SyncIterator, SyncSubscription, ThalovantReplyStream
 from thalovant.sync.client import ThalovantClient
 from thalovant.sync.control import ThalovantControlPlane
 from thalovant.sync.conversation import ThalovantConversation
@@ -18,4 +18,5 @@ __all__ = [
     "ThalovantClient",
     "ThalovantControlPlane",
     "ThalovantConversation",
+    "ThalovantReplyStream",
 ]

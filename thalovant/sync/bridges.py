@@ -6,6 +6,7 @@
 * :class:`SyncIterator`: a plain iterator stepping an async iterator through the loop, one
   loop hop per item; ``close`` (also on ``with`` exit, or when an abandoned iterator is
   garbage-collected) closes the async iterator.
+* :class:`ThalovantReplyStream`: the ``SyncIterator`` of an ``ask_stream``, with its ``reply``.
 
 The loop is a :class:`~thalovant.sync.portal.LoopThread` (docs/architecture.md).
 """
@@ -16,10 +17,12 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
+from thalovant.client.streaming import AsyncThalovantReplyStream
+from thalovant.models.types import ThalovantEvent, ThalovantReply
 from thalovant.sync.handlers import HandlerBridge
 from thalovant.sync.portal import LoopThread
 
-__all__ = ["SyncIterator", "SyncSubscription"]
+__all__ = ["SyncIterator", "SyncSubscription", "ThalovantReplyStream"]
 
 T = TypeVar("T")
 
@@ -150,3 +153,48 @@ class SyncIterator(Generic[T]):
             aclose = getattr(self._inner, "aclose", None)
             if aclose is not None:
                 self._loop.submit(aclose)
+
+
+class ThalovantReplyStream(SyncIterator[ThalovantEvent]):
+    """The blocking twin of ``AsyncThalovantReplyStream``: a plain iterator (one loop hop per
+    event) and context manager; ``with`` exit or :meth:`close` before the end releases the
+    request. Iterating raises the errors of ``ask``.
+
+    Args:
+        loop: The facade's loop thread.
+        inner: The async reply stream.
+    """
+
+    def __init__(self, loop: LoopThread, inner: AsyncThalovantReplyStream) -> None:
+        super().__init__(loop, inner)
+        self._stream = inner
+
+    def __repr__(self) -> str:
+        rid = self._stream.request_id
+        return f"<ThalovantReplyStream request_id={rid!r} closed={self.closed}>"
+
+    @property
+    def reply(self) -> ThalovantReply | None:
+        """The final reply once the iteration ended normally; None before."""
+        return self._stream.reply
+
+    @property
+    def received(self) -> int:
+        """Events yielded so far."""
+        return self._stream.received
+
+    def __enter__(self) -> ThalovantReplyStream:
+        """Publish the ask now (``AsyncThalovantReplyStream.__aenter__``).
+
+        Returns:
+            The stream.
+
+        Raises:
+            ThalovantConnectionError: Not sent before the deadline, or the client closed.
+        """
+        try:
+            self._loop.call(self._stream.__aenter__)
+        except BaseException:
+            self._closed = True
+            raise
+        return self

@@ -17,7 +17,7 @@ from thalovant.bus.bus import Handler, Predicate
 from thalovant.client.client import AsyncThalovantClient
 from thalovant.client.conversation import AsyncThalovantConversation
 from thalovant.models.types import ThalovantEvent, ThalovantReply
-from thalovant.sync.bridges import SyncIterator, SyncSubscription
+from thalovant.sync.bridges import SyncIterator, SyncSubscription, ThalovantReplyStream
 from thalovant.sync.handlers import HandlerBridge
 from thalovant.sync.portal import LoopThread
 
@@ -138,6 +138,47 @@ class ThalovantConversation:
             pipeline=pipeline,
             location=location,
         )
+
+    def ask_stream(
+        self,
+        text: str,
+        *,
+        timeout: float = 12.0,
+        lang: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        stt_lang: str | None = None,
+        pipeline: Iterable[str] | None = None,
+        location: Mapping[str, Any] | None = None,
+    ) -> ThalovantReplyStream:
+        """``ThalovantClient.ask_stream`` in this conversation
+        (``AsyncThalovantConversation.ask_stream``).
+
+        Args:
+            text: The utterance.
+            timeout: Seconds for the whole stream, counted from this call.
+            lang: Language of the turn (default the conversation's).
+            context: Merged over the base context.
+            request_id: Correlation id (default a fresh one).
+            stt_lang: ``context.stt_lang``.
+            pipeline: Intent stages.
+            location: ``context.location``.
+
+        Returns:
+            The stream; stepping it raises the errors of ``ask``.
+        """
+        inner = self._loop.call_sync(
+            self._async.ask_stream,
+            text,
+            timeout=timeout,
+            lang=lang,
+            context=context,
+            request_id=request_id,
+            stt_lang=stt_lang,
+            pipeline=pipeline,
+            location=location,
+        )
+        return ThalovantReplyStream(self._loop, inner)
 
     def query(
         self,

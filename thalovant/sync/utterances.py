@@ -13,6 +13,7 @@ from typing import Any
 
 from thalovant.client.client import AsyncThalovantClient
 from thalovant.models.types import ThalovantReply
+from thalovant.sync.bridges import ThalovantReplyStream
 from thalovant.sync.portal import LoopThread
 
 __all__ = ["UtteranceMethods"]
@@ -72,6 +73,57 @@ class UtteranceMethods:
             pipeline=pipeline,
             location=location,
         )
+
+    def ask_stream(
+        self,
+        text: str,
+        *,
+        timeout: float = 12.0,
+        lang: str = "en-us",
+        context: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+        request_id: str | None = None,
+        stt_lang: str | None = None,
+        pipeline: Iterable[str] | None = None,
+        location: Mapping[str, Any] | None = None,
+    ) -> ThalovantReplyStream:
+        """``ask``, streamed (``AsyncThalovantClient.ask_stream``): a plain iterator of the
+        request's speech and display events as they arrive, then ``stream.reply``::
+
+            with client.ask_stream("tell me a story") as stream:
+                for event in stream:
+                    print(event.text)
+
+        Args:
+            text: The utterance (stripped; must not be blank).
+            timeout: Seconds for the whole stream, counted from this call.
+            lang: Language of the utterance.
+            context: Caller context (deep-copied now, never modified).
+            session_id: Session id of the turn.
+            request_id: Correlation id (default ``thalovant-request-<hex>``).
+            stt_lang: ``context.stt_lang``.
+            pipeline: Intent stages, sent as ``context.session.pipeline``.
+            location: ``context.location`` (see ``build_location``).
+
+        Returns:
+            The stream; stepping it raises the errors of ``ask``.
+
+        Raises:
+            ThalovantRuntimeError: Invalid arguments, or the client is closed.
+        """
+        inner = self._loop.call_sync(
+            self._async.ask_stream,
+            text,
+            timeout=timeout,
+            lang=lang,
+            context=context,
+            session_id=session_id,
+            request_id=request_id,
+            stt_lang=stt_lang,
+            pipeline=pipeline,
+            location=location,
+        )
+        return ThalovantReplyStream(self._loop, inner)
 
     def query(
         self,
