@@ -7,12 +7,12 @@ The short pattern (README "FastAPI")::
     app.include_router(health_router())
 
     @app.post("/ask")
-    async def ask(body: Ask, client=Depends(get_client), scope=Depends(request_scope)):
+    async def ask(body: Ask, client: ClientDep, scope: ScopeDep):
         reply = await client.ask(body.text, **scope.ask_kwargs())
         return {"text": reply.text}
 
     @app.get("/stream")
-    async def stream(text: str, client=Depends(get_client), scope=Depends(request_scope)):
+    async def stream(text: str, client: ClientDep, scope: ScopeDep):
         return sse_reply(client, text, scope)
 
 See docs/architecture.md (this package sits at the top, beside ``cli``/``demo``/``testing``,
@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from thalovant.fastapi.dependencies import (
     REQUEST_ID_HEADER,
+    ClientDep,
+    ScopeDep,
     ThalovantRequestScope,
     client_dependency,
     get_client,
@@ -47,6 +49,8 @@ __all__ = [
     "PROBLEM_CONTENT_TYPE",
     "REQUEST_ID_HEADER",
     "RETRY_AFTER_SECONDS",
+    "ClientDep",
+    "ScopeDep",
     "ThalovantRequestScope",
     "ThalovantService",
     "client_dependency",

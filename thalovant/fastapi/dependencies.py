@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from thalovant.client.client import AsyncThalovantClient
@@ -24,6 +24,8 @@ from thalovant.fastapi.tracing import trace_id_from_headers
 
 __all__ = [
     "REQUEST_ID_HEADER",
+    "ClientDep",
+    "ScopeDep",
     "ThalovantRequestScope",
     "client_dependency",
     "get_client",
@@ -168,3 +170,10 @@ def request_scope(request: Request) -> ThalovantRequestScope:
         The scope.
     """
     return scope_of(request)
+
+
+ClientDep = Annotated[AsyncThalovantClient, Depends(get_client)]
+"""A route parameter annotation: ``client: ClientDep`` is the app's default client."""
+
+ScopeDep = Annotated[ThalovantRequestScope, Depends(request_scope)]
+"""A route parameter annotation: ``scope: ScopeDep`` is the request's trace scope."""
