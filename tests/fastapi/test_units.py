@@ -164,3 +164,14 @@ async def test_no_identity_is_an_identity_error(tmp_path: Path, hub_tls: HubTLS)
     with pytest.raises(ThalovantIdentityError):
         async with app_for(tmp_path / "missing.json", hub_tls):
             pass
+
+
+def test_fastapi_is_imported_only_in_thalovant_fastapi() -> None:
+    package = Path(__file__).resolve().parents[2] / "thalovant"
+    for module in package.rglob("*.py"):
+        if "fastapi" in module.relative_to(package).parts[:1]:
+            continue
+        text = module.read_text(encoding="utf-8")
+        for name in ("fastapi", "starlette", "sse_starlette"):
+            assert f"import {name}" not in text, module
+            assert f"from {name}" not in text, module
