@@ -310,7 +310,7 @@ async def test_quickstart(workspace: Workspace, hub_tls: HubTLS) -> None:
 
 
 #: Examples that need a server and are run by a test module of their own.
-RUN_ELSEWHERE = {"fastapi_app.py": "tests/fastapi/test_example_service.py"}
+RUN_ELSEWHERE = {"fastapi_app.py": "tests/fastapi/conftest.py"}
 
 
 def test_every_example_is_run_here() -> None:
