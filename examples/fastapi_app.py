@@ -11,6 +11,7 @@ Routes:
 * ``POST /conversation`` ``{"text": ...}``: one conversation per session cookie
   (``thalovant_session``), so the hub remembers across requests (and workers)
 * ``GET /stream?text=...``: Server-Sent Events, one ``speak`` per sentence, then ``reply``
+* ``WS /ws``: each text frame is an utterance; its reply streams back as JSON frames
 * ``GET /health/live``, ``GET /health/ready``
 
 Errors are problem+json (504 timeout, 403 policy denied, 422 not understood, 503 hub
@@ -23,17 +24,20 @@ from __future__ import annotations
 import os
 import secrets
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
 from thalovant.fastapi import (
     REQUEST_ID_HEADER,
     ClientDep,
     ScopeDep,
+    get_service,
     health_router,
     install_exception_handlers,
+    scope_of,
     sse_reply,
     thalovant_lifespan,
+    websocket_reply,
 )
 
 ASK_TIMEOUT = float(os.environ.get("THALOVANT_ASK_TIMEOUT", "12"))
@@ -84,3 +88,15 @@ async def stream(
     scope: ScopeDep,
 ) -> Response:
     return sse_reply(client, text, scope, timeout=ASK_TIMEOUT)
+
+
+@app.websocket("/ws")
+async def ws(websocket: WebSocket) -> None:
+    client = get_service(websocket).client()
+    await websocket.accept()
+    try:
+        while True:
+            text = await websocket.receive_text()
+            await websocket_reply(websocket, client, text, scope_of(websocket), timeout=ASK_TIMEOUT)
+    except WebSocketDisconnect:
+        return

@@ -16,6 +16,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+import websockets
 
 from tests.fastapi.conftest import Service, Waiters, identity_file, serve
 from thalovant.client.client import AsyncThalovantClient
@@ -106,6 +107,21 @@ async def test_sse_items_arrive_before_the_reply(service: Service) -> None:
     assert seen[1][1] - first >= 0.03
 
 
+@pytest.mark.skipif(
+    not hasattr(AsyncThalovantClient, "ask_stream"), reason="ask_stream arrives with wt-stream"
+)
+async def test_websocket_streams_each_speak(service: Service) -> None:
+    url = service.url.replace("http://", "ws://") + "/ws"
+    frames: list[tuple[str, float]] = []
+    with anyio.fail_after(30):
+        async with websockets.connect(url, additional_headers={"X-Request-ID": "ws-1"}) as ws:
+            await ws.send("tell me a story")
+            while not frames or frames[-1][0] not in ("reply", "error"):
+                frames.append((json.loads(await ws.recv())["event"], time.monotonic()))
+    assert [name for name, _ in frames] == ["speak", "speak", "speak", "reply"]
+    assert frames[-1][1] - frames[0][1] >= 0.08
+
+
 async def test_timeout_is_504(service: Service, waiters: Waiters) -> None:
     response = await service.http.post("/ask", json={"text": "wait forever", "timeout": 0.5})
     assert_problem(response, 504, "timeout")
@@ -172,6 +188,7 @@ async def test_sigterm_with_64_asks_in_flight(
                 with anyio.fail_after(close_timeout + 10):
                     await svc.process.wait()
                 elapsed = time.monotonic() - started
+    print(f"SIGTERM with 64 asks in flight: exited in {elapsed:.2f} s")
     assert elapsed < close_timeout + 5, elapsed
     assert len(results) == 64
     for response in results:
