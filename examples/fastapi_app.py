@@ -74,7 +74,9 @@ async def conversation(
     client: ClientDep,
     scope: ScopeDep,
 ) -> dict[str, str | None]:
-    session_id = request.cookies.get(SESSION_COOKIE) or f"web-{secrets.token_hex(16)}"
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    if not 0 < len(session_id) <= 64 or not session_id.isascii():
+        session_id = f"web-{secrets.token_hex(16)}"  # a new visitor, or a cookie we did not set
     turn = client.conversation(session_id=session_id)
     reply = await turn.ask(body.text, timeout=body.timeout or ASK_TIMEOUT, **scope.ask_kwargs())
     response.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="lax")
