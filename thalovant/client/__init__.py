@@ -21,14 +21,17 @@ from thalovant.client.options import (
     DEFAULT_CONNECT_TIMEOUT,
     MAX_BINARY_BYTES,
 )
+from thalovant.client.streaming import STREAM_MAX_BUFFERED, AsyncThalovantReplyStream
 
 __all__ = [
     "CARRY_GRACE_SECONDS",
     "DEFAULT_CLOSE_TIMEOUT",
     "DEFAULT_CONNECT_TIMEOUT",
     "MAX_BINARY_BYTES",
+    "STREAM_MAX_BUFFERED",
     "AsyncThalovantClient",
     "AsyncThalovantConversation",
+    "AsyncThalovantReplyStream",
     "build_client_context",
     "build_location",
     "copy_mapping",

@@ -10,8 +10,8 @@ marked done so it no longer counts as in flight.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import anyio
 
@@ -26,6 +26,8 @@ from thalovant.link.link import Link
 from thalovant.models.types import ThalovantEvent, ThalovantReply
 
 __all__ = ["CARRY_GRACE_SECONDS", "AskSink", "Asker"]
+
+_Sink = TypeVar("_Sink", bound="AskSink")
 
 #: How long an ask keeps listening for ``ovos.utterance.handled`` after it returned.
 CARRY_GRACE_SECONDS = 2.0
@@ -121,10 +123,71 @@ class Asker:
             ThalovantTimeoutError: No speech before the deadline.
             ThalovantRuntimeError: A typed failure outcome (policy denial, no match, ...).
         """
-        runtime = self._runtime
         deadline = anyio.current_time() + timeout
+        sid, sink, reg = await self.open_ask(
+            utterance,
+            deadline=deadline,
+            make_sink=AskSink,
+            lang=lang,
+            context=context,
+            session_id=session_id,
+            request_id=request_id,
+            stt_lang=stt_lang,
+            pipeline=pipeline,
+            location=location,
+        )
+        try:
+            reply = await sink.wait(deadline)
+        except ThalovantConnectionError:
+            reg.close()
+            raise
+        except (ThalovantRuntimeError, ThalovantTimeoutError):
+            self.settle(sid, sink, reg, None)  # a typed outcome: the hub did answer
+            raise
+        except BaseException:
+            reg.close()
+            raise
+        self.settle(sid, sink, reg, reply)
+        return reply
 
-        async def publish(link: Link) -> tuple[str, AskSink, RequestRegistration]:
+    async def open_ask(
+        self,
+        utterance: str,
+        *,
+        deadline: float,
+        make_sink: Callable[[AskCollector], _Sink],
+        lang: str,
+        context: Mapping[str, Any] | None,
+        session_id: str | None,
+        request_id: str | None,
+        stt_lang: str | None,
+        pipeline: Iterable[str] | None,
+        location: Mapping[str, Any] | None,
+    ) -> tuple[str, _Sink, RequestRegistration]:
+        """Publish one ask with its sink registered first (``ask`` and ``ask_stream``).
+
+        Args:
+            utterance: The stripped utterance.
+            deadline: When to give up connecting (``anyio.current_time`` clock).
+            make_sink: Builds the request's sink from its collector.
+            lang: Language of the utterance.
+            context: The caller's context.
+            session_id: The caller's session id.
+            request_id: The request id (default a new one).
+            stt_lang: ``context.stt_lang``.
+            pipeline: Intent stages.
+            location: ``context.location``.
+
+        Returns:
+            ``(session id sent, sink, registration)``; the caller closes or settles it.
+
+        Raises:
+            ThalovantConnectionError: Not sent before the deadline, or the client closed.
+            ThalovantRuntimeError: A duplicate request id in flight.
+        """
+        runtime = self._runtime
+
+        async def publish(link: Link) -> tuple[str, _Sink, RequestRegistration]:
             out = build_utterance(
                 self._stamp,
                 utterance,
@@ -146,7 +209,7 @@ class Asker:
                 empty_wait_seconds=self.empty_wait_seconds,
                 hub_sends_handled=self.hub_sends_handled,
             )
-            sink = AskSink(collector)
+            sink = make_sink(collector)
             reg = runtime.bus.register_request(out.request_id, sink)
             try:
                 await link.send(out.message)
@@ -155,24 +218,20 @@ class Asker:
                 raise
             return out.session_id, sink, reg
 
-        sid, sink, reg = await runtime.publish(deadline, publish)
-        try:
-            reply = await sink.wait(deadline)
-        except ThalovantConnectionError:
-            reg.close()
-            raise
-        except (ThalovantRuntimeError, ThalovantTimeoutError):
-            self._after(sid, sink, reg, None)  # a typed outcome: the hub did answer
-            raise
-        except BaseException:
-            reg.close()
-            raise
-        self._after(sid, sink, reg, reply)
-        return reply
+        return await runtime.publish(deadline, publish)
 
-    def _after(
+    def settle(
         self, sid: str, sink: AskSink, reg: RequestRegistration, reply: ThalovantReply | None
     ) -> None:
+        """An ask has its outcome: learn from it, and close its registration now or after
+        the carry grace (see the module docstring).
+
+        Args:
+            sid: The session id it was sent with.
+            sink: Its sink.
+            reg: Its registration.
+            reply: The reply; None for a typed failure outcome.
+        """
         ids = [sid, reply.session_id if reply is not None else None]
         tg = self._runtime.task_group
         if sink.ask_collector.handled_seen or tg is None:
@@ -181,6 +240,26 @@ class Asker:
             return
         reg.mark_done()
         tg.start_soon(self._carry_grace, ids, sink, reg, name="thalovant carry grace")
+
+    def expire_later(self, reg: RequestRegistration, at: float, released: anyio.Event) -> None:
+        """Close ``reg`` at ``at`` (anyio clock) unless ``released`` is set first: the bound
+        on a reply stream its consumer abandoned.
+
+        Args:
+            reg: The stream's registration.
+            at: When to close it.
+            released: Set when the stream released it itself.
+        """
+        tg = self._runtime.task_group
+        if tg is not None:
+            tg.start_soon(self._expire, reg, at, released, name="thalovant stream expiry")
+
+    @staticmethod
+    async def _expire(reg: RequestRegistration, at: float, released: anyio.Event) -> None:
+        with anyio.move_on_after(at - anyio.current_time()):
+            await released.wait()
+        if not released.is_set():
+            reg.close()
 
     async def _carry_grace(
         self, ids: list[str | None], sink: AskSink, reg: RequestRegistration

@@ -200,6 +200,9 @@ class AskCollector:
         self._empty_at: float | None = None
         self._done_at: float | None = None
         self._handled_seen = False
+        self.last_kind: str | None = None
+        """What the last fed event was to the reply (``speech``, ``duplicate``, ``media``,
+        ...); None when it was ignored (another request's, or after completion)."""
 
     @property
     def done(self) -> bool:
@@ -256,6 +259,7 @@ class AskCollector:
             True when collection is complete.
         """
         rid = event.request_id
+        self.last_kind = None
         if rid is not None and rid != self.request_id:
             return self.done
         if self.poll(now):
@@ -264,7 +268,7 @@ class AskCollector:
                 self._state.carry = carry_fields(event)
             return True
         state = self._state
-        kind = state.add(event)
+        kind = self.last_kind = state.add(event)
         if kind == "speech":
             self._empty_at = None
             if self._handled_seen or not self.hub_sends_handled:

@@ -21,6 +21,7 @@ from thalovant.client.correlation import new_session_id
 from thalovant.client.host import ConversationHost
 from thalovant.client.listen import EventListener
 from thalovant.client.outgoing import require_text
+from thalovant.client.streaming import AsyncThalovantReplyStream
 from thalovant.models.types import ThalovantEvent, ThalovantReply
 
 __all__ = ["AsyncThalovantConversation"]
@@ -108,6 +109,49 @@ class AsyncThalovantConversation:
             ThalovantConnectionError: The link dropped or the client closed.
         """
         return await self.client.ask(
+            text,
+            timeout=timeout,
+            lang=lang or self.lang,
+            context=self._context(context),
+            session_id=self.session_id,
+            request_id=request_id,
+            stt_lang=stt_lang,
+            pipeline=pipeline,
+            location=location,
+        )
+
+    def ask_stream(
+        self,
+        text: str,
+        *,
+        timeout: float = 12.0,
+        lang: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        stt_lang: str | None = None,
+        pipeline: Iterable[str] | None = None,
+        location: Mapping[str, Any] | None = None,
+    ) -> AsyncThalovantReplyStream:
+        """``AsyncThalovantClient.ask_stream`` in this conversation (docs/protocol.md §3.5,
+        §6): the turn's speech and display events as they arrive, then ``stream.reply``.
+
+        Args:
+            text: The utterance.
+            timeout: Seconds for the whole stream, counted from this call.
+            lang: Language of the turn (default the conversation's).
+            context: Merged over the base context.
+            request_id: Correlation id (default a fresh one).
+            stt_lang: ``context.stt_lang``.
+            pipeline: Intent stages.
+            location: ``context.location``.
+
+        Returns:
+            The stream; iterating raises the errors of ``ask``.
+
+        Raises:
+            ThalovantRuntimeError: Invalid arguments.
+        """
+        return self.client.ask_stream(
             text,
             timeout=timeout,
             lang=lang or self.lang,

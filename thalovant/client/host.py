@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from thalovant.bus.bus import Handler, Predicate, Subscription
 from thalovant.client.listen import EventListener
+from thalovant.client.streaming import AsyncThalovantReplyStream
 from thalovant.identity.model import ThalovantIdentity
 from thalovant.models.types import ThalovantEvent, ThalovantReply
 
@@ -41,6 +42,22 @@ class ConversationHost(Protocol):
         location: Mapping[str, Any] | None = ...,
     ) -> ThalovantReply:
         """See ``AsyncThalovantClient.ask``."""
+        ...
+
+    def ask_stream(
+        self,
+        text: str,
+        *,
+        timeout: float = ...,
+        lang: str = ...,
+        context: Mapping[str, Any] | None = ...,
+        session_id: str | None = ...,
+        request_id: str | None = ...,
+        stt_lang: str | None = ...,
+        pipeline: Iterable[str] | None = ...,
+        location: Mapping[str, Any] | None = ...,
+    ) -> AsyncThalovantReplyStream:
+        """See ``AsyncThalovantClient.ask_stream``."""
         ...
 
     async def query(

@@ -16,6 +16,7 @@ from thalovant.client.asking import Asker
 from thalovant.client.inputs import action_input, code_input
 from thalovant.client.outgoing import require_text
 from thalovant.client.runtime import ClientRuntime
+from thalovant.client.streaming import AsyncThalovantReplyStream, stream_options
 from thalovant.models.types import ThalovantReply
 
 __all__ = ["UtteranceMethods"]
@@ -77,6 +78,67 @@ class UtteranceMethods:
             stt_lang=stt_lang,
             pipeline=pipeline,
             location=location,
+        )
+
+    def ask_stream(
+        self,
+        text: str,
+        *,
+        timeout: float = 12.0,
+        lang: str = "en-us",
+        context: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+        request_id: str | None = None,
+        stt_lang: str | None = None,
+        pipeline: Iterable[str] | None = None,
+        location: Mapping[str, Any] | None = None,
+    ) -> AsyncThalovantReplyStream:
+        """``ask``, streamed: each speech and display event of the request as it arrives
+        (docs/protocol.md §3.5; :mod:`thalovant.client.streaming`)::
+
+            async with client.ask_stream("tell me a story") as stream:
+                async for event in stream:
+                    print(event.text)
+            print(stream.reply.text)
+
+        The ask is published on ``async with`` entry or the first ``__anext__``; iteration
+        ends when the request completes (the completion rules of ``ask``), and then
+        ``stream.reply`` holds the final reply.
+
+        Args:
+            text: The utterance (stripped; must not be blank).
+            timeout: Seconds for the whole stream, counted from this call.
+            lang: Language of the utterance.
+            context: Caller context (deep-copied now, never modified).
+            session_id: Session id of the turn (default: the conversation's or connection's).
+            request_id: Correlation id (default ``thalovant-request-<hex>``).
+            stt_lang: ``context.stt_lang``.
+            pipeline: Intent stages, sent as ``context.session.pipeline``.
+            location: ``context.location`` (see ``build_location``).
+
+        Returns:
+            The stream (async iterator of ``ThalovantEvent``, async context manager). Iterating
+            raises the errors of ``ask``: ThalovantPolicyDeniedError, ThalovantUnansweredError,
+            ThalovantTimeoutError, ThalovantConnectionError; and ThalovantRuntimeError when
+            the consumer let more than ``STREAM_MAX_BUFFERED`` events wait.
+
+        Raises:
+            ThalovantRuntimeError: Invalid arguments, or called from another event loop.
+        """
+        self._runtime.check_loop()
+        return AsyncThalovantReplyStream(
+            self._asker,
+            require_text(text).strip(),
+            timeout=timeout,
+            options=stream_options(
+                lang=lang,
+                context=context,
+                session_id=session_id,
+                request_id=request_id,
+                stt_lang=stt_lang,
+                pipeline=pipeline,
+                location=location,
+            ),
         )
 
     async def query(
