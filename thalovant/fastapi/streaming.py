@@ -17,29 +17,24 @@ text frames ``{"event": ..., "data": ...}`` and leaves the socket open for the c
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol, cast
+from collections.abc import AsyncIterator
+from typing import Any
 
 from sse_starlette.sse import EventSourceResponse
 from starlette.websockets import WebSocket
 
+from thalovant.client.client import AsyncThalovantClient
+from thalovant.client.conversation import AsyncThalovantConversation
 from thalovant.errors import ThalovantError
 from thalovant.fastapi.dependencies import REQUEST_ID_HEADER, ThalovantRequestScope
 from thalovant.fastapi.errors import problem_for
-from thalovant.models.types import ThalovantEvent, ThalovantReply
+from thalovant.models.types import ThalovantEvent
 
-__all__ = ["reply_items", "sse_reply", "websocket_reply"]
-
-
-class _ReplyStream(AbstractAsyncContextManager["_ReplyStream"], Protocol):
-    reply: ThalovantReply | None
-
-    def __aiter__(self) -> AsyncIterator[ThalovantEvent]: ...
+__all__ = ["Asker", "reply_items", "sse_reply", "websocket_reply"]
 
 
-class _Streamer(Protocol):
-    def ask_stream(self, text: str, **kwargs: Any) -> _ReplyStream: ...
+Asker = AsyncThalovantClient | AsyncThalovantConversation
+"""What a bridge asks through: the client, or one conversation of it."""
 
 
 def _item(event: ThalovantEvent) -> tuple[str, dict[str, Any]]:
@@ -49,7 +44,7 @@ def _item(event: ThalovantEvent) -> tuple[str, dict[str, Any]]:
 
 
 async def reply_items(
-    asker: Any,
+    asker: Asker,
     text: str,
     scope: ThalovantRequestScope | None = None,
     **ask_kwargs: Any,
@@ -69,10 +64,10 @@ async def reply_items(
     kwargs = dict(ask_kwargs)
     if scope is not None:
         base = kwargs.pop("context", None)
-        kwargs.update(scope.ask_kwargs(cast("Mapping[str, Any] | None", base)))
+        kwargs.update(scope.ask_kwargs(base))
     trace_id = scope.trace_id if scope is not None else None
     try:
-        async with cast(_Streamer, asker).ask_stream(text, **kwargs) as stream:
+        async with asker.ask_stream(text, **kwargs) as stream:
             async for event in stream:
                 yield _item(event)
             reply = stream.reply
@@ -95,7 +90,7 @@ async def reply_items(
 
 
 def sse_reply(
-    asker: Any, text: str, scope: ThalovantRequestScope | None = None, **ask_kwargs: Any
+    asker: Asker, text: str, scope: ThalovantRequestScope | None = None, **ask_kwargs: Any
 ) -> EventSourceResponse:
     """An SSE response streaming one reply (see the module docstring for the events).
 
@@ -119,7 +114,7 @@ def sse_reply(
 
 async def websocket_reply(
     websocket: WebSocket,
-    asker: Any,
+    asker: Asker,
     text: str,
     scope: ThalovantRequestScope | None = None,
     **ask_kwargs: Any,
