@@ -19,7 +19,6 @@ import pytest
 import websockets
 
 from tests.fastapi.conftest import Service, Waiters, identity_file, serve
-from thalovant.client.client import AsyncThalovantClient
 from thalovant.hub import LocalHub
 from thalovant.hub.responder.demo import DEMO_JOKES
 from thalovant.testing import HubTLS
@@ -86,9 +85,6 @@ async def test_conversation_across_two_requests(service: Service) -> None:
         assert "teal" not in other.json()["text"]
 
 
-@pytest.mark.skipif(
-    not hasattr(AsyncThalovantClient, "ask_stream"), reason="ask_stream arrives with wt-stream"
-)
 async def test_sse_items_arrive_before_the_reply(service: Service) -> None:
     seen: list[tuple[str, float, dict[str, object]]] = []
     event = ""
@@ -107,9 +103,6 @@ async def test_sse_items_arrive_before_the_reply(service: Service) -> None:
     assert seen[1][1] - first >= 0.03
 
 
-@pytest.mark.skipif(
-    not hasattr(AsyncThalovantClient, "ask_stream"), reason="ask_stream arrives with wt-stream"
-)
 async def test_websocket_streams_each_speak(service: Service) -> None:
     url = service.url.replace("http://", "ws://") + "/ws"
     frames: list[tuple[str, float]] = []
@@ -140,6 +133,10 @@ async def test_policy_denied_is_403_with_fields(
     path = await identity_file(identity, tmp_path, hub_tls)
     async with serve(path, hub_tls, workers=1) as svc:
         response = await svc.http.post("/ask", json={"text": "tell me a joke"})
+        streamed = await svc.http.get("/stream", params={"text": "tell me a joke"})
+    assert streamed.status_code == 200  # the status is sent before the hub answers
+    assert "event: error" in streamed.text
+    assert "policy_denied" in streamed.text
     body = assert_problem(response, 403, "policy_denied")
     assert body["denied_type"] == "recognizer_loop:utterance"
     assert body["allowed"] == ["speak"]
