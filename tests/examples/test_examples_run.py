@@ -309,8 +309,14 @@ async def test_quickstart(workspace: Workspace, hub_tls: HubTLS) -> None:
     assert line(again, "joke:") in DEMO_JOKES
 
 
+#: Examples that need a server and are run by a test module of their own.
+RUN_ELSEWHERE = {"fastapi_app.py": "tests/fastapi/conftest.py"}
+
+
 def test_every_example_is_run_here() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
+    for name, module in RUN_ELSEWHERE.items():
+        assert name.removesuffix(".py") in (EXAMPLES.parent / module).read_text(encoding="utf-8")
     scripts = sorted(path.name for path in EXAMPLES.glob("*.py"))
     assert scripts, "no examples found"
     missing = [name for name in scripts if f'"{name}"' not in source]
