@@ -331,6 +331,7 @@ def test_reply_derived_fields() -> None:
     reply = ThalovantReply(
         text="Hi <break/>there",
         utterances=("Hi", "there"),
+        handled=True,
         events=(first, audio, second),
         session_id="s",
         request_id="r",

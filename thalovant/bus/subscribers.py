@@ -198,6 +198,10 @@ class HandlerQueue(_Bounded, Generic[T]):
 
     unsubscribe = close
 
+    def __call__(self) -> None:
+        """Unsubscribe (the official SDK hands out a plain unsubscribe callable)."""
+        self.close()
+
     def _shutdown(self) -> None:
         self.close()
         self._scope.cancel()
@@ -225,7 +229,7 @@ class _Filter(_Bounded):
         self._predicate = predicate
 
     def _accepts(self, event: ThalovantEvent) -> bool:
-        if not event.matches_context(self.session_id, self.request_id):
+        if not event.matches_context(session_id=self.session_id, request_id=self.request_id):
             return False
         if self._predicate is None:
             return True

@@ -340,6 +340,7 @@ class Asker:
         context: Mapping[str, Any] | None,
         session_id: str | None,
         query_id: str | None,
+        request_id: str | None = None,
     ) -> ThalovantReply:
         """Publish and collect one HiveMind ``query``; the arguments are those of
         ``AsyncThalovantClient.query`` (``utterance`` already stripped).
@@ -360,6 +361,7 @@ class Asker:
             session_id=session_id,
             query_id=query_id,
             carry=self.carry,
+            request_id=request_id,
         )
         collector = QueryCollector(qid, session_id=out.session_id, utterance=utterance)
         sink = CollectorSink(collector)

@@ -46,7 +46,11 @@ from thalovant.client.sending import SendingMethods
 from thalovant.client.status import StatusMethods
 from thalovant.client.subscribing import SubscribingMethods
 from thalovant.client.utterances import UtteranceMethods
-from thalovant.errors import ThalovantConnectionError, ThalovantRuntimeError
+from thalovant.errors import (
+    ThalovantConnectionError,
+    ThalovantRuntimeError,
+    ThalovantTimeoutError,
+)
 from thalovant.identity.model import ThalovantIdentity
 from thalovant.models.types import ThalovantConnectionInfo, ThalovantHealth
 from thalovant.redact import redact_url
@@ -231,7 +235,7 @@ class AsyncThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subs
             ThalovantConnectionError: As :meth:`connect`.
         """
         await self.connect(timeout)
-        return self.connection_info()
+        return self._runtime.telemetry.info()
 
     async def connected(self) -> None:
         """Wait until the link is ready (e.g. while it redials after a drop).
@@ -245,12 +249,26 @@ class AsyncThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subs
             raise ThalovantConnectionError("not connected; call connect() first")
         await sup.connected()
 
-    async def wait_closed(self) -> None:
-        """Wait until the client is closed, or its link is down and not coming back."""
+    async def wait_closed(self, timeout: float | None = None) -> None:
+        """Wait until the client is closed, or its link is down and not coming back.
+
+        Args:
+            timeout: Seconds to wait (None: no bound).
+
+        Raises:
+            ThalovantTimeoutError: Still open after ``timeout``.
+        """
         self._runtime.check_loop()
         sup = self._runtime.supervisor
-        if sup is not None:
+        if sup is None:
+            return
+        if timeout is None:
             await sup.wait_down()
+            return
+        with anyio.move_on_after(timeout) as scope:
+            await sup.wait_down()
+        if scope.cancelled_caught:
+            raise ThalovantTimeoutError(f"the client was still open after {timeout:g} s")
 
     async def healthcheck(self, timeout: float | None = None) -> ThalovantHealth:
         """Connect if needed and report whether the link is usable.
@@ -271,8 +289,8 @@ class AsyncThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subs
             connected=link is not None,
             handshake_complete=link is not None,
             transport_alive=link is not None and not link.dead,
-            last_error=error or (None if link is not None else self.connection_info().last_error),
-            connection=self.connection_info(),
+            last_error=error or (None if link is not None else self._runtime.telemetry.info().last_error),
+            connection=self._runtime.telemetry.info(),
         )
 
     async def close(self, timeout: float | None = None) -> None:
@@ -286,9 +304,13 @@ class AsyncThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subs
         self._runtime.check_loop()
         await self._runtime.close(DEFAULT_CLOSE_TIMEOUT if timeout is None else timeout)
 
-    async def disconnect(self) -> None:
-        """Same as :meth:`close`."""
-        await self.close()
+    async def disconnect(self, timeout: float | None = None) -> None:
+        """Same as :meth:`close`.
+
+        Args:
+            timeout: Seconds before the connection is aborted (default 5).
+        """
+        await self.close(timeout)
 
     async def aclose(self) -> None:
         """Same as :meth:`close`."""

@@ -170,6 +170,7 @@ class AsyncThalovantConversation:
         timeout: float = 12.0,
         lang: str | None = None,
         context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
         query_id: str | None = None,
     ) -> ThalovantReply:
         """``AsyncThalovantClient.query`` in this conversation (docs/protocol.md §3.6).
@@ -179,6 +180,7 @@ class AsyncThalovantConversation:
             timeout: Seconds for the whole query.
             lang: Language of the turn (default the conversation's).
             context: Merged over the base context.
+            request_id: Correlation id (default ``thalovant-request-<hex>``).
             query_id: Query id (default the request id).
 
         Returns:
@@ -194,6 +196,7 @@ class AsyncThalovantConversation:
             lang=lang or self.lang,
             context=self._context(context),
             session_id=self.session_id,
+            request_id=request_id,
             query_id=query_id,
         )
 
@@ -229,7 +232,8 @@ class AsyncThalovantConversation:
 
     async def send_action(
         self,
-        action: str,
+        action: str | None = None,
+        /,
         payload: Mapping[str, Any] | str | None = None,
         *,
         title: str | None = None,
@@ -241,7 +245,8 @@ class AsyncThalovantConversation:
 
         Args:
             action: The action, or (without ``payload``) the whole action payload string.
-            payload: A mapping or JSON string appended to ``action``.
+            payload: A mapping or JSON string appended to ``action``; without ``action``,
+                the whole action payload string (the official ``payload=`` form).
             title: ``context.input.title``.
             lang: Language of the turn (default the conversation's).
             context: Merged over the base context.
@@ -301,7 +306,7 @@ class AsyncThalovantConversation:
 
     async def emit(
         self,
-        type: str,
+        event_type: str,
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
@@ -309,7 +314,7 @@ class AsyncThalovantConversation:
         ``lang`` of this conversation (no request id; docs/protocol.md §6).
 
         Args:
-            type: The bus message type.
+            event_type: The bus message type.
             data: Its data.
             context: Merged over the base context.
 
@@ -323,79 +328,91 @@ class AsyncThalovantConversation:
         session.setdefault("site_id", self.client.identity.site_id)
         session.setdefault("lang", self.lang)
         merged["session"] = session
-        await self.client.emit(type, data, merged)
+        await self.client.emit(event_type, data, merged)
 
     def on(
         self,
-        event: str,
+        event_name: str,
         handler: Handler,
         *,
         request_id: str | None = None,
         predicate: Predicate | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> Subscription:
         """``AsyncThalovantClient.on`` filtered to this conversation's session.
 
         Args:
-            event: The event name (``"*"``: all).
+            event_name: The event name (``"*"``: all).
             handler: A plain or async function of one ``ThalovantEvent``.
             request_id: Only events of this request.
             predicate: A further filter, run on the loop.
+            context: Where to take the request id from, when not given.
 
         Returns:
             The subscription (``close()`` ends it).
         """
         return self.client.on(
-            event, handler, session_id=self.session_id, request_id=request_id, predicate=predicate
+            event_name,
+            handler,
+            session_id=self.session_id,
+            request_id=request_id,
+            predicate=predicate,
+            context=context,
         )
 
     def listen(
         self,
-        event: str,
+        event_name: str,
         *,
         timeout: float | None = None,
         max_events: int | None = None,
         max_buffered_events: int | None = None,
         predicate: Predicate | None = None,
         request_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> EventListener:
         """``AsyncThalovantClient.listen`` filtered to this conversation's session.
 
         Args:
-            event: The event name.
+            event_name: The event name.
             timeout: Seconds covering connecting and listening (None: no end).
             max_events: End after this many events.
             max_buffered_events: Buffer before overflow (default the client's).
             predicate: A further filter, run on the loop.
             request_id: Only events of this request.
+            context: Where to take the request id from, when not given.
 
         Returns:
             The listener (an async iterator and async context manager).
         """
         return self.client.listen(
-            event,
+            event_name,
             timeout=timeout,
             max_events=max_events,
             max_buffered_events=max_buffered_events,
             predicate=predicate,
             session_id=self.session_id,
             request_id=request_id,
+            context=context,
         )
 
     async def wait_for_event(
         self,
-        event: str,
+        event_name: str,
         *,
         timeout: float = 12.0,
         predicate: Predicate | None = None,
         request_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> ThalovantEvent:
         """``AsyncThalovantClient.wait_for_event`` filtered to this conversation.
 
         Args:
-            event: The event name.
+            event_name: The event name.
             timeout: Seconds covering connecting and waiting.
             predicate: A further filter, run on the loop.
             request_id: Only an event of this request.
+            context: Where to take the request id from, when not given.
 
         Returns:
             The event.
@@ -404,9 +421,10 @@ class AsyncThalovantConversation:
             ThalovantTimeoutError: None came in time.
         """
         return await self.client.wait_for_event(
-            event,
+            event_name,
             timeout=timeout,
             predicate=predicate,
             session_id=self.session_id,
             request_id=request_id,
+            context=context,
         )

@@ -68,6 +68,7 @@ class ConversationHost(Protocol):
         lang: str = ...,
         context: Mapping[str, Any] | None = ...,
         session_id: str | None = ...,
+        request_id: str | None = ...,
         query_id: str | None = ...,
     ) -> ThalovantReply:
         """See ``AsyncThalovantClient.query``."""
@@ -87,7 +88,8 @@ class ConversationHost(Protocol):
 
     async def send_action(
         self,
-        action: str,
+        action: str | None = ...,
+        /,
         payload: Mapping[str, Any] | str | None = ...,
         *,
         title: str | None = ...,
@@ -115,7 +117,7 @@ class ConversationHost(Protocol):
 
     async def emit(
         self,
-        type: str,
+        event_type: str,
         data: Mapping[str, Any] | None = ...,
         context: Mapping[str, Any] | None = ...,
     ) -> None:
@@ -124,7 +126,7 @@ class ConversationHost(Protocol):
 
     def on(
         self,
-        event: str,
+        event_name: str,
         handler: Handler,
         *,
         session_id: str | None = ...,
@@ -137,7 +139,7 @@ class ConversationHost(Protocol):
 
     def listen(
         self,
-        event: str,
+        event_name: str,
         *,
         timeout: float | None = ...,
         max_events: int | None = ...,
@@ -152,7 +154,7 @@ class ConversationHost(Protocol):
 
     async def wait_for_event(
         self,
-        event: str,
+        event_name: str,
         *,
         timeout: float = ...,
         predicate: Predicate | None = ...,

@@ -18,12 +18,12 @@ __all__ = ["action_input", "code_input"]
 
 
 def action_input(
-    action: str, payload: Mapping[str, Any] | str | None, title: str | None
+    action: str | None, payload: Mapping[str, Any] | str | None, title: str | None
 ) -> tuple[str, dict[str, Any]]:
     """The utterance and ``context.input`` of ``send_action``.
 
     Reference form (``payload=None``): ``action`` is the whole payload string, e.g.
-    ``'/choose{"id":"42"}'``. Docs form: ``action="/choose"`` and a payload mapping (or JSON
+    ``'/choose{"id":"42"}'`` (or, ``action`` None, ``payload`` is that string). Docs form: ``action="/choose"`` and a payload mapping (or JSON
     string): the utterance is ``action`` + compact JSON, and ``input`` also carries
     ``action`` and ``data``.
 
@@ -38,6 +38,9 @@ def action_input(
     Raises:
         ThalovantRuntimeError: A blank action, or a payload that is not JSON.
     """
+    if action is None:
+        # the official keyword form: send_action(payload='/choose{"id":"42"}')
+        action, payload = require_text(payload, "payload"), None
     require_text(action, "action")
     if payload is None:
         return action, {"kind": "action", "title": title, "payload": action}

@@ -322,6 +322,7 @@ def build_query(
     session_id: str | None,
     query_id: str | None,
     carry: ConversationCarry | None = None,
+    request_id: str | None = None,
 ) -> tuple[Outgoing, str]:
     """A HiveMind ``query`` frame (docs/protocol.md §3.6): the nested ``bus`` utterance
     carries the correlation context without runtime stamping.
@@ -334,6 +335,7 @@ def build_query(
         session_id: The session id (default the context's, else a new one).
         query_id: The query id (default the request id).
         carry: The conversation carry to apply.
+        request_id: The request id (default a new one).
 
     Returns:
         The frame with its ids, and the query id.
@@ -349,6 +351,7 @@ def build_query(
         connection_session_id=None,
         context=context,
         session_id=sid,
+        request_id=request_id,
         carry=carry,
     )
     qid = require_text(query_id, "query_id") if query_id is not None else out.request_id

@@ -29,7 +29,28 @@ from thalovant.errors import ThalovantRuntimeError
 from thalovant.models.types import ThalovantEvent
 from thalovant.protocol.envelope import HiveMessage
 
-__all__ = ["SendingMethods"]
+__all__ = ["SendingMethods", "reply_type"]
+
+
+def reply_type(msg_type: str | None, event_type: str | None) -> str:
+    """The reply's message type, given as ``msg_type`` or as ``event_type``.
+
+    Args:
+        msg_type: The official name of the argument.
+        event_type: Its other name (the one ``emit`` uses).
+
+    Returns:
+        The type.
+
+    Raises:
+        ThalovantRuntimeError: Neither given, or two different ones.
+    """
+    if msg_type is not None and event_type is not None and msg_type != event_type:
+        raise ThalovantRuntimeError("give msg_type or event_type, not two different types")
+    name = msg_type if msg_type is not None else event_type
+    if name is None:
+        raise ThalovantRuntimeError("reply() needs msg_type (or event_type)")
+    return name
 
 
 class SendingMethods:
@@ -52,14 +73,14 @@ class SendingMethods:
 
     async def emit(
         self,
-        type: str,
+        event_type: str,
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
         """Send a raw bus message: identity metadata and runtime stamping, no correlation.
 
         Args:
-            type: The bus message type.
+            event_type: The bus message type.
             data: Its data (deep-copied).
             context: Its context (deep-copied), stamped where keys are absent.
 
@@ -67,14 +88,18 @@ class SendingMethods:
             ThalovantConnectionError: Not sent (no connection within the send deadline).
             ThalovantRuntimeError: A blank type or an invalid mapping.
         """
-        await self._send_built(type, partial(build_emit, self._stamp, type, data, context))
+        await self._send_built(
+            event_type, partial(build_emit, self._stamp, event_type, data, context)
+        )
 
     async def reply(
         self,
         event: ThalovantEvent,
-        msg_type: str,
+        msg_type: str | None = None,
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
+        *,
+        event_type: str | None = None,
     ) -> None:
         """Answer ``event``: its wire context, source and destination swapped, overlaid by
         ``context`` (docs/protocol.md §4).
@@ -84,15 +109,15 @@ class SendingMethods:
             msg_type: The reply's bus message type.
             data: The reply's data (deep-copied).
             context: Keys overlaid on the swapped context.
+            event_type: Another name for ``msg_type`` (give one of them).
 
         Raises:
             ThalovantConnectionError: Not sent (no connection within the send deadline).
             ThalovantRuntimeError: A blank type or an invalid mapping.
         """
+        name = reply_type(msg_type, event_type)
         stamp = self._stamp
-        await self._send_built(
-            msg_type, partial(build_reply, stamp, event, msg_type, data, context)
-        )
+        await self._send_built(name, partial(build_reply, stamp, event, name, data, context))
 
     async def _mesh(
         self, kind: str, type: str, data: Mapping[str, Any] | None, ctx: Mapping[str, Any] | None
@@ -101,14 +126,14 @@ class SendingMethods:
 
     async def propagate(
         self,
-        type: str,
+        event_type: str,
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
         """Send a ``propagate`` frame nesting a stamped bus message.
 
         Args:
-            type: The nested bus message type.
+            event_type: The nested bus message type.
             data: Its data (deep-copied).
             context: Its context (deep-copied, stamped).
 
@@ -116,18 +141,18 @@ class SendingMethods:
             ThalovantConnectionError: Not sent (no connection within the send deadline).
             ThalovantRuntimeError: A blank type or an invalid mapping.
         """
-        await self._mesh("propagate", type, data, context)
+        await self._mesh("propagate", event_type, data, context)
 
     async def escalate(
         self,
-        type: str,
+        event_type: str,
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
         """Send an ``escalate`` frame nesting a stamped bus message.
 
         Args:
-            type: The nested bus message type.
+            event_type: The nested bus message type.
             data: Its data (deep-copied).
             context: Its context (deep-copied, stamped).
 
@@ -135,11 +160,11 @@ class SendingMethods:
             ThalovantConnectionError: Not sent (no connection within the send deadline).
             ThalovantRuntimeError: A blank type or an invalid mapping.
         """
-        await self._mesh("escalate", type, data, context)
+        await self._mesh("escalate", event_type, data, context)
 
     async def broadcast(
         self,
-        type: str,
+        event_type: str,
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
@@ -147,7 +172,7 @@ class SendingMethods:
         hub disconnects any other client that sends one).
 
         Args:
-            type: The nested bus message type.
+            event_type: The nested bus message type.
             data: Its data (deep-copied).
             context: Its context (deep-copied, stamped).
 
@@ -155,7 +180,7 @@ class SendingMethods:
             ThalovantConnectionError: Not sent (no connection within the send deadline).
             ThalovantRuntimeError: A blank type or an invalid mapping.
         """
-        await self._mesh("broadcast", type, data, context)
+        await self._mesh("broadcast", event_type, data, context)
 
     async def send_binary(
         self,

@@ -60,7 +60,7 @@ class StatusMethods:
         sup = self._runtime.supervisor
         return sup.redials if sup is not None else 0
 
-    def connection_info(self) -> ThalovantConnectionInfo:
+    async def connection_info(self) -> ThalovantConnectionInfo:
         """The connection's telemetry.
 
         Returns:

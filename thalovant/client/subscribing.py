@@ -33,7 +33,7 @@ class SubscribingMethods:
 
     def listen(
         self,
-        event: str,
+        event_name: str,
         *,
         timeout: float | None = None,
         max_events: int | None = None,
@@ -49,7 +49,7 @@ class SubscribingMethods:
         after ``max_events``.
 
         Args:
-            event: The event name.
+            event_name: The event name.
             timeout: Seconds covering connecting and listening (None: no end).
             max_events: End after this many events.
             max_buffered_events: Buffer before overflow (default the client's, 256).
@@ -68,7 +68,7 @@ class SubscribingMethods:
         self._runtime.check_loop()
         sid, rid = filter_ids(context, session_id, request_id)
         stream = self._runtime.open_bus().subscribe(
-            event,
+            event_name,
             max_buffered=max_buffered_events or self.max_buffered_events,
             session_id=sid,
             request_id=rid,
@@ -84,7 +84,7 @@ class SubscribingMethods:
 
     async def wait_for_event(
         self,
-        event: str,
+        event_name: str,
         *,
         timeout: float = 12.0,
         predicate: Predicate | None = None,
@@ -95,7 +95,7 @@ class SubscribingMethods:
         """The first matching ``event`` (``listen`` with ``max_events=1``).
 
         Args:
-            event: The event name.
+            event_name: The event name.
             timeout: Seconds covering connecting and waiting.
             predicate: A further filter, run on the loop.
             context: Where to take the session and request ids from, when not given.
@@ -110,7 +110,7 @@ class SubscribingMethods:
             ThalovantConnectionError: No connection in time.
         """
         listener = self.listen(
-            event,
+            event_name,
             timeout=timeout,
             max_events=1,
             predicate=predicate,
@@ -121,11 +121,11 @@ class SubscribingMethods:
         async with listener:
             async for found in listener:
                 return found
-        raise ThalovantTimeoutError(f"no {event!r} event within {timeout:g} s")
+        raise ThalovantTimeoutError(f"no {event_name!r} event within {timeout:g} s")
 
     def on(
         self,
-        event: str,
+        event_name: str,
         handler: Handler,
         *,
         session_id: str | None = None,
@@ -137,7 +137,7 @@ class SubscribingMethods:
         reconnects, and a raising handler is logged, nothing else.
 
         Args:
-            event: The event name (``"*"``: all).
+            event_name: The event name (``"*"``: all).
             handler: A plain or async function of one ``ThalovantEvent``.
             session_id: Only events of this session.
             request_id: Only events of this request.
@@ -150,7 +150,7 @@ class SubscribingMethods:
         self._runtime.check_loop()
         sid, rid = filter_ids(context, session_id, request_id)
         return self._runtime.open_bus().on(
-            event,
+            event_name,
             handler,
             session_id=sid,
             request_id=rid,
@@ -158,7 +158,7 @@ class SubscribingMethods:
             max_buffered=self.max_buffered_events,
         )
 
-    def on_hive(
+    async def on_hive(
         self, kind: str, handler: Callable[[HiveMessage], object]
     ) -> CallbackSubscription[HiveMessage]:
         """Call ``handler`` for hive messages of ``kind`` (docs/protocol.md §3.3).
@@ -168,13 +168,13 @@ class SubscribingMethods:
             handler: A plain or async function of one ``HiveMessage``.
 
         Returns:
-            The subscription (``close()`` ends it).
+            The subscription (``close()`` or calling it ends it).
         """
         self._runtime.check_loop()
         self._runtime.open_bus()
         return self._runtime.inbound.on_hive(kind, handler)
 
-    def on_binary(
+    async def on_binary(
         self, handler: Callable[[ThalovantBinary], object]
     ) -> CallbackSubscription[ThalovantBinary]:
         """Call ``handler`` for every binary (``bin``) frame from the hub.
@@ -183,7 +183,7 @@ class SubscribingMethods:
             handler: A plain or async function of one ``ThalovantBinary``.
 
         Returns:
-            The subscription (``close()`` ends it).
+            The subscription (``close()`` or calling it ends it).
         """
         self._runtime.check_loop()
         self._runtime.open_bus()

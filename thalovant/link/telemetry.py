@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 from thalovant.models.types import ConnectionPhase, ThalovantConnectionInfo
 
@@ -59,11 +60,17 @@ class ConnectionTelemetry:
         return ThalovantConnectionInfo(
             phase=self.phase,
             protocol=self.protocol,
-            started_at=self.started_at,
-            connected_at=self.connected_at,
+            started_at=_iso(self.started_at),
+            connected_at=_iso(self.connected_at),
             transport_open_ms=self.transport_open_ms,
+            socket_open_ms=self.transport_open_ms,
             handshake_ms=self.handshake_ms,
             connect_ms=self.connect_ms,
             last_error=self.last_error,
             pattern=self.pattern,
         )
+
+
+def _iso(epoch: float | None) -> str | None:
+    """An epoch time as the official ISO 8601 UTC text."""
+    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).isoformat()

@@ -127,7 +127,7 @@ def strip_ssml(text: str) -> str:
 # Display items
 
 
-class ThalovantDisplayItem(msgspec.Struct, frozen=True, kw_only=True):
+class ThalovantDisplayItem(msgspec.Struct, frozen=True):
     """One renderable element of a reply: ``text``, ``choices``, ``table``, ``image``,
     ``attachment``, or a kind this SDK does not know (kept with its raw ``data``)."""
 

@@ -230,19 +230,43 @@ class ThalovantEvent(msgspec.Struct, frozen=True):
             items = (ThalovantDisplayItem(kind="text", text=self.display_text),)
         return ThalovantDisplayItems(items)(max_text_chars)
 
-    def matches_context(self, session_id: str | None = None, request_id: str | None = None) -> bool:
+    def matches_context(
+        self,
+        context: Mapping[str, Any] | None = None,
+        *,
+        session_id: str | None = None,
+        request_id: str | None = None,
+    ) -> bool:
         """The listener filter.
 
         When both request ids exist they must be equal; otherwise, when both session ids exist
         they must be equal; otherwise the event is accepted.
 
         Args:
+            context: A context mapping to take ``request_id`` and the session id
+                (``session.session_id`` or ``session_id``) from, where the arguments are None.
             session_id: The listener's session id.
             request_id: The listener's request id.
 
         Returns:
             True when the event belongs to the listener.
+
+        Raises:
+            ThalovantRuntimeError: ``context`` is not a mapping (a session id goes in
+                ``session_id=``).
         """
+        if context is not None:
+            if not isinstance(context, Mapping):
+                raise ThalovantRuntimeError(
+                    "matches_context() takes a context mapping; pass a session id as session_id="
+                )
+            if request_id is None and isinstance(context.get("request_id"), str):
+                request_id = context["request_id"]
+            if session_id is None:
+                session = context.get("session")
+                sid = session.get("session_id") if isinstance(session, Mapping) else None
+                sid = sid if sid is not None else context.get("session_id")
+                session_id = sid if isinstance(sid, str) else None
         mine = self.request_id
         if request_id is not None and mine is not None:
             return mine == request_id
@@ -274,18 +298,18 @@ class ThalovantEvent(msgspec.Struct, frozen=True):
 # Replies
 
 
-class ThalovantReply(msgspec.Struct, frozen=True, kw_only=True):
+class ThalovantReply(msgspec.Struct, frozen=True):
     """The normalised answer of one ``ask`` or ``query``."""
 
     text: str = ""
     utterances: tuple[str, ...] = ()
-    handled: bool = True
+    handled: bool = False
     session_id: str | None = None
     request_id: str | None = None
+    raw_messages: tuple[dict[str, Any], ...] = ()
     events: tuple[ThalovantEvent, ...] = ()
     failure_event: ThalovantEvent | None = None
     dropped_media: int = 0
-    raw_messages: tuple[dict[str, Any], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -414,18 +438,23 @@ ConnectionPhase = Literal["idle", "connecting", "handshake", "ready", "closed", 
 _PHASES = frozenset({"idle", "connecting", "handshake", "ready", "closed", "error"})
 
 
-class ThalovantConnectionInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """Where a link is in its life and how long each step took (times in epoch seconds,
-    durations in milliseconds). ``last_error`` is scrubbed of URL queries and userinfo."""
+class ThalovantConnectionInfo(msgspec.Struct, frozen=True):
+    """Where a link is in its life and how long each step took (times as ISO 8601 UTC text,
+    durations in milliseconds). ``last_error`` is scrubbed of URL queries and userinfo.
+
+    ``socket_open_ms`` is the time until the carrier's socket was usable; our carriers open
+    the socket, TLS and the upgrade in one step, so it equals ``transport_open_ms``.
+    """
 
     phase: ConnectionPhase = "idle"
-    protocol: str | None = None
-    started_at: float | None = None
-    connected_at: float | None = None
+    started_at: str | None = None
+    connected_at: str | None = None
     transport_open_ms: float | None = None
+    socket_open_ms: float | None = None
     handshake_ms: float | None = None
     connect_ms: float | None = None
     last_error: str | None = None
+    protocol: str | None = None
     pattern: str | None = None
 
     def __post_init__(self) -> None:
@@ -443,7 +472,7 @@ class ThalovantConnectionInfo(msgspec.Struct, frozen=True, kw_only=True):
         return {f: getattr(self, f) for f in self.__struct_fields__}
 
 
-class ThalovantHealth(msgspec.Struct, frozen=True, kw_only=True):
+class ThalovantHealth(msgspec.Struct, frozen=True):
     """Result of ``healthcheck()``. ``last_error`` is scrubbed of URL queries and userinfo."""
 
     connected: bool = False

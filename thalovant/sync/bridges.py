@@ -86,6 +86,10 @@ class SyncSubscription:
 
     unsubscribe = close
 
+    def __call__(self) -> None:
+        """Unsubscribe (the official SDK hands out a plain unsubscribe callable)."""
+        self.close()
+
     def __enter__(self) -> SyncSubscription:
         return self
 

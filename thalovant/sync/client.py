@@ -239,9 +239,16 @@ class ThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subscribi
         """
         self._loop.call(self._async.connected)
 
-    def wait_closed(self) -> None:
-        """Block until the client is closed, or its link is down and not coming back."""
-        self._loop.call(self._async.wait_closed)
+    def wait_closed(self, timeout: float | None = None) -> None:
+        """Block until the client is closed, or its link is down and not coming back.
+
+        Args:
+            timeout: Seconds to wait (None: no bound).
+
+        Raises:
+            ThalovantTimeoutError: Still open after ``timeout``.
+        """
+        self._loop.call(self._async.wait_closed, timeout)
 
     def healthcheck(self, timeout: float | None = None) -> ThalovantHealth:
         """Connect if needed and report whether the link is usable.
@@ -263,9 +270,13 @@ class ThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subscribi
         """
         self._loop.finish(self._async.close, timeout)
 
-    def disconnect(self) -> None:
-        """Close the connection but keep the client's thread: ``connect()`` works again."""
-        self._loop.call(self._async.disconnect)
+    def disconnect(self, timeout: float | None = None) -> None:
+        """Close the connection but keep the client's thread: ``connect()`` works again.
+
+        Args:
+            timeout: Seconds before the connection is aborted (default 5).
+        """
+        self._loop.call(self._async.disconnect, timeout)
 
     def __enter__(self) -> ThalovantClient:
         self._loop.call(self._async.__aenter__)

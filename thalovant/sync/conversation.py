@@ -187,6 +187,7 @@ class ThalovantConversation:
         timeout: float = 12.0,
         lang: str | None = None,
         context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
         query_id: str | None = None,
     ) -> ThalovantReply:
         """``ThalovantClient.query`` in this conversation.
@@ -196,6 +197,7 @@ class ThalovantConversation:
             timeout: Seconds for the whole query.
             lang: Language of the turn (default the conversation's).
             context: Merged over the base context.
+            request_id: Correlation id (default ``thalovant-request-<hex>``).
             query_id: Query id (default the request id).
 
         Returns:
@@ -206,7 +208,13 @@ class ThalovantConversation:
             ThalovantConnectionError: The link dropped or the client closed.
         """
         return self._loop.call(
-            self._async.query, text, timeout=timeout, lang=lang, context=context, query_id=query_id
+            self._async.query,
+            text,
+            timeout=timeout,
+            lang=lang,
+            context=context,
+            request_id=request_id,
+            query_id=query_id,
         )
 
     def send_utterance(
@@ -237,7 +245,8 @@ class ThalovantConversation:
 
     def send_action(
         self,
-        action: str,
+        action: str | None = None,
+        /,
         payload: Mapping[str, Any] | str | None = None,
         *,
         title: str | None = None,
@@ -249,7 +258,8 @@ class ThalovantConversation:
 
         Args:
             action: The action, or (without ``payload``) the whole action payload string.
-            payload: A mapping or JSON string appended to ``action``.
+            payload: A mapping or JSON string appended to ``action``; without ``action``,
+                the whole action payload string (the official ``payload=`` form).
             title: ``context.input.title``.
             lang: Language of the turn (default the conversation's).
             context: Merged over the base context.
@@ -309,37 +319,39 @@ class ThalovantConversation:
 
     def emit(
         self,
-        type: str,
+        event_type: str,
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
         """``ThalovantClient.emit`` with this conversation's session, site id and language.
 
         Args:
-            type: The bus message type.
+            event_type: The bus message type.
             data: Its data.
             context: Merged over the base context.
 
         Raises:
             ThalovantConnectionError: Not sent.
         """
-        self._loop.call(self._async.emit, type, data, context)
+        self._loop.call(self._async.emit, event_type, data, context)
 
     def on(
         self,
-        event: str,
+        event_name: str,
         handler: Handler,
         *,
         request_id: str | None = None,
         predicate: Predicate | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> SyncSubscription:
         """``ThalovantClient.on`` filtered to this conversation's session.
 
         Args:
-            event: The event name (``"*"``: all).
+            event_name: The event name (``"*"``: all).
             handler: A plain function of one ``ThalovantEvent``, run on the handler thread.
             request_id: Only events of this request.
             predicate: A further filter, run on the loop (must not call the client).
+            context: Where to take the request id from, when not given.
 
         Returns:
             The subscription (``close()`` ends it).
@@ -347,61 +359,71 @@ class ThalovantConversation:
         Raises:
             ThalovantRuntimeError: ``handler`` is a coroutine function.
         """
-        bridge = HandlerBridge(handler, self._loop.handlers, event)
+        bridge = HandlerBridge(handler, self._loop.handlers, event_name)
         inner = self._loop.call_sync(
-            self._async.on, event, bridge, request_id=request_id, predicate=predicate
+            self._async.on,
+            event_name,
+            bridge,
+            request_id=request_id,
+            predicate=predicate,
+            context=context,
         )
         return SyncSubscription(self._loop, inner, bridge)
 
     def listen(
         self,
-        event: str,
+        event_name: str,
         *,
         timeout: float | None = None,
         max_events: int | None = None,
         max_buffered_events: int | None = None,
         predicate: Predicate | None = None,
         request_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> SyncIterator[ThalovantEvent]:
         """``ThalovantClient.listen`` filtered to this conversation's session.
 
         Args:
-            event: The event name.
+            event_name: The event name.
             timeout: Seconds covering connecting and listening (None: no end).
             max_events: End after this many events.
             max_buffered_events: Buffer before overflow (default the client's).
             predicate: A further filter, run on the loop (must not call the client).
             request_id: Only events of this request.
+            context: Where to take the request id from, when not given.
 
         Returns:
             A plain iterator (and context manager) of the events.
         """
         listener = self._loop.call_sync(
             self._async.listen,
-            event,
+            event_name,
             timeout=timeout,
             max_events=max_events,
             max_buffered_events=max_buffered_events,
             predicate=predicate,
             request_id=request_id,
+            context=context,
         )
         return SyncIterator(self._loop, listener)
 
     def wait_for_event(
         self,
-        event: str,
+        event_name: str,
         *,
         timeout: float = 12.0,
         predicate: Predicate | None = None,
         request_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> ThalovantEvent:
         """``ThalovantClient.wait_for_event`` filtered to this conversation.
 
         Args:
-            event: The event name.
+            event_name: The event name.
             timeout: Seconds covering connecting and waiting.
             predicate: A further filter, run on the loop (must not call the client).
             request_id: Only an event of this request.
+            context: Where to take the request id from, when not given.
 
         Returns:
             The event.
@@ -411,8 +433,9 @@ class ThalovantConversation:
         """
         return self._loop.call(
             self._async.wait_for_event,
-            event,
+            event_name,
             timeout=timeout,
             predicate=predicate,
             request_id=request_id,
+            context=context,
         )

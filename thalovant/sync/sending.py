@@ -26,28 +26,30 @@ class SendingMethods:
 
     def emit(
         self,
-        type: str,
+        event_type: str,
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
         """Send a raw bus message (``AsyncThalovantClient.emit``).
 
         Args:
-            type: The bus message type.
+            event_type: The bus message type.
             data: Its data (deep-copied).
             context: Its context (deep-copied), stamped where keys are absent.
 
         Raises:
             ThalovantConnectionError: Not sent.
         """
-        self._loop.call(self._async.emit, type, data, context)
+        self._loop.call(self._async.emit, event_type, data, context)
 
     def reply(
         self,
         event: ThalovantEvent,
-        msg_type: str,
+        msg_type: str | None = None,
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
+        *,
+        event_type: str | None = None,
     ) -> None:
         """Answer ``event``, its context with source and destination swapped
         (``AsyncThalovantClient.reply``).
@@ -57,65 +59,66 @@ class SendingMethods:
             msg_type: The reply's bus message type.
             data: The reply's data (deep-copied).
             context: Keys overlaid on the swapped context.
+            event_type: Another name for ``msg_type`` (give one of them).
 
         Raises:
             ThalovantConnectionError: Not sent.
         """
-        self._loop.call(self._async.reply, event, msg_type, data, context)
+        self._loop.call(self._async.reply, event, msg_type, data, context, event_type=event_type)
 
     def propagate(
         self,
-        type: str,
+        event_type: str,
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
         """Send a ``propagate`` frame nesting a stamped bus message.
 
         Args:
-            type: The nested bus message type.
+            event_type: The nested bus message type.
             data: Its data (deep-copied).
             context: Its context (deep-copied, stamped).
 
         Raises:
             ThalovantConnectionError: Not sent.
         """
-        self._loop.call(self._async.propagate, type, data, context)
+        self._loop.call(self._async.propagate, event_type, data, context)
 
     def escalate(
         self,
-        type: str,
+        event_type: str,
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
         """Send an ``escalate`` frame nesting a stamped bus message.
 
         Args:
-            type: The nested bus message type.
+            event_type: The nested bus message type.
             data: Its data (deep-copied).
             context: Its context (deep-copied, stamped).
 
         Raises:
             ThalovantConnectionError: Not sent.
         """
-        self._loop.call(self._async.escalate, type, data, context)
+        self._loop.call(self._async.escalate, event_type, data, context)
 
     def broadcast(
         self,
-        type: str,
+        event_type: str,
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
         """Send a ``broadcast`` frame (admin clients only).
 
         Args:
-            type: The nested bus message type.
+            event_type: The nested bus message type.
             data: Its data (deep-copied).
             context: Its context (deep-copied, stamped).
 
         Raises:
             ThalovantConnectionError: Not sent.
         """
-        self._loop.call(self._async.broadcast, type, data, context)
+        self._loop.call(self._async.broadcast, event_type, data, context)
 
     def send_binary(
         self,

@@ -78,4 +78,4 @@ class StatusMethods:
         Returns:
             Phase, timings, Noise pattern and the last error (scrubbed).
         """
-        return self._loop.call_sync(self._async.connection_info)
+        return self._loop.call(self._async.connection_info)

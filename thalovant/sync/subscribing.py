@@ -32,7 +32,7 @@ class SubscribingMethods:
 
     def listen(
         self,
-        event: str,
+        event_name: str,
         *,
         timeout: float | None = None,
         max_events: int | None = None,
@@ -46,7 +46,7 @@ class SubscribingMethods:
         it ends quietly at ``timeout`` or after ``max_events``.
 
         Args:
-            event: The event name.
+            event_name: The event name.
             timeout: Seconds covering connecting and listening (None: no end).
             max_events: End after this many events.
             max_buffered_events: Buffer before overflow (default the client's, 256).
@@ -63,7 +63,7 @@ class SubscribingMethods:
         """
         listener = self._loop.call_sync(
             self._async.listen,
-            event,
+            event_name,
             timeout=timeout,
             max_events=max_events,
             max_buffered_events=max_buffered_events,
@@ -76,7 +76,7 @@ class SubscribingMethods:
 
     def wait_for_event(
         self,
-        event: str,
+        event_name: str,
         *,
         timeout: float = 12.0,
         predicate: Predicate | None = None,
@@ -87,7 +87,7 @@ class SubscribingMethods:
         """The first matching ``event`` (``AsyncThalovantClient.wait_for_event``).
 
         Args:
-            event: The event name.
+            event_name: The event name.
             timeout: Seconds covering connecting and waiting.
             predicate: A further filter, run on the loop (must not call the client).
             context: Where to take the session and request ids from, when not given.
@@ -103,7 +103,7 @@ class SubscribingMethods:
         """
         return self._loop.call(
             self._async.wait_for_event,
-            event,
+            event_name,
             timeout=timeout,
             predicate=predicate,
             context=context,
@@ -113,7 +113,7 @@ class SubscribingMethods:
 
     def on(
         self,
-        event: str,
+        event_name: str,
         handler: Handler,
         *,
         session_id: str | None = None,
@@ -124,7 +124,7 @@ class SubscribingMethods:
         """Call ``handler`` on the handler thread for every matching ``event``.
 
         Args:
-            event: The event name (``"*"``: all).
+            event_name: The event name (``"*"``: all).
             handler: A plain function of one ``ThalovantEvent`` (it may call the client).
             session_id: Only events of this session.
             request_id: Only events of this request.
@@ -137,10 +137,10 @@ class SubscribingMethods:
         Raises:
             ThalovantRuntimeError: ``handler`` is a coroutine function.
         """
-        bridge = HandlerBridge(handler, self._loop.handlers, event)
+        bridge = HandlerBridge(handler, self._loop.handlers, event_name)
         inner = self._loop.call_sync(
             self._async.on,
-            event,
+            event_name,
             bridge,
             session_id=session_id,
             request_id=request_id,
@@ -163,7 +163,7 @@ class SubscribingMethods:
             ThalovantRuntimeError: ``handler`` is a coroutine function.
         """
         bridge = HandlerBridge(handler, self._loop.handlers, f"hive:{kind}")
-        inner = self._loop.call_sync(self._async.on_hive, kind, bridge)
+        inner = self._loop.call(self._async.on_hive, kind, bridge)
         return SyncSubscription(self._loop, inner, bridge)
 
     def on_binary(self, handler: Callable[[ThalovantBinary], object]) -> SyncSubscription:
@@ -179,5 +179,5 @@ class SubscribingMethods:
             ThalovantRuntimeError: ``handler`` is a coroutine function.
         """
         bridge = HandlerBridge(handler, self._loop.handlers, "bin")
-        inner = self._loop.call_sync(self._async.on_binary, bridge)
+        inner = self._loop.call(self._async.on_binary, bridge)
         return SyncSubscription(self._loop, inner, bridge)

@@ -133,6 +133,7 @@ class UtteranceMethods:
         lang: str = "en-us",
         context: Mapping[str, Any] | None = None,
         session_id: str | None = None,
+        request_id: str | None = None,
         query_id: str | None = None,
     ) -> ThalovantReply:
         """A direct HiveMind ``query`` (``AsyncThalovantClient.query``).
@@ -143,6 +144,7 @@ class UtteranceMethods:
             lang: Language of the utterance.
             context: Caller context (deep-copied, never modified).
             session_id: Session id (default a new ``thalovant-session-<hex>``).
+            request_id: Correlation id (default ``thalovant-request-<hex>``).
             query_id: Query id (default the request id).
 
         Returns:
@@ -159,6 +161,7 @@ class UtteranceMethods:
             lang=lang,
             context=context,
             session_id=session_id,
+            request_id=request_id,
             query_id=query_id,
         )
 
@@ -198,7 +201,8 @@ class UtteranceMethods:
 
     def send_action(
         self,
-        action: str,
+        action: str | None = None,
+        /,
         payload: Mapping[str, Any] | str | None = None,
         *,
         title: str | None = None,
@@ -211,7 +215,8 @@ class UtteranceMethods:
 
         Args:
             action: The action, or (without ``payload``) the whole action payload string.
-            payload: A mapping or JSON string appended to ``action``.
+            payload: A mapping or JSON string appended to ``action``; without ``action``,
+                the whole action payload string (the official ``payload=`` form).
             title: ``context.input.title``.
             lang: Language of the utterance.
             context: Caller context (deep-copied, never modified).
