@@ -97,7 +97,7 @@ def test_build_location_full() -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"city": ""},
+        {"city": 5},
         {"city": "x", "latitude": 1.0},
         {"city": "x", "latitude": 91.0, "longitude": 0.0},
         {"city": "x", "latitude": 0.0, "longitude": 181.0},

@@ -372,6 +372,7 @@ def test_reply_as_dict_is_json_ready() -> None:
     reply = ThalovantReply(
         text="Hello",
         utterances=("Hello",),
+        handled=True,
         events=(speak("Hello", request_id="r"),),
         request_id="r",
         session_id="s",

@@ -126,11 +126,11 @@ class ThalovantClientKeyRejectedError(ThalovantHubRefusedError):
     def __init__(
         self,
         message: str = "",
-        *,
+        *args: object,
         key_folder: str | None = None,
         other_key_folder: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, *args)
         self.key_folder = key_folder
         self.other_key_folder = other_key_folder
 
@@ -219,24 +219,35 @@ class ThalovantPolicyDeniedError(ThalovantRuntimeError):
     """The hub's policy refused a message (``hive.policy.denied``, docs/protocol.md §3.5).
 
     Args:
-        message: What happened.
         denied_type: The refused message type.
         code: The hub's reason code (e.g. ``acl_disallowed_type``, ``intent_quota_exceeded``).
         reason: The hub's reason text.
         allowed: The message types the hub allows this client.
         quota: The quota details of a quota denial.
+        message: What happened (default: built from the fields above).
     """
+
+    #: The hub's reason codes (``code``).
+    ACL_DISALLOWED_TYPE = "acl_disallowed_type"
+    INTENT_QUOTA_EXCEEDED = "intent_quota_exceeded"
+    BACKEND_UNAVAILABLE = "backend_unavailable"
 
     def __init__(
         self,
-        message: str = "",
+        denied_type: str = "",
         *,
-        denied_type: str | None = None,
-        code: str | None = None,
-        reason: str | None = None,
+        code: str = "",
+        reason: str = "",
         allowed: Sequence[str] = (),
         quota: ThalovantQuota | None = None,
+        message: str | None = None,
     ) -> None:
+        if message is None:
+            message = f"Hub policy denied {denied_type or 'message'}"
+            if code:
+                message += f" ({code})"
+            if reason:
+                message += f": {reason[:200]}"
         super().__init__(message)
         self.denied_type = denied_type
         self.code = code
@@ -254,9 +265,9 @@ class ThalovantPolicyDeniedError(ThalovantRuntimeError):
         Returns:
             The error, its message naming the denied type, code and reason.
         """
-        denied_type = _opt_str(data.get("denied_type") or data.get("msg_type"))
-        code = _opt_str(data.get("code"))
-        reason = _opt_str(data.get("reason") or data.get("error"))
+        denied_type = _opt_str(data.get("denied_type") or data.get("msg_type")) or ""
+        code = _opt_str(data.get("code")) or ""
+        reason = _opt_str(data.get("reason") or data.get("error")) or ""
         nested = data.get("data") if isinstance(data.get("data"), Mapping) else data
         assert isinstance(nested, Mapping)
         raw_allowed = nested.get("allowed", data.get("allowed"))
@@ -271,15 +282,26 @@ class ThalovantPolicyDeniedError(ThalovantRuntimeError):
                 used=_clamp_count(nested.get("used")),
                 reset_after=_clamp_count(nested.get("reset_after")),
             )
-        what = denied_type or "message"
-        message = f"Hub policy denied {what}"
-        if code:
-            message += f" ({code})"
-        if reason:
-            message += f": {reason[:200]}"
-        return cls(
-            message, denied_type=denied_type, code=code, reason=reason, allowed=allowed, quota=quota
-        )
+        return cls(denied_type, code=code, reason=reason, allowed=allowed, quota=quota)
+
+    @classmethod
+    def from_event(cls, event: Any) -> ThalovantPolicyDeniedError:
+        """Build the error from a ``hive.policy.denied`` event (a ``ThalovantEvent``, or a
+        raw bus message mapping).
+
+        Args:
+            event: The event.
+
+        Returns:
+            The error, its message naming the denied type, code and reason.
+
+        Raises:
+            ThalovantRuntimeError: ``event`` has no ``data`` mapping.
+        """
+        data = event.get("data") if isinstance(event, Mapping) else getattr(event, "data", None)
+        if not isinstance(data, Mapping):
+            raise ThalovantRuntimeError("a policy denial event needs a data mapping")
+        return cls.from_data(data)
 
 
 def _opt_str(value: object) -> str | None:
@@ -293,11 +315,13 @@ class ThalovantUnansweredError(ThalovantRuntimeError):
     """No skill on the hub matched the utterance.
 
     Args:
-        message: What happened.
         said: The utterance that was not understood.
+        message: What happened (default: names ``said``).
     """
 
-    def __init__(self, message: str = "", *, said: str | None = None) -> None:
+    def __init__(self, said: str = "", *, message: str | None = None) -> None:
+        if message is None:
+            message = f"no skill matched {said!r}" if said else "no skill matched"
         super().__init__(message)
         self.said = said
 
@@ -317,14 +341,14 @@ class ThalovantAPIError(ThalovantError):
     def __init__(
         self,
         message: str = "",
-        *,
+        *args: object,
         status_code: int | None = None,
         code: str | None = None,
         detail: str | None = None,
         problem: Mapping[str, Any] | None = None,
         retry_after_seconds: float | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, *args)
         self.status_code = status_code
         self.code = code
         self.detail = detail
@@ -349,8 +373,10 @@ class ThalovantAlreadyLinkedError(ThalovantAPIError):
         **kw: The :class:`ThalovantAPIError` fields.
     """
 
-    def __init__(self, message: str = "", *, client_id: str | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self, message: str = "", *args: object, client_id: str | None = None, **kw: Any
+    ) -> None:
+        super().__init__(message, *args, **kw)
         self.client_id = client_id
 
 
@@ -367,8 +393,10 @@ class ThalovantDeviceLoginPending(ThalovantAPIError):
         **kw: The :class:`ThalovantAPIError` fields.
     """
 
-    def __init__(self, message: str = "", *, interval: float = 5.0, **kw: Any) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self, message: str = "", *args: object, interval: float = 5.0, **kw: Any
+    ) -> None:
+        super().__init__(message, *args, **kw)
         self.interval = interval
 
 
@@ -399,14 +427,14 @@ class ThalovantAdmissionFailedError(ThalovantConnectionError):
     def __init__(
         self,
         message: str = "",
-        *,
+        *args: object,
         error_code: str | None = None,
         status_code: int | None = None,
         code: str | None = None,
         detail: str | None = None,
         problem: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, *args)
         self.error_code = error_code
         self.status_code = status_code
         self.code = code

@@ -68,8 +68,8 @@ def test_trace_id_from_headers() -> None:
         (ThalovantTimeoutError("zq-private"), 504, "timeout"),
         (ThalovantConnectTimeoutError("zq-private"), 503, "hub_unavailable"),
         (ThalovantConnectionError("zq-private wss://h/?key=secret"), 503, "hub_unavailable"),
-        (ThalovantUnansweredError("zq-private", said="x"), 422, "unanswered"),
-        (ThalovantPolicyDeniedError("zq-private", denied_type="speak"), 403, "policy_denied"),
+        (ThalovantUnansweredError("x", message="zq-private"), 422, "unanswered"),
+        (ThalovantPolicyDeniedError("speak", message="zq-private"), 403, "policy_denied"),
         (
             ThalovantIdentityError("zq-private /home/me/_identity.json"),
             500,
@@ -94,8 +94,7 @@ def test_problem_mapping(error: ThalovantError, status: int, code: str) -> None:
 
 def test_policy_denial_fields() -> None:
     error = ThalovantPolicyDeniedError(
-        "d",
-        denied_type="recognizer_loop:utterance",
+        "recognizer_loop:utterance",
         code="intent_quota_exceeded",
         reason="over quota",
         allowed=["speak"],

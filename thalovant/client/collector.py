@@ -143,9 +143,7 @@ class _ReplyState:
                 raise ThalovantPolicyDeniedError.from_data(data)
             if failure.name in _SOFT_FAILURES:
                 said = failure.text or self.utterance
-                raise ThalovantUnansweredError(
-                    f"no skill matched {said!r}" if said else "no skill matched", said=said
-                )
+                raise ThalovantUnansweredError(said or "")
             detail = next(
                 (str(data[k]) for k in ("reason", "error", "code") if not is_empty(data.get(k))),
                 failure.name,

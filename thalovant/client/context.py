@@ -71,6 +71,7 @@ def ensure_no_secrets(context: Mapping[str, Any], *, where: str = "context") -> 
 
 
 def build_client_context(
+    context: Mapping[str, Any] | None = None,
     *,
     user_id: str | None = None,
     user_name: str | None = None,
@@ -86,7 +87,7 @@ def build_client_context(
     auth_provider: str | None = None,
     auth_claims: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
-    context: Mapping[str, Any] | None = None,
+    auth_token: str | None = None,
 ) -> dict[str, Any]:
     """Build a request context from the documented keys (docs/protocol.md §3.2, §3.5).
 
@@ -94,6 +95,7 @@ def build_client_context(
     left out.
 
     Args:
+        context: The base context (deep-copied).
         user_id: Top-level ``user_id``.
         user_name: Top-level ``user_name``.
         source: Top-level ``source`` (default at send time: the user agent).
@@ -108,15 +110,21 @@ def build_client_context(
         auth_provider: ``auth.provider``.
         auth_claims: ``auth.claims`` (checked for secrets, so no token can slip through).
         metadata: Merged into ``metadata``.
-        context: The base context (deep-copied).
+        auth_token: Refused unless None: a token in the context reaches every skill and
+            log on the hub (the official SDK sent it; pass identity claims instead).
 
     Returns:
         A new context dict.
 
     Raises:
-        ThalovantRuntimeError: ``roles`` is one string, a mapping nests too deep, or a key
-            looks like a secret.
+        ThalovantRuntimeError: ``roles`` is one string, a mapping nests too deep, a key
+            looks like a secret, or ``auth_token`` is given.
     """
+    if auth_token is not None:
+        raise ThalovantRuntimeError(
+            "build_client_context: auth_token is not sent (a token in the request context "
+            "reaches every skill and log on the hub); pass auth_provider/auth_claims instead"
+        )
     out: dict[str, Any] = copy_mapping(context) if context else {}
     flat = {
         "user_id": user_id,
@@ -156,38 +164,47 @@ def build_client_context(
 
 
 def build_location(
-    city: str,
+    city: str = "",
+    region: str = "",
+    country: str = "",
+    latitude: float | str | None = None,
+    longitude: float | str | None = None,
+    timezone: str = "",
     *,
-    region: str | None = None,
     country_code: str | None = None,
-    timezone: str | None = None,
-    latitude: float | None = None,
-    longitude: float | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """Build a request-level location for ``ask(location=...)`` (docs/protocol.md §3.5).
 
     Args:
-        city: The city (stripped; must not be blank).
+        city: ``city`` (stripped).
         region: ``region``.
-        country_code: ``country_code``, upper-cased.
+        country: ``country_code``, upper-cased (the official name of the argument).
+        latitude: ``coordinate.latitude`` (a number or numeric text within ±90; give both
+            or neither).
+        longitude: ``coordinate.longitude`` (within ±180).
         timezone: ``timezone: {"code": ...}``.
-        latitude: ``coordinate.latitude`` (within ±90; give both or neither).
-        longitude: ``coordinate.longitude`` (within ±180; give both or neither).
+        country_code: Another name for ``country``.
 
     Returns:
-        The location dict.
+        The location dict, or None when nothing was given.
 
     Raises:
-        ThalovantRuntimeError: A blank city, only one coordinate, or one out of range.
+        ThalovantRuntimeError: A field that is not text, only one coordinate, or one out of
+            range.
     """
-    if not isinstance(city, str) or not city.strip():
-        raise ThalovantRuntimeError("build_location: city must be a non-empty string")
-    location: dict[str, Any] = {"city": city.strip()}
-    if region:
+    texts = {"city": city, "region": region, "country": country, "timezone": timezone}
+    for name, value in texts.items():
+        if not isinstance(value, str):
+            raise ThalovantRuntimeError(f"build_location: {name} must be a string")
+    code = country_code if country_code is not None else country
+    location: dict[str, Any] = {}
+    if city.strip():
+        location["city"] = city.strip()
+    if region.strip():
         location["region"] = region.strip()
-    if country_code:
-        location["country_code"] = country_code.strip().upper()
-    if timezone:
+    if isinstance(code, str) and code.strip():
+        location["country_code"] = code.strip().upper()
+    if timezone.strip():
         location["timezone"] = {"code": timezone.strip()}
     if (latitude is None) != (longitude is None):
         raise ThalovantRuntimeError("build_location: give both latitude and longitude, or neither")
@@ -197,10 +214,15 @@ def build_location(
             _coordinate(longitude, "longitude", 180.0),
         )
         location["coordinate"] = {"latitude": lat, "longitude": lon}
-    return location
+    return location or None
 
 
 def _coordinate(value: object, name: str, bound: float) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ThalovantRuntimeError(f"build_location: {name} must be a number") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ThalovantRuntimeError(f"build_location: {name} must be a number")
     number = float(value)
