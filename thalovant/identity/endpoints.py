@@ -7,25 +7,29 @@ How a whole identity picks its protocol is in :mod:`thalovant.identity.selection
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 import msgspec
 
 from thalovant.identity.display import fields_repr
 from thalovant.identity.parse import (
+    ENDPOINT_MAPS,
     canonical_protocol,
     parse_endpoint_map,
     parse_protocol_flags,
     protocol_source,
     require_mapping,
     safe_url,
+    with_port,
 )
 
 __all__ = [
     "DEFAULT_PROTOCOL_PREFERENCE",
     "HubDataPlaneEndpoints",
     "HubProtocolSettings",
+    "SelectedHubEndpoint",
+    "http_base_url",
     "select_data_plane_endpoint",
 ]
 
@@ -33,7 +37,7 @@ __all__ = [
 DEFAULT_PROTOCOL_PREFERENCE: tuple[str, ...] = ("wss", "https", "mqtt")
 
 
-class HubDataPlaneEndpoints(msgspec.Struct, frozen=True, kw_only=True):
+class HubDataPlaneEndpoints(msgspec.Struct, frozen=True):
     """Explicit data-plane URLs of a hub (docs/protocol.md §1.3).
 
     Attributes:
@@ -42,13 +46,13 @@ class HubDataPlaneEndpoints(msgspec.Struct, frozen=True, kw_only=True):
         mqtt: The MQTT broker (``mqtts://`` or ``mqtt://``), or ``None``.
     """
 
-    wss: str | None = None
     https: str | None = None
+    wss: str | None = None
     mqtt: str | None = None
 
     @classmethod
     def from_mapping(
-        cls, mapping: Mapping[str, Any], *, label: str = "data_plane_endpoints"
+        cls, values: Mapping[str, Any] | None, *, label: str = "data_plane_endpoints"
     ) -> HubDataPlaneEndpoints:
         """Parse an endpoint map: ``https``/``http``, ``wss``/``ws``, ``mqtt``/``mqtts``.
 
@@ -56,16 +60,40 @@ class HubDataPlaneEndpoints(msgspec.Struct, frozen=True, kw_only=True):
         without a host are discarded; trailing ``/`` is removed.
 
         Args:
-            mapping: The endpoint map, as found in an identity or a hub resource.
+            values: The endpoint map, as found in an identity or a hub resource (None: none).
             label: The field name used in error messages.
 
         Returns:
             The parsed endpoints.
 
         Raises:
-            ThalovantIdentityError: ``mapping`` is not a mapping, or an entry is malformed.
+            ThalovantIdentityError: ``values`` is not a mapping, or an entry is malformed.
         """
-        return cls(**parse_endpoint_map(require_mapping(mapping, label), label=label))
+        if values is None:
+            return cls()
+        return cls(**parse_endpoint_map(require_mapping(values, label), label=label))
+
+    @classmethod
+    def from_hub(cls, hub: Mapping[str, Any]) -> HubDataPlaneEndpoints:
+        """The endpoints of a control-plane hub resource: its ``data_plane_endpoints``
+        (or ``dataPlaneEndpoints`` / ``endpoints``), at the top or under ``spec``.
+
+        Args:
+            hub: The hub resource.
+
+        Returns:
+            The parsed endpoints (empty when the hub lists none).
+
+        Raises:
+            ThalovantIdentityError: ``hub`` is not a mapping, or an entry is malformed.
+        """
+        hub = require_mapping(hub, "hub")
+        spec = hub.get("spec")
+        for source in (hub, spec if isinstance(spec, Mapping) else {}):
+            for key in ENDPOINT_MAPS:
+                if isinstance(source.get(key), Mapping):
+                    return cls.from_mapping(source[key], label=key)
+        return cls()
 
     @property
     def is_empty(self) -> bool:
@@ -87,15 +115,48 @@ class HubDataPlaneEndpoints(msgspec.Struct, frozen=True, kw_only=True):
         value: str | None = getattr(self, canonical_protocol(protocol))
         return value
 
-    def as_dict(self, include_secrets: bool = False) -> dict[str, str]:
+    def endpoint_for(self, protocol: str) -> str | None:
+        """The endpoint for one protocol (the official name of :meth:`get`).
+
+        Args:
+            protocol: ``wss``, ``https`` (or ``http``), ``mqtt`` or another known alias.
+
+        Returns:
+            The URL, or ``None`` when the hub gave none.
+
+        Raises:
+            ThalovantUnsupportedProtocolError: ``protocol`` is not a known name.
+        """
+        return self.get(protocol)
+
+    def http_base(self, fallback_master: str, fallback_port: int, fallback_path: str) -> str:
+        """The HTTPS base URL: the ``https`` endpoint, else ``fallback_master`` (``wss`` read
+        as ``https``) with ``fallback_path``; ``fallback_port`` where the URL has no port.
+
+        Args:
+            fallback_master: The identity's ``default_master``.
+            fallback_port: The identity's ``default_port``.
+            fallback_path: The identity's ``default_path``.
+
+        Returns:
+            The base URL.
+        """
+        return http_base_url(self.https, fallback_master, fallback_port, fallback_path)
+
+    def as_dict(
+        self, include_secrets: bool = False, *, redact_credentials: bool | None = None
+    ) -> dict[str, str]:
         """The known endpoints as ``{"wss": url, ...}``.
 
         Args:
             include_secrets: Keep URL userinfo and queries (redacted by default).
+            redact_credentials: The official switch, when given: True redacts, False keeps.
 
         Returns:
             One entry per known endpoint.
         """
+        if redact_credentials is not None:
+            include_secrets = not redact_credentials
         return {
             name: value if include_secrets else safe_url(value)
             for name in ("wss", "https", "mqtt")
@@ -109,7 +170,7 @@ class HubDataPlaneEndpoints(msgspec.Struct, frozen=True, kw_only=True):
         return [(name, self.as_dict().get(name)) for name in ("wss", "https", "mqtt")]
 
 
-class HubProtocolSettings(msgspec.Struct, frozen=True, kw_only=True):
+class HubProtocolSettings(msgspec.Struct, frozen=True):
     """Which data-plane protocols the hub has enabled (docs/protocol.md §1.4).
 
     The flag is called ``http`` (as on the wire) while the protocol and endpoint are ``https``.
@@ -119,9 +180,14 @@ class HubProtocolSettings(msgspec.Struct, frozen=True, kw_only=True):
     http: bool = False
     mqtt: bool = False
 
+    @property
+    def https(self) -> bool:
+        """The ``http`` flag under the protocol's name."""
+        return self.http
+
     @classmethod
     def from_mapping(
-        cls, mapping: Mapping[str, Any] | None, *, label: str = "protocols"
+        cls, values: Mapping[str, Any] | None, *, label: str = "protocols"
     ) -> HubProtocolSettings:
         """Parse ``{"wss"|"websocket": f, "http"|"https": f, "mqtt": f}``.
 
@@ -129,7 +195,7 @@ class HubProtocolSettings(msgspec.Struct, frozen=True, kw_only=True):
         the defaults ``wss=True, http=False, mqtt=False``.
 
         Args:
-            mapping: The flags, or ``None`` for the defaults.
+            values: The flags, or ``None`` for the defaults.
             label: The field name used in error messages.
 
         Returns:
@@ -138,7 +204,7 @@ class HubProtocolSettings(msgspec.Struct, frozen=True, kw_only=True):
         Raises:
             ThalovantIdentityError: A flag is not a recognisable boolean.
         """
-        return cls(**parse_protocol_flags(mapping, label))
+        return cls(**parse_protocol_flags(values, label))
 
     @classmethod
     def from_identity_mapping(cls, mapping: Mapping[str, Any]) -> HubProtocolSettings:
@@ -178,29 +244,61 @@ class HubProtocolSettings(msgspec.Struct, frozen=True, kw_only=True):
         }
 
 
+class SelectedHubEndpoint(NamedTuple):
+    """The protocol and endpoint chosen for a hub (a tuple: ``protocol, url = chosen``)."""
+
+    protocol: str
+    endpoint: str
+
+
+def http_base_url(explicit: str | None, master: str, port: int, path: str) -> str:
+    """The HTTPS base URL of a hub: ``explicit``, else ``master`` (``wss``/``ws`` read as
+    ``https``/``http``) followed by ``path``; ``port`` where the URL has no port.
+
+    Args:
+        explicit: The hub's ``https`` endpoint, if any.
+        master: The ``default_master`` address.
+        port: The ``default_port``.
+        path: The ``default_path``.
+
+    Returns:
+        The base URL.
+    """
+    if explicit:
+        return with_port(explicit, port)
+    folded = master.lower()
+    if folded.startswith("wss://"):
+        master = "https://" + master[6:]
+    elif folded.startswith("ws://"):
+        master = "http://" + master[5:]
+    return with_port(master, port) + path
+
+
 def select_data_plane_endpoint(
     endpoints: HubDataPlaneEndpoints,
     protocols: HubProtocolSettings,
-    preferred: Sequence[str] | str = DEFAULT_PROTOCOL_PREFERENCE,
-) -> tuple[str, str] | None:
-    """The first protocol in ``preferred`` that is enabled and has an endpoint.
+    preferred_protocols: Iterable[str] | str = DEFAULT_PROTOCOL_PREFERENCE,
+) -> SelectedHubEndpoint | None:
+    """The first protocol in ``preferred_protocols`` that is enabled and has an endpoint.
 
     Args:
         endpoints: The hub's endpoints.
         protocols: The hub's protocol flags.
-        preferred: Protocol names in order of preference; a single string means only that
-            protocol.
+        preferred_protocols: Protocol names in order of preference; a single string means
+            only that protocol.
 
     Returns:
-        ``(protocol, url)``, or ``None`` when no preferred protocol fits.
+        The protocol and its URL, or ``None`` when no preferred protocol fits.
 
     Raises:
-        ThalovantUnsupportedProtocolError: A name in ``preferred`` is not a known protocol.
+        ThalovantUnsupportedProtocolError: A name in ``preferred_protocols`` is not a known
+            protocol.
     """
+    preferred = preferred_protocols
     order = (preferred,) if isinstance(preferred, str) else tuple(preferred)
     for candidate in order:
         name = canonical_protocol(candidate)
         url = endpoints.get(name)
         if url and protocols.is_enabled(name):
-            return name, url
+            return SelectedHubEndpoint(name, url)
     return None

@@ -52,7 +52,7 @@ __all__ = ["ThalovantIdentity", "mqtt_topics_for_identity"]
 logger = logging.getLogger("thalovant.identity")
 
 
-class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
+class ThalovantIdentity(msgspec.Struct, frozen=True):
     """Everything a client needs to reach and authenticate to one hub.
 
     Build it with a loader (:meth:`from_file`, :meth:`from_config`, :meth:`from_env`,
@@ -103,7 +103,7 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_mapping(
-        cls, mapping: Mapping[str, Any], *, source_path: str | os.PathLike[str] | None = None
+        cls, values: Mapping[str, Any], *, source_path: str | os.PathLike[str] | None = None
     ) -> ThalovantIdentity:
         """Parse an identity mapping (identity file, config profile, API ``initial_identify``).
 
@@ -112,7 +112,7 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
         searched for endpoints. Unknown keys and the legacy ``crypto_key`` are ignored.
 
         Args:
-            mapping: The identity mapping.
+            values: The identity mapping.
             source_path: Where the mapping came from, kept as :attr:`source_path`.
 
         Returns:
@@ -122,7 +122,7 @@ class ThalovantIdentity(msgspec.Struct, frozen=True, kw_only=True):
             ThalovantIdentityError: A field is missing or malformed (the message names the
                 field, never its value).
         """
-        data = require_mapping(mapping, "identity")
+        data = require_mapping(values, "identity")
         endpoint_key = next((k for k in ENDPOINT_MAPS if first_value(data, (k,)) is not None), None)
         if endpoint_key is None:
             endpoints = parse_endpoint_map(data, strict=False)

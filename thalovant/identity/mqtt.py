@@ -8,7 +8,7 @@ password; :meth:`MqttBrokerCredentials.as_dict` redacts them unless asked not to
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -26,8 +26,9 @@ NO_MQTT_CREDENTIALS = (
 )
 
 
-class MqttTopicSet(msgspec.Struct, frozen=True):
-    """The three MQTT topics of a client, derived from its topic prefix.
+class MqttTopicSet(NamedTuple):
+    """The three MQTT topics of a client, derived from its topic prefix; a tuple, so
+    ``inbound, outbound, status = topics`` unpacks it as in the official SDK.
 
     The repr hides the prefix, which may embed the access key.
 
@@ -69,7 +70,7 @@ class MqttTopicSet(msgspec.Struct, frozen=True):
         ]
 
 
-class MqttBrokerCredentials(msgspec.Struct, frozen=True, kw_only=True):
+class MqttBrokerCredentials(msgspec.Struct, frozen=True):
     """A client's own MQTT broker credentials and topic scope (docs/protocol.md §1.2).
 
     Attributes:
@@ -79,7 +80,8 @@ class MqttBrokerCredentials(msgspec.Struct, frozen=True, kw_only=True):
         topic_prefix: The prefix of the client's topics (see :meth:`topics`), normalised.
         qos: The MQTT quality of service, 0 or 1.
         tls: What the identity said about TLS (when parsed, by default: the endpoint uses
-            ``mqtts://`` or ``ssl://``); :attr:`uses_tls` is what a transport should do.
+            ``mqtts://`` or ``ssl://``; when constructed, True as in the official SDK);
+            :attr:`uses_tls` is what a transport should do.
 
     Raises:
         ThalovantIdentityError: On construction, when a credential is blank, ``qos`` is not 0
@@ -91,7 +93,7 @@ class MqttBrokerCredentials(msgspec.Struct, frozen=True, kw_only=True):
     password: str
     topic_prefix: str | None = None
     qos: int = 1
-    tls: bool = False
+    tls: bool = True
 
     def __post_init__(self) -> None:
         for name in ("endpoint", "username", "password"):
@@ -105,7 +107,7 @@ class MqttBrokerCredentials(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_mapping(
-        cls, mapping: Mapping[str, Any], *, label: str = "mqtt"
+        cls, values: Mapping[str, Any] | None, *, label: str = "mqtt"
     ) -> MqttBrokerCredentials | None:
         """Parse an ``mqtt`` block.
 
@@ -113,7 +115,7 @@ class MqttBrokerCredentials(msgspec.Struct, frozen=True, kw_only=True):
         ``c2s_topic``/``s2c_topic``/``status_topic`` are accepted and ignored.
 
         Args:
-            mapping: The ``mqtt`` block of an identity.
+            values: The ``mqtt`` block of an identity (None: no credentials).
             label: The field name used in error messages.
 
         Returns:
@@ -122,7 +124,9 @@ class MqttBrokerCredentials(msgspec.Struct, frozen=True, kw_only=True):
         Raises:
             ThalovantIdentityError: A field is malformed.
         """
-        fields = parse_mqtt_block(mapping, label)
+        if values is None:
+            return None
+        fields = parse_mqtt_block(values, label)
         return None if fields is None else cls(**fields)
 
     @property

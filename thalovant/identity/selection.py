@@ -59,16 +59,9 @@ class RoutedIdentity(Protocol):
 
 def endpoint_base(identity: RoutedIdentity) -> str:
     """The HTTPS base URL of ``identity`` (see ``ThalovantIdentity.endpoint_base``)."""
-    explicit = identity.data_plane_endpoints.https
-    if explicit:
-        return with_port(explicit, identity.default_port)
-    master = identity.default_master
-    folded = master.lower()
-    if folded.startswith("wss://"):
-        master = "https://" + master[6:]
-    elif folded.startswith("ws://"):
-        master = "http://" + master[5:]
-    return with_port(master, identity.default_port) + identity.default_path
+    return identity.data_plane_endpoints.http_base(
+        identity.default_master, identity.default_port, identity.default_path
+    )
 
 
 def _wss_url(identity: RoutedIdentity) -> str | None:
