@@ -285,12 +285,13 @@ class AsyncThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subs
         except ThalovantConnectionError as exc:
             error = f"{type(exc).__name__}: {exc}"
         link = self._runtime.link
+        info = self._runtime.telemetry.info()
         return ThalovantHealth(
             connected=link is not None,
             handshake_complete=link is not None,
             transport_alive=link is not None and not link.dead,
-            last_error=error or (None if link is not None else self._runtime.telemetry.info().last_error),
-            connection=self._runtime.telemetry.info(),
+            last_error=error or (None if link is not None else info.last_error),
+            connection=info,
         )
 
     async def close(self, timeout: float | None = None) -> None:

@@ -23,8 +23,8 @@ def action_input(
     """The utterance and ``context.input`` of ``send_action``.
 
     Reference form (``payload=None``): ``action`` is the whole payload string, e.g.
-    ``'/choose{"id":"42"}'`` (or, ``action`` None, ``payload`` is that string). Docs form: ``action="/choose"`` and a payload mapping (or JSON
-    string): the utterance is ``action`` + compact JSON, and ``input`` also carries
+    ``'/choose{"id":"42"}'`` (or, ``action`` None, ``payload`` is that string). Docs form:
+    ``action="/choose"`` and a payload mapping (or JSON string): the utterance is ``action`` + compact JSON, and ``input`` also carries
     ``action`` and ``data``.
 
     Args:

@@ -12,9 +12,14 @@ from typing import Any
 import anyio
 
 from thalovant.control.http import ControlHTTP, path_segment
-from thalovant.control.models import DeviceAuthorization, DeviceLoginToken
+from thalovant.control.models import DeviceAuthorization, DeviceLoginPrompt, DeviceLoginToken
 from thalovant.control.values import text_or_none
-from thalovant.errors import ThalovantAuthError, ThalovantDeviceLoginPending, ThalovantTimeoutError
+from thalovant.errors import (
+    ThalovantAPIError,
+    ThalovantAuthError,
+    ThalovantDeviceLoginPending,
+    ThalovantTimeoutError,
+)
 
 __all__ = ["AuthEndpoints"]
 
@@ -160,8 +165,9 @@ class AuthEndpoints(ControlHTTP):
         scopes: str | Sequence[str] | None = None,
         client_name: str | None = None,
         open_browser: bool = True,
-        prompt: Callable[[str], Any] | None = None,
+        prompt: Callable[[DeviceLoginPrompt], Any] | None = None,
         timeout: float = 900.0,  # noqa: ASYNC109 (a deadline for the whole flow, documented API)
+        client_id: str | None = None,
     ) -> DeviceLoginToken:
         """Sign in through the browser: the whole device flow in one call.
 
@@ -173,12 +179,16 @@ class AuthEndpoints(ControlHTTP):
             scopes: Scopes to ask for (see :meth:`begin_device_login`).
             client_name: The name the approval page shows.
             open_browser: Open the approval page in the default browser.
-            prompt: Shows the message to the user (it may be a coroutine function); default
-                ``print``.
+            prompt: Shows the code to the user (it may be a coroutine function); default
+                ``print``. It gets a dict (``user_code``, ``verification_uri``,
+                ``verification_uri_complete``, ``expires_in``, ``interval``, ``message``)
+                whose ``str()`` is the message.
             timeout: Seconds for the whole flow.
+            client_id: The registered app's client id (see :meth:`begin_device_login`).
 
         Returns:
-            The token, also used from now on.
+            The token, also used from now on; it reads as the official token dict too
+            (``token["access_token"]``).
 
         Raises:
             ThalovantDeviceLoginDenied: The user refused.
@@ -187,12 +197,8 @@ class AuthEndpoints(ControlHTTP):
             ThalovantAPIError: A request failed otherwise.
         """
         deadline = self._clock() + timeout
-        grant = await self.begin_device_login(scopes, client_name)
-        message = (
-            f"To sign in to Thalovant, open {grant.verification_uri} "
-            f"and enter the code {grant.user_code}"
-        )
-        shown = (prompt or print)(message)
+        grant = await self.begin_device_login(scopes, client_name, client_id)
+        shown = (prompt or print)(DeviceLoginPrompt.of(grant))
         if inspect.isawaitable(shown):
             await shown
         if open_browser:
@@ -210,20 +216,29 @@ class AuthEndpoints(ControlHTTP):
             except ThalovantDeviceLoginPending as exc:
                 interval = exc.interval
 
-    async def revoke_api_token(self, token_id: str) -> None:
+    async def revoke_api_token(self, token_id: str | None = None) -> None:
         """``DELETE /v1/auth/api-tokens/{id}``.
 
         Revoking the token this client signed in with clears it here, and the 401 the API may
         answer for that self-revocation is success.
 
         Args:
-            token_id: The token's id (see :attr:`~thalovant.control.http.ControlHTTP.token_id`).
+            token_id: The token's id (see :attr:`~thalovant.control.http.ControlHTTP.token_id`);
+                None: the token this client signed in with.
 
         Raises:
             ThalovantAuthError: No token, or the token was refused (other than by its own
                 revocation).
-            ThalovantAPIError: ``token_id`` is empty, or the request failed otherwise.
+            ThalovantAPIError: ``token_id`` is empty, or None while this client knows no id
+                of its own token (it was given ``access_token=`` rather than signing in).
         """
+        if token_id is None:
+            if self._token_id is None:
+                raise ThalovantAPIError(
+                    "revoke_api_token(): this client knows no id of its own token (it was "
+                    "given access_token= rather than signing in); pass the token id"
+                )
+            token_id = self._token_id
         ours = self._token_id is not None and token_id == self._token_id
         try:
             await self._call("DELETE", f"/v1/auth/api-tokens/{path_segment(token_id, 'token id')}")

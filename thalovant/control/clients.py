@@ -22,7 +22,9 @@ from thalovant.control.provisioning import (
 )
 from thalovant.control.values import text_or_none
 from thalovant.errors import ThalovantAPIError, ThalovantUnsupportedConnectionTypeError
-from thalovant.identity.endpoints import DEFAULT_PROTOCOL_PREFERENCE
+from thalovant.identity.endpoints import DEFAULT_PROTOCOL_PREFERENCE, SelectedHubEndpoint
+from thalovant.identity.model import ThalovantIdentity
+from thalovant.identity.parse import canonical_protocol
 
 __all__ = ["ClientEndpoints"]
 
@@ -251,8 +253,10 @@ class ClientEndpoints(HubEndpoints):
             )
         op = resource.get("operation")
         return BootstrapIdentityResult(
-            identity=identity,
-            client=answer,
+            identity,
+            hub_obj,
+            answer,
+            _selected_endpoint(identity, preferred_protocols),
             operation=OperationResource.from_mapping(op) if isinstance(op, Mapping) else None,
             client_id=client_id,
             connection_type=echoed or kind,
@@ -303,3 +307,15 @@ class ClientEndpoints(HubEndpoints):
                 return False
             raise
         return True
+
+
+def _selected_endpoint(
+    identity: ThalovantIdentity, preferred: Sequence[str]
+) -> SelectedHubEndpoint | None:
+    """The first preferred protocol the new identity has enabled and an endpoint for."""
+    for name in (preferred,) if isinstance(preferred, str) else preferred:
+        protocol = canonical_protocol(name)
+        url = identity.endpoint_for(protocol) if identity.supports_protocol(protocol) else None
+        if url:
+            return SelectedHubEndpoint(protocol, url)
+    return None

@@ -18,6 +18,7 @@ from thalovant.control.problems import DEFAULT_DEVICE_INTERVAL, scrub_secrets
 from thalovant.control.provisioning import redact_client_resource
 from thalovant.control.values import positive_number, text_or_none
 from thalovant.errors import ThalovantAPIError
+from thalovant.identity.endpoints import SelectedHubEndpoint
 from thalovant.identity.model import ThalovantIdentity
 from thalovant.redact import REDACTED, redact_deep
 
@@ -181,8 +182,37 @@ class DeviceAuthorization(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-class DeviceLoginToken(msgspec.Struct, frozen=True, kw_only=True):
-    """An API token issued by a completed device login; ``repr()`` hides ``access_token``."""
+class DeviceLoginPrompt(dict[str, Any]):
+    """What ``login_with_browser`` shows the user: the official prompt dict (``user_code``,
+    ``verification_uri``, ``verification_uri_complete``, ``expires_in``, ``interval``,
+    ``message``; never the polling ``device_code``), whose ``str()`` is the message."""
+
+    @classmethod
+    def of(cls, grant: DeviceAuthorization) -> DeviceLoginPrompt:
+        """The prompt for ``grant``."""
+        message = (
+            f"To sign in to Thalovant, open {grant.verification_uri} "
+            f"and enter the code {grant.user_code}"
+        )
+        return cls(
+            user_code=grant.user_code,
+            verification_uri=grant.verification_uri,
+            verification_uri_complete=grant.verification_uri_complete,
+            expires_in=grant.expires_in,
+            interval=grant.interval,
+            message=message,
+        )
+
+    def __str__(self) -> str:
+        return str(self.get("message", ""))
+
+
+class DeviceLoginToken(msgspec.Struct, frozen=True):
+    """An API token issued by a completed device login; ``repr()`` hides ``access_token``.
+
+    It also reads as the official token dict: ``token["access_token"]``, ``token.get(...)``,
+    ``dict(token)`` (the API's answer, unredacted).
+    """
 
     access_token: str
     token_type: str | None = None
@@ -210,9 +240,41 @@ class DeviceLoginToken(msgspec.Struct, frozen=True, kw_only=True):
             raw=body,
         )
 
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> DeviceLoginToken:
+        """The official name of :meth:`from_mapping`."""
+        return cls.from_mapping(payload)
+
     def as_dict(self, include_secrets: bool = False) -> dict[str, Any]:
         """The token answer; ``access_token`` redacted unless ``include_secrets``."""
         return copy.deepcopy(self.raw) if include_secrets else redact_deep(self.raw)
+
+    def _answer(self) -> dict[str, Any]:
+        fields = {
+            "access_token": self.access_token,
+            "token_type": self.token_type,
+            "scopes": list(self.scopes),
+            "expires_at": self.expires_at,
+            "token_id": self.token_id,
+        }
+        return {**self.raw, **fields}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._answer()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A field of the token dict, or ``default``."""
+        return self._answer().get(key, default)
+
+    def keys(self) -> list[str]:
+        """The fields of the token dict."""
+        return list(self._answer())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._answer()
+
+    def __len__(self) -> int:
+        return len(self._answer())
 
     def __repr__(self) -> str:
         return (
@@ -226,9 +288,10 @@ class BootstrapIdentityResult:
     """A new client and its ready-to-save identity.
 
     What :meth:`~thalovant.control.client.AsyncThalovantControlPlane.create_client_identity`
-    returns: the new client's :attr:`identity`, the raw :attr:`client` resource, its
-    admission :attr:`operation` (if the API started one), :attr:`client_id` and
-    :attr:`connection_type`.
+    returns: the new client's :attr:`identity`, the :attr:`hub` resource it belongs to, the
+    raw :attr:`client` resource, the data-plane :attr:`endpoint` chosen for it (with
+    :attr:`selected_protocol`), its admission :attr:`operation` (if the API started one),
+    :attr:`client_id` and :attr:`connection_type`.
 
     ``as_dict()`` is safe to log: the identity's secrets are redacted and the client resource
     loses its echoed ``apiKey``/``password``/``cryptoKey`` and ``initial_identify`` /
@@ -236,20 +299,33 @@ class BootstrapIdentityResult:
     is for writing an identity file and must never be logged.
     """
 
-    __slots__ = ("_secrets", "client", "client_id", "connection_type", "identity", "operation")
+    __slots__ = (
+        "_secrets",
+        "client",
+        "client_id",
+        "connection_type",
+        "endpoint",
+        "hub",
+        "identity",
+        "operation",
+    )
 
     def __init__(
         self,
-        *,
         identity: ThalovantIdentity,
-        client: Mapping[str, Any],
+        hub: Mapping[str, Any] | None = None,
+        client: Mapping[str, Any] | None = None,
+        endpoint: SelectedHubEndpoint | None = None,
         operation: OperationResource | None = None,
+        *,
         client_id: str | None = None,
         connection_type: str | None = None,
         secrets: Iterable[str] = (),
     ) -> None:
         self.identity = identity
-        self.client: dict[str, Any] = dict(client)
+        self.hub: dict[str, Any] = dict(hub or {})
+        self.client: dict[str, Any] = dict(client or {})
+        self.endpoint = endpoint
         self.operation = operation
         self.client_id = client_id
         self.connection_type = connection_type
@@ -258,21 +334,34 @@ class BootstrapIdentityResult:
             extra += [identity.mqtt.password, identity.mqtt.username]
         self._secrets = tuple({*secrets, *extra})
 
+    @property
+    def selected_protocol(self) -> str | None:
+        """The protocol of :attr:`endpoint` (None when no endpoint was chosen)."""
+        return self.endpoint.protocol if self.endpoint is not None else None
+
     def as_dict(self, include_secrets: bool = False) -> dict[str, Any]:
-        """``{"client_id", "connection_type", "identity", "client", "operation"}``."""
+        """``{"client_id", "connection_type", "selected_protocol", "endpoint", "identity",
+        "hub", "client", "operation"}``."""
         raw_op = self.operation.raw if self.operation is not None else None
+        endpoint = dict(self.endpoint._asdict()) if self.endpoint is not None else None
         if include_secrets:
             return {
                 "client_id": self.client_id,
                 "connection_type": self.connection_type,
+                "selected_protocol": self.selected_protocol,
+                "endpoint": endpoint,
                 "identity": self.identity.as_dict(include_secrets=True),
+                "hub": copy.deepcopy(self.hub),
                 "client": copy.deepcopy(self.client),
                 "operation": copy.deepcopy(raw_op),
             }
         out = {
             "client_id": self.client_id,
             "connection_type": self.connection_type,
+            "selected_protocol": self.selected_protocol,
+            "endpoint": endpoint,
             "identity": self.identity.as_dict(),
+            "hub": redact_deep(self.hub),
             "client": redact_client_resource(self.client),
             "operation": None if raw_op is None else redact_deep(raw_op),
         }

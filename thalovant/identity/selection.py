@@ -18,7 +18,7 @@ from thalovant.identity.endpoints import (
     HubProtocolSettings,
 )
 from thalovant.identity.mqtt import NO_MQTT_CREDENTIALS, MqttBrokerCredentials
-from thalovant.identity.parse import canonical_protocol, with_port
+from thalovant.identity.parse import canonical_protocol
 
 __all__ = ["RoutedIdentity", "endpoint_base", "endpoint_for", "select_protocol"]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from thalovant.control.client import AsyncThalovantControlPlane
-from thalovant.control.models import DeviceAuthorization, DeviceLoginToken
+from thalovant.control.models import DeviceAuthorization, DeviceLoginPrompt, DeviceLoginToken
 from thalovant.sync.portal import LoopThread
 
 __all__ = ["SignInMethods"]
@@ -95,8 +95,9 @@ class SignInMethods:
         scopes: str | Sequence[str] | None = None,
         client_name: str | None = None,
         open_browser: bool = True,
-        prompt: Callable[[str], Any] | None = None,
+        prompt: Callable[[DeviceLoginPrompt], Any] | None = None,
         timeout: float = 900.0,
+        client_id: str | None = None,
     ) -> DeviceLoginToken:
         """Sign in through the browser (device flow) and store the token.
 
@@ -105,11 +106,13 @@ class SignInMethods:
             client_name: The name shown to the user.
             open_browser: Open the verification URI (failures ignored).
             prompt: Shows the code and URI (default ``print``); runs on the loop and must not
-                call this object.
+                call this object. It gets the official prompt dict, whose ``str()`` is the
+                message.
             timeout: Seconds for the whole flow.
+            client_id: The registered app's client id.
 
         Returns:
-            The token.
+            The token (it also reads as the official token dict).
 
         Raises:
             ThalovantDeviceLoginDenied: The user denied it.
@@ -117,14 +120,20 @@ class SignInMethods:
             ThalovantTimeoutError: Not approved within ``timeout``.
         """
         return self._loop.call(
-            self._async.login_with_browser, scopes, client_name, open_browser, prompt, timeout
+            self._async.login_with_browser,
+            scopes,
+            client_name,
+            open_browser,
+            prompt,
+            timeout,
+            client_id,
         )
 
-    def revoke_api_token(self, token_id: str) -> None:
+    def revoke_api_token(self, token_id: str | None = None) -> None:
         """``DELETE /v1/auth/api-tokens/{id}`` (revoking this object's own token clears it).
 
         Args:
-            token_id: The token's id.
+            token_id: The token's id (None: this object's own token).
 
         Raises:
             ThalovantAuthError: No valid token (other than for a self-revocation).
