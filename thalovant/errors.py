@@ -393,9 +393,7 @@ class ThalovantDeviceLoginPending(ThalovantAPIError):
         **kw: The :class:`ThalovantAPIError` fields.
     """
 
-    def __init__(
-        self, message: str = "", *args: object, interval: float = 5.0, **kw: Any
-    ) -> None:
+    def __init__(self, message: str = "", *args: object, interval: float = 5.0, **kw: Any) -> None:
         super().__init__(message, *args, **kw)
         self.interval = interval
 

@@ -24,8 +24,8 @@ def action_input(
 
     Reference form (``payload=None``): ``action`` is the whole payload string, e.g.
     ``'/choose{"id":"42"}'`` (or, ``action`` None, ``payload`` is that string). Docs form:
-    ``action="/choose"`` and a payload mapping (or JSON string): the utterance is ``action`` + compact JSON, and ``input`` also carries
-    ``action`` and ``data``.
+    ``action="/choose"`` and a payload mapping (or JSON string): the utterance is ``action``
+    + compact JSON, and ``input`` also carries ``action`` and ``data``.
 
     Args:
         action: The action (or the whole payload string).
