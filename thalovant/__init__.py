@@ -24,14 +24,45 @@ if TYPE_CHECKING:
     from thalovant.client.conversation import (
         AsyncThalovantConversation as AsyncThalovantConversation,
     )
+
+    # names of the official SDK (tests/compat)
+    from thalovant.client.home import HomeAnswer as HomeAnswer
+    from thalovant.client.home import HomeRequest as HomeRequest
     from thalovant.client.streaming import (
         AsyncThalovantReplyStream as AsyncThalovantReplyStream,
     )
+    from thalovant.client.subscribing import EventHandler as EventHandler
+    from thalovant.client.subscribing import EventPredicate as EventPredicate
+    from thalovant.client.subscribing import ThalovantSubscription as ThalovantSubscription
     from thalovant.control.client import DEFAULT_CONTROL_API_URL as DEFAULT_CONTROL_API_URL
     from thalovant.control.client import AsyncThalovantControlPlane as AsyncThalovantControlPlane
     from thalovant.control.client import BootstrapIdentityResult as BootstrapIdentityResult
+    from thalovant.control.models import DeviceAuthorization as DeviceAuthorization
+    from thalovant.control.models import OperationResource as OperationResource
+    from thalovant.control.native import DEFAULT_NATIVE_SCOPES as DEFAULT_NATIVE_SCOPES
+    from thalovant.control.native import NativeSignIn as NativeSignIn
+    from thalovant.control.native import begin_native_sign_in as begin_native_sign_in
+    from thalovant.control.native import challenge_for as challenge_for
+    from thalovant.control.native import is_thalovant_url as is_thalovant_url
+    from thalovant.control.native import new_verifier as new_verifier
+    from thalovant.control.official import (
+        CONNECTION_TYPE_HOME_ASSISTANT as CONNECTION_TYPE_HOME_ASSISTANT,
+    )
+    from thalovant.control.official import HOME_ASSISTANT_CLIENT_ID as HOME_ASSISTANT_CLIENT_ID
+    from thalovant.control.official import HOME_ASSISTANT_SCOPES as HOME_ASSISTANT_SCOPES
+    from thalovant.control.official import ApiToken as ApiToken
+    from thalovant.control.official import DeviceLoginRequest as DeviceLoginRequest
+    from thalovant.control.official import OperationStatus as OperationStatus
+    from thalovant.control.official import hub_display_name as hub_display_name
+    from thalovant.identity.config import default_config_path as default_config_path
+    from thalovant.identity.endpoints import (
+        DEFAULT_PROTOCOL_PREFERENCE as DEFAULT_PROTOCOL_PREFERENCE,
+    )
     from thalovant.identity.endpoints import HubDataPlaneEndpoints as HubDataPlaneEndpoints
+    from thalovant.identity.endpoints import HubProtocol as HubProtocol
     from thalovant.identity.endpoints import HubProtocolSettings as HubProtocolSettings
+    from thalovant.identity.endpoints import SelectedHubEndpoint as SelectedHubEndpoint
+    from thalovant.identity.endpoints import hub_hostname as hub_hostname
     from thalovant.identity.endpoints import (
         select_data_plane_endpoint as select_data_plane_endpoint,
     )
@@ -49,6 +80,7 @@ if TYPE_CHECKING:
     from thalovant.sync.client import ThalovantClient as ThalovantClient
     from thalovant.sync.client import ThalovantConversation as ThalovantConversation
     from thalovant.sync.control import ThalovantControlPlane as ThalovantControlPlane
+    from thalovant.sync.home import answer_home_requests as answer_home_requests
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
@@ -79,6 +111,33 @@ _LAZY: dict[str, str] = {
     "ThalovantClient": "thalovant.sync.client",
     "ThalovantConversation": "thalovant.sync.client",
     "ThalovantReplyStream": "thalovant.sync.bridges",
+    # names of the official SDK (tests/compat)
+    "HomeAnswer": "thalovant.client.home",
+    "HomeRequest": "thalovant.client.home",
+    "EventHandler": "thalovant.client.subscribing",
+    "EventPredicate": "thalovant.client.subscribing",
+    "ThalovantSubscription": "thalovant.client.subscribing",
+    "DeviceAuthorization": "thalovant.control.models",
+    "OperationResource": "thalovant.control.models",
+    "DEFAULT_NATIVE_SCOPES": "thalovant.control.native",
+    "NativeSignIn": "thalovant.control.native",
+    "begin_native_sign_in": "thalovant.control.native",
+    "challenge_for": "thalovant.control.native",
+    "is_thalovant_url": "thalovant.control.native",
+    "new_verifier": "thalovant.control.native",
+    "CONNECTION_TYPE_HOME_ASSISTANT": "thalovant.control.official",
+    "HOME_ASSISTANT_CLIENT_ID": "thalovant.control.official",
+    "HOME_ASSISTANT_SCOPES": "thalovant.control.official",
+    "ApiToken": "thalovant.control.official",
+    "DeviceLoginRequest": "thalovant.control.official",
+    "OperationStatus": "thalovant.control.official",
+    "hub_display_name": "thalovant.control.official",
+    "default_config_path": "thalovant.identity.config",
+    "DEFAULT_PROTOCOL_PREFERENCE": "thalovant.identity.endpoints",
+    "HubProtocol": "thalovant.identity.endpoints",
+    "SelectedHubEndpoint": "thalovant.identity.endpoints",
+    "hub_hostname": "thalovant.identity.endpoints",
+    "answer_home_requests": "thalovant.sync.home",
 }
 
 __all__ = [

@@ -24,7 +24,16 @@ __all__ = [
     "EVENT_SPEAK",
     "EVENT_UTTERANCE_HANDLED",
     "FAILURE_EVENTS",
+    "HIVE_BROADCAST",
+    "HIVE_ESCALATE",
+    "HIVE_INTERCOM",
+    "HIVE_KINDS",
+    "HIVE_PROPAGATE",
+    "HIVE_RENDEZVOUS",
+    "HOME_REQUEST",
+    "HOME_RESPONSE",
     "SPEAK_EVENTS",
+    "THALOVANT_CLAIMED_META_KEY",
 ]
 
 EVENT_RECOGNIZER_LOOP_UTTERANCE = "recognizer_loop:utterance"
@@ -47,6 +56,25 @@ EVENT_SKILLS_LIST = "ovos.skills.list"
 EVENT_SKILLS_LIST_RESPONSE = "ovos.skills.list.response"
 EVENT_HOME_REQUEST = "thalovant.home.request"
 EVENT_HOME_RESPONSE = "thalovant.home.response"
+HOME_REQUEST = EVENT_HOME_REQUEST
+HOME_RESPONSE = EVENT_HOME_RESPONSE
+
+# HiveMind message kinds a client can subscribe to with ``on_hive``.
+HIVE_BROADCAST = "broadcast"
+HIVE_PROPAGATE = "propagate"
+HIVE_ESCALATE = "escalate"
+HIVE_INTERCOM = "intercom"
+HIVE_RENDEZVOUS = "rendezvous"
+HIVE_KINDS: tuple[str, ...] = (
+    HIVE_BROADCAST,
+    HIVE_PROPAGATE,
+    HIVE_ESCALATE,
+    HIVE_INTERCOM,
+    HIVE_RENDEZVOUS,
+)
+
+#: ``data.meta`` key of a ``speak`` that marks the reply as claimed (``ThalovantReply.claimed``).
+THALOVANT_CLAIMED_META_KEY = "thalovant_claimed"
 
 #: Events that carry reply speech.
 SPEAK_EVENTS = frozenset({EVENT_SPEAK, EVENT_OVOS_UTTERANCE_SPEAK})

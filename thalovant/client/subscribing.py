@@ -10,7 +10,7 @@ predicate). See docs/architecture.md for the bus and its bounded queues.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from thalovant.bus.bus import Handler, Predicate, Subscription
 from thalovant.bus.routing import CallbackSubscription, ThalovantBinary
@@ -22,7 +22,33 @@ from thalovant.errors import ThalovantTimeoutError
 from thalovant.models.types import ThalovantEvent
 from thalovant.protocol.envelope import HiveMessage
 
-__all__ = ["SubscribingMethods"]
+__all__ = ["EventHandler", "EventPredicate", "SubscribingMethods", "ThalovantSubscription"]
+
+EventHandler = Handler
+"""A handler of events: a plain or async function of one ``ThalovantEvent``."""
+EventPredicate = Predicate
+"""An event filter: a function of one ``ThalovantEvent`` returning a bool."""
+
+
+@runtime_checkable
+class ThalovantSubscription(Protocol):
+    """What ``on()`` returns, on either client: ``close()`` / ``unsubscribe()`` / calling it
+    ends it, and so does leaving a ``with`` block (``isinstance`` works on both kinds)."""
+
+    def close(self) -> None:
+        """End the subscription."""
+
+    def unsubscribe(self) -> None:
+        """End the subscription."""
+
+    def __call__(self) -> None:
+        """End the subscription."""
+
+    def __enter__(self) -> Any:
+        """The subscription itself."""
+
+    def __exit__(self, *exc: object) -> None:
+        """End the subscription."""
 
 
 class SubscribingMethods:

@@ -49,7 +49,7 @@ def unwrap_data(body: Mapping[str, Any]) -> dict[str, Any]:
     return dict(body)
 
 
-class OperationResource(msgspec.Struct, frozen=True, kw_only=True):
+class OperationResource(msgspec.Struct, frozen=True):
     """An asynchronous control-plane operation (``GET /v1/operations/{id}``).
 
     ``status`` moves ``requested`` → ``committed`` → ``applied`` → ``ready``, or ends in
@@ -128,6 +128,11 @@ class OperationResource(msgspec.Struct, frozen=True, kw_only=True):
                 text += f": {_WHITESPACE.sub(' ', self.error_message)[:200]}"
             raise ThalovantAPIError(text, code=self.error_code, detail=self.error_message)
 
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> OperationResource:
+        """The official name of :meth:`from_mapping`."""
+        return cls.from_mapping(payload)
+
     def __repr__(self) -> str:
         return (
             f"OperationResource(id={self.id!r}, kind={self.kind!r}, status={self.status!r}, "
@@ -135,7 +140,7 @@ class OperationResource(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-class DeviceAuthorization(msgspec.Struct, frozen=True, kw_only=True):
+class DeviceAuthorization(msgspec.Struct, frozen=True):
     """The answer to ``POST /v1/auth/device/authorize`` (RFC 8628 device authorization).
 
     Show ``user_code`` and ``verification_uri`` to the user; keep ``device_code`` private (it
@@ -173,6 +178,22 @@ class DeviceAuthorization(msgspec.Struct, frozen=True, kw_only=True):
             expires_in=positive_number(body.get("expires_in"), 900.0),
             raw=body,
         )
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> DeviceAuthorization:
+        """The official name of :meth:`from_mapping`."""
+        return cls.from_mapping(payload)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The grant's fields (``device_code`` included: it is the polling secret)."""
+        return {
+            "device_code": self.device_code,
+            "user_code": self.user_code,
+            "verification_uri": self.verification_uri,
+            "verification_uri_complete": self.verification_uri_complete,
+            "interval": self.interval,
+            "expires_in": self.expires_in,
+        }
 
     def __repr__(self) -> str:
         return (

@@ -24,6 +24,7 @@ from thalovant.hub.enrolment import ClientEnrolment, MqttProvisioner
 from thalovant.hub.limits import HubLimits
 from thalovant.hub.responder.demo import demo_skills
 from thalovant.hub.responder.dispatch import Dispatcher
+from thalovant.hub.responder.home import HomeLinkRelay
 from thalovant.hub.responder.hooks import SkillHooks
 from thalovant.hub.responder.reassembly import ReassemblyPool
 from thalovant.hub.responder.session import DEFAULT_OFFER_EXTRA, HubServices, HubSession
@@ -151,6 +152,10 @@ class LocalHub(ClientEnrolment, SkillHooks):
         self.dispatcher = Dispatcher(
             self.runtime, peers=lambda: list(self._sessions), current_client=self._current
         )
+        self.home_link = HomeLinkRelay(lambda: list(self._sessions))
+        """The demo home-link relay (installed with the demo skills)."""
+        if skills is None:
+            self.home_link.install(self)
         self.services = HubServices(
             keys=self.keys,
             registry=self.registry,

@@ -8,7 +8,8 @@ How a whole identity picks its protocol is in :mod:`thalovant.identity.selection
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -27,11 +28,16 @@ from thalovant.identity.parse import (
 __all__ = [
     "DEFAULT_PROTOCOL_PREFERENCE",
     "HubDataPlaneEndpoints",
+    "HubProtocol",
     "HubProtocolSettings",
     "SelectedHubEndpoint",
+    "hub_hostname",
     "http_base_url",
     "select_data_plane_endpoint",
 ]
+
+HubProtocol = Literal["wss", "https", "mqtt"]
+"""A data-plane protocol name (``http`` is accepted as ``https`` wherever one is read)."""
 
 #: Order in which protocols are tried when none is requested.
 DEFAULT_PROTOCOL_PREFERENCE: tuple[str, ...] = ("wss", "https", "mqtt")
@@ -272,6 +278,26 @@ def http_base_url(explicit: str | None, master: str, port: int, path: str) -> st
     elif folded.startswith("ws://"):
         master = "http://" + master[5:]
     return with_port(master, port) + path
+
+
+def hub_hostname(default_master: Any) -> str:
+    """The host name of a hub address: a URL (any scheme) or a bare ``host[:port]``,
+    lower-cased, without userinfo, port or a trailing dot.
+
+    Args:
+        default_master: The identity's ``default_master`` (anything else gives ``""``).
+
+    Returns:
+        The host name, or ``""`` when there is none.
+    """
+    if not isinstance(default_master, str) or not default_master.strip():
+        return ""
+    text = default_master.strip()
+    try:
+        host = urlsplit(text if "://" in text else f"//{text}").hostname
+    except ValueError:
+        return ""
+    return (host or "").rstrip(".").lower()
 
 
 def select_data_plane_endpoint(

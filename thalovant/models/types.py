@@ -18,6 +18,7 @@ from thalovant.events import (
     EVENT_POLICY_DENIED,
     FAILURE_EVENTS,
     SPEAK_EVENTS,
+    THALOVANT_CLAIMED_META_KEY,
 )
 from thalovant.models.markup import (
     ThalovantDisplayItem,
@@ -378,7 +379,7 @@ class ThalovantReply(msgspec.Struct, frozen=True):
         """Advisory: False only when every pipeline stage id names a fallback; a speak with
         ``data.meta.thalovant_claimed == true`` forces True."""
         for event in self._speech_events:
-            if _mapping(event.data.get("meta")).get("thalovant_claimed") is True:
+            if _mapping(event.data.get("meta")).get(THALOVANT_CLAIMED_META_KEY) is True:
                 return True
         ids = self.pipeline_ids
         return not (ids and all("fallback" in i.lower() for i in ids))
