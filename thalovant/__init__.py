@@ -17,6 +17,9 @@ from thalovant.events import __all__ as _event_names
 
 if TYPE_CHECKING:
     from thalovant.bus.routing import ThalovantBinary as ThalovantBinary
+    from thalovant.carriers.faces import AsyncHiveMindHTTPTransport as AsyncHiveMindHTTPTransport
+    from thalovant.carriers.faces import AsyncHiveMindMQTTTransport as AsyncHiveMindMQTTTransport
+    from thalovant.carriers.faces import AsyncHiveMindWSSTransport as AsyncHiveMindWSSTransport
     from thalovant.client.client import AsyncThalovantClient as AsyncThalovantClient
     from thalovant.client.context import build_client_context as build_client_context
     from thalovant.client.context import build_location as build_location
@@ -81,6 +84,9 @@ if TYPE_CHECKING:
     from thalovant.sync.client import ThalovantConversation as ThalovantConversation
     from thalovant.sync.control import ThalovantControlPlane as ThalovantControlPlane
     from thalovant.sync.home import answer_home_requests as answer_home_requests
+    from thalovant.sync.transports import HiveMindHTTPTransport as HiveMindHTTPTransport
+    from thalovant.sync.transports import HiveMindMQTTTransport as HiveMindMQTTTransport
+    from thalovant.sync.transports import HiveMindWSSTransport as HiveMindWSSTransport
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
@@ -138,6 +144,12 @@ _LAZY: dict[str, str] = {
     "SelectedHubEndpoint": "thalovant.identity.endpoints",
     "hub_hostname": "thalovant.identity.endpoints",
     "answer_home_requests": "thalovant.sync.home",
+    "AsyncHiveMindHTTPTransport": "thalovant.carriers.faces",
+    "AsyncHiveMindMQTTTransport": "thalovant.carriers.faces",
+    "AsyncHiveMindWSSTransport": "thalovant.carriers.faces",
+    "HiveMindHTTPTransport": "thalovant.sync.transports",
+    "HiveMindMQTTTransport": "thalovant.sync.transports",
+    "HiveMindWSSTransport": "thalovant.sync.transports",
 }
 
 __all__ = [

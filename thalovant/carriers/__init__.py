@@ -14,6 +14,7 @@ from __future__ import annotations
 from thalovant.carriers.base import Carrier, authorization_token, authorized_url
 from thalovant.carriers.opener import (
     AVAILABLE_CARRIERS,
+    CarrierFactory,
     CarrierOptions,
     check_carrier_available,
     open_carrier,
@@ -23,6 +24,7 @@ from thalovant.carriers.polling import PollSettings, ReplicaAffinity
 __all__ = [
     "AVAILABLE_CARRIERS",
     "Carrier",
+    "CarrierFactory",
     "CarrierOptions",
     "PollSettings",
     "ReplicaAffinity",

@@ -98,6 +98,7 @@ class HTTPSCarrier:
         ssl_context: ssl.SSLContext | None,
         settings: PollSettings,
         affinity: ReplicaAffinity,
+        session: aiohttp.ClientSession | None = None,
     ) -> None:
         self._base = base.rstrip("/")
         self._shown = redact_url(self._base)
@@ -114,7 +115,9 @@ class HTTPSCarrier:
         # request (aiohttp's trust_env costs ~1 ms a request and would also send netrc
         # credentials to the hub).
         self._proxy = env_proxy(base)
-        self._session = aiohttp.ClientSession(
+        # A caller's session (``session=``) is used as it is and never closed here.
+        self._owns_session = session is None
+        self._session = session or aiohttp.ClientSession(
             connector=_TrimmedConnector(limit_per_host=4),
             cookie_jar=aiohttp.DummyCookieJar(),
         )
@@ -265,7 +268,8 @@ class HTTPSCarrier:
                     await self._request("POST", "/disconnect")
                 except CarrierClosed as exc:
                     logger.debug("disconnect was not acknowledged: %s", exc)
-        await self._session.close()
+        if self._owns_session:
+            await self._session.close()
 
     def abort(self) -> None:
         """Drop at once: pending ``receive()`` raises, the session closes in the background."""
@@ -274,7 +278,8 @@ class HTTPSCarrier:
             self._poller.cancel()
         if not self._closed:
             self._closed = True
-            self._closer = asyncio.get_running_loop().create_task(self._session.close())
+            if self._owns_session:
+                self._closer = asyncio.get_running_loop().create_task(self._session.close())
 
     # -- polling --------------------------------------------------------------------------
 
@@ -407,6 +412,7 @@ async def open_https(
     ssl_context: ssl.SSLContext | None,
     settings: PollSettings | None = None,
     affinity: ReplicaAffinity | None = None,
+    session: aiohttp.ClientSession | None = None,
 ) -> HTTPSCarrier:
     """Admit a connection at the hub's HTTPS base URL (``POST /connect``) and start polling.
 
@@ -417,6 +423,7 @@ async def open_https(
         ssl_context: TLS settings (None: the default context).
         settings: Poll back-off bounds and the request timeout.
         affinity: The replica cookie to keep across reconnects.
+        session: A caller's aiohttp session to make the requests with (never closed here).
 
     Returns:
         The open carrier.
@@ -443,6 +450,7 @@ async def open_https(
         ssl_context=ssl_context,
         settings=settings or PollSettings(),
         affinity=affinity if affinity is not None else ReplicaAffinity(),
+        session=session,
     )
     try:
         await carrier.connect()

@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from thalovant.carriers.base import Carrier
 from thalovant.carriers.polling import PollSettings, ReplicaAffinity
 from thalovant.errors import ThalovantUnsupportedProtocolError
 from thalovant.identity.model import ThalovantIdentity
 
-__all__ = ["AVAILABLE_CARRIERS", "CarrierOptions", "check_carrier_available", "open_carrier"]
+__all__ = [
+    "AVAILABLE_CARRIERS",
+    "CarrierFactory",
+    "CarrierOptions",
+    "check_carrier_available",
+    "open_carrier",
+]
 
 #: Protocols with a carrier in this release.
 AVAILABLE_CARRIERS: frozenset[str] = frozenset({"wss", "https", "mqtt"})
@@ -30,6 +37,23 @@ class CarrierOptions:
     """How the HTTPS carrier polls (back-off bounds, request timeout)."""
     replica: ReplicaAffinity = field(default_factory=ReplicaAffinity)
     """The HTTPS replica cookie, kept across the reconnects of one client."""
+    http_session: Any = None
+    """A caller's ``aiohttp.ClientSession`` for the HTTPS carrier (never closed here)."""
+    transport: CarrierFactory | None = None
+    """A caller's transport (``transport=``): it opens the carrier instead."""
+
+
+class CarrierFactory(Protocol):
+    """A transport a caller gives a client: a protocol name and a way to open a carrier."""
+
+    @property
+    def protocol(self) -> str:
+        """``"wss"``, ``"https"`` or ``"mqtt"``."""
+        ...
+
+    async def open(self, identity: ThalovantIdentity, options: CarrierOptions) -> Carrier:
+        """Open the carrier."""
+        ...
 
 
 def check_carrier_available(protocol: str) -> None:
@@ -69,6 +93,8 @@ async def open_carrier(
             CONNACK 4/5).
         ThalovantConnectionError: The hub or broker could not be reached.
     """
+    if options.transport is not None:
+        return await options.transport.open(identity, options)
     check_carrier_available(protocol)
     if protocol == "mqtt":
         from thalovant.carriers.mqtt import open_mqtt
@@ -91,6 +117,7 @@ async def open_carrier(
             ssl_context=options.ssl_context,
             settings=options.https_poll,
             affinity=options.replica,
+            session=options.http_session,
         )
     from thalovant.carriers.wss import open_wss
 

@@ -36,7 +36,7 @@ from typing import Any
 import anyio
 
 from thalovant._version import DEFAULT_USER_AGENT
-from thalovant.carriers import check_carrier_available
+from thalovant.carriers import CarrierFactory, check_carrier_available
 from thalovant.client.asking import Asker
 from thalovant.client.conversation import AsyncThalovantConversation
 from thalovant.client.options import DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, ClientOptions
@@ -81,6 +81,10 @@ class AsyncThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subs
         self_signed: Accept a self-signed TLS certificate (no verification).
         ssl_context: TLS context to use instead of the default.
         max_buffered_events: Default buffer of each subscription.
+        transport: A carrier face (``AsyncHiveMindWSSTransport()``, ...) or a caller's own
+            transport; its ``protocol`` is the client's.
+        session: A caller's ``aiohttp.ClientSession`` for the HTTPS carrier, used on this
+            client's event loop and never closed here.
 
     Raises:
         ThalovantUnsupportedProtocolError: ``protocol`` is not usable with this identity.
@@ -104,6 +108,8 @@ class AsyncThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subs
         self_signed: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         max_buffered_events: int = 256,
+        transport: CarrierFactory | None = None,
+        session: Any = None,
     ) -> None:
         if not isinstance(identity, ThalovantIdentity):
             raise ThalovantRuntimeError("identity must be a ThalovantIdentity")
@@ -112,6 +118,13 @@ class AsyncThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subs
         if isinstance(max_buffered_events, bool) or max_buffered_events < 1:
             raise ThalovantRuntimeError("max_buffered_events must be a positive integer")
         self.identity = identity
+        if transport is not None:
+            wanted = getattr(transport, "protocol", None)
+            if not isinstance(wanted, str) or not callable(getattr(transport, "open", None)):
+                raise ThalovantRuntimeError("transport needs a protocol name and an open()")
+            if protocol is not None and protocol != wanted:
+                raise ThalovantRuntimeError(f"protocol={protocol!r} but the transport is {wanted}")
+            protocol = wanted
         self.protocol = identity.select_protocol(protocol)
         check_carrier_available(self.protocol)
         self.options = ClientOptions(
@@ -125,6 +138,8 @@ class AsyncThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subs
             noise_state_dir=noise_state_dir,
             self_signed=self_signed,
             ssl_context=ssl_context,
+            transport=transport,
+            session=session,
         )
         """The connection options (read-only)."""
         self.max_buffered_events = max_buffered_events

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import ssl
 from dataclasses import dataclass
+from typing import Any
 
+from thalovant.carriers.opener import CarrierFactory
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.protocol.framing import MAX_MESSAGE_BYTES
 
@@ -47,6 +49,8 @@ class ClientOptions:
     noise_state_dir: str | os.PathLike[str] | None
     self_signed: bool
     ssl_context: ssl.SSLContext | None
+    transport: CarrierFactory | None = None
+    session: Any = None
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "handshake_timeout", "send_timeout"):

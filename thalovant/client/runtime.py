@@ -246,7 +246,13 @@ class ClientRuntime:
         return LinkSettings(
             identity=identity,
             protocol=opts.protocol,
-            carrier=CarrierOptions(opts.useragent, opts.connect_timeout, context),
+            carrier=CarrierOptions(
+                opts.useragent,
+                opts.connect_timeout,
+                context,
+                http_session=opts.session,
+                transport=opts.transport,
+            ),
             handshake_timeout=opts.handshake_timeout,
             send_timeout=opts.send_timeout,
             key_store=NoiseKeyStore(folder),

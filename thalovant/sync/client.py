@@ -55,7 +55,9 @@ from types import TracebackType
 from typing import Any
 
 from thalovant._version import DEFAULT_USER_AGENT
+from thalovant.carriers import CarrierFactory
 from thalovant.client.client import AsyncThalovantClient
+from thalovant.errors import ThalovantRuntimeError
 from thalovant.identity.model import ThalovantIdentity
 from thalovant.models.types import ThalovantConnectionInfo, ThalovantHealth
 from thalovant.sync.bridges import SyncIterator, SyncSubscription
@@ -88,6 +90,9 @@ class ThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subscribi
         self_signed: Accept a self-signed TLS certificate (no verification).
         ssl_context: TLS context to use instead of the default.
         max_buffered_events: Default buffer of each subscription.
+        transport: A carrier face (``HiveMindWSSTransport``, ...) or a caller's transport.
+        session: Refused: this client's event loop is private, and an aiohttp session
+            belongs to the loop that made it (``AsyncThalovantClient`` takes one).
 
     Raises:
         ThalovantUnsupportedProtocolError: ``protocol`` is not usable with this identity.
@@ -111,7 +116,14 @@ class ThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subscribi
         self_signed: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         max_buffered_events: int = 256,
+        transport: CarrierFactory | None = None,
+        session: Any = None,
     ) -> None:
+        if session is not None:
+            raise ThalovantRuntimeError(
+                "ThalovantClient runs its own event loop, and an aiohttp session belongs to "
+                "the loop that made it; use AsyncThalovantClient(session=...) instead"
+            )
         self._setup(
             AsyncThalovantClient(
                 identity,
@@ -128,6 +140,7 @@ class ThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subscribi
                 self_signed=self_signed,
                 ssl_context=ssl_context,
                 max_buffered_events=max_buffered_events,
+                transport=transport,
             )
         )
 

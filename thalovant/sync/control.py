@@ -16,8 +16,9 @@ module keeps construction, state and lifecycle (docs/protocol.md §7, docs/archi
 The ``iter_*`` methods return plain iterators (one loop hop per page item). ``close()`` (or
 leaving ``with``) closes the HTTP session and stops the thread; the object cannot be used
 afterwards. A dropped object is closed by the garbage collector or at interpreter exit.
-There is no ``session=`` argument: an aiohttp session belongs to the event loop that made it,
-and this loop is private. ``prompt`` callbacks of :meth:`login_with_browser` and the ``sleep``
+``session=`` is accepted for the official signature but must stay None: an aiohttp session
+belongs to the event loop that made it, and this loop is private (give a session to
+:class:`~thalovant.control.client.AsyncThalovantControlPlane` instead). ``prompt`` callbacks of :meth:`login_with_browser` and the ``sleep``
 function run on that loop and must not call this object.
 """
 
@@ -27,12 +28,14 @@ import ssl
 import weakref
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 import anyio
 
 from thalovant._version import DEFAULT_USER_AGENT
 from thalovant.control.client import AsyncThalovantControlPlane
 from thalovant.control.http import DEFAULT_CONTROL_API_URL, SleepFunction
+from thalovant.errors import ThalovantRuntimeError
 from thalovant.sync.control_discovery import DiscoveryMethods
 from thalovant.sync.control_identities import IdentityMethods
 from thalovant.sync.control_signin import SignInMethods
@@ -57,6 +60,10 @@ class ThalovantControlPlane(DiscoveryMethods, SignInMethods, IdentityMethods):
         sleep: The waiting function of the pollers (runs on the loop; must not call this
             object).
         clock: The time function of the pollers.
+        session: Must be None (see the module docstring).
+
+    Raises:
+        ThalovantRuntimeError: ``session`` is given.
     """
 
     def __init__(
@@ -69,7 +76,14 @@ class ThalovantControlPlane(DiscoveryMethods, SignInMethods, IdentityMethods):
         ssl_context: ssl.SSLContext | None = None,
         sleep: SleepFunction | None = None,
         clock: Callable[[], float] | None = None,
+        session: Any = None,
     ) -> None:
+        if session is not None:
+            raise ThalovantRuntimeError(
+                "ThalovantControlPlane runs its own event loop, and an aiohttp session belongs "
+                "to the loop that made it; use AsyncThalovantControlPlane(session=...) instead"
+            )
+        self._timeout, self._user_agent = float(timeout), user_agent
         self._async = AsyncThalovantControlPlane(
             api_url,
             access_token=access_token,
@@ -112,6 +126,21 @@ class ThalovantControlPlane(DiscoveryMethods, SignInMethods, IdentityMethods):
     def token_id(self) -> str | None:
         """The id of the token issued by the last sign-in, when the API named it."""
         return self._async.token_id
+
+    @property
+    def timeout(self) -> float:
+        """Seconds per request."""
+        return self._timeout
+
+    @property
+    def user_agent(self) -> str:
+        """The ``User-Agent`` header."""
+        return self._user_agent
+
+    @property
+    def session(self) -> None:
+        """Always None: the HTTP session is private to this object's event loop."""
+        return None
 
     # -- lifecycle ------------------------------------------------------------------------
 
