@@ -18,8 +18,9 @@ leaving ``with``) closes the HTTP session and stops the thread; the object canno
 afterwards. A dropped object is closed by the garbage collector or at interpreter exit.
 ``session=`` is accepted for the official signature but must stay None: an aiohttp session
 belongs to the event loop that made it, and this loop is private (give a session to
-:class:`~thalovant.control.client.AsyncThalovantControlPlane` instead). ``prompt`` callbacks of :meth:`login_with_browser` and the ``sleep``
-function run on that loop and must not call this object.
+:class:`~thalovant.control.client.AsyncThalovantControlPlane` instead). ``prompt``
+callbacks of :meth:`login_with_browser` and the ``sleep`` function run on that loop and must
+not call this object.
 """
 
 from __future__ import annotations
