@@ -43,6 +43,7 @@ class Callable_:
     is_async: bool
     params: tuple[Param, ...]
     first: str | None  # "self", "cls" or None (a function or a static method)
+    returns: str = ""  # the return annotation as written
 
 
 @dataclass
@@ -91,7 +92,11 @@ def _parse_signature(line: str) -> Callable_:
         params.append(_param(arg.arg, "keyword", kw_default))
     if args.kwarg is not None:
         params.append(Param(args.kwarg.arg, "var_keyword", False))
-    return Callable_(name, is_async, tuple(params), first)
+    returns = ""
+    if node.returns is not None:
+        value = node.returns
+        returns = value.value if isinstance(value, ast.Constant) else ast.unparse(value)
+    return Callable_(name, is_async, tuple(params), first, str(returns).strip("'\""))
 
 
 def _param(name: str, kind: str, default: ast.expr | None) -> Param:

@@ -91,6 +91,9 @@ class AsyncThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, Subs
         ThalovantRuntimeError: An invalid argument.
     """
 
+    identity: ThalovantIdentity
+    """The client's identity."""
+
     def __init__(
         self,
         identity: ThalovantIdentity,
