@@ -61,7 +61,8 @@ async def test_revoke_api_token_without_argument(api: AsyncThalovantControlPlane
     await api.login(EMAIL, PASSWORD)
     assert api.token_id is not None
     await api.revoke_api_token()  # the official call: revoke the current token
-    assert api.access_token is None and api.token_id is None
+    assert api.access_token is None
+    assert api.token_id is None
     with pytest.raises(ThalovantAuthError):
         await api.get_profile()
 
@@ -78,7 +79,7 @@ async def test_endpoint_shapes_from_a_hub_resource(
     chosen = select_data_plane_endpoint(endpoints, protocols, preferred_protocols=("https",))
     assert isinstance(chosen, SelectedHubEndpoint)
     assert (chosen.protocol, chosen.endpoint) == ("https", endpoints.https)
-    protocol, url = chosen  # still unpacks like the tuple it used to be
+    protocol, _url = chosen  # still unpacks like the tuple it used to be
     assert protocol == "https"
     assert endpoints.http_base("wss://ignored", 443, "/x") == endpoints.https
     assert HubDataPlaneEndpoints().http_base("wss://hub.example", 8443, "/hm") == (
@@ -147,10 +148,13 @@ async def test_login_with_browser_prompt_and_return(monkeypatch: pytest.MonkeyPa
         await server.close()
     assert shown[0]["user_code"] == "WXYZ-1234"
     assert shown[0]["verification_uri"] == "https://dash.thalovant.com/device"
-    assert "device_code" not in shown[0] and "WXYZ-1234" in str(shown[0])
+    assert "device_code" not in shown[0]
+    assert "WXYZ-1234" in str(shown[0])
     assert token["access_token"] == granted["access_token"]  # the official dict access
-    assert token.get("token_id") == "tok_9" and dict(token)["scopes"] == ["hubs:read"]
-    assert isinstance(token, ApiToken) and token.token_id == "tok_9"
+    assert token.get("token_id") == "tok_9"
+    assert dict(token)["scopes"] == ["hubs:read"]
+    assert isinstance(token, ApiToken)
+    assert token.token_id == "tok_9"
     assert fake.calls("POST", "/v1/auth/device/authorize")[0].json["client_id"] == "my-app"
 
 

@@ -35,7 +35,8 @@ async def test_async_handler_answers_through_the_hub(
     reply = await user.ask("home turn on the kitchen light", timeout=15)
     assert reply.text == "The kitchen light is on."
     assert [r.utterance for r in seen] == ["turn on the kitchen light"]
-    assert seen[0].lang == "en-us" and seen[0].request_id.startswith("home-")
+    assert seen[0].lang == "en-us"
+    assert seen[0].request_id.startswith("home-")
     stop()  # the official unsubscribe is a plain callable
     reply = await user.ask("home turn it off", timeout=15)
     assert reply.text == "Home Assistant did not answer in time."

@@ -39,8 +39,10 @@ async def test_query_takes_request_id(client: AsyncThalovantClient) -> None:
     with anyio.fail_after(10):
         reply = await client.query(JOKE, request_id="official-query-1")
         in_chat = await client.conversation().query(JOKE, request_id="official-query-2")
-    assert reply.text in DEMO_JOKES and reply.request_id == "official-query-1"
-    assert in_chat.text in DEMO_JOKES and in_chat.request_id == "official-query-2"
+    assert reply.text in DEMO_JOKES
+    assert reply.request_id == "official-query-1"
+    assert in_chat.text in DEMO_JOKES
+    assert in_chat.request_id == "official-query-2"
 
 
 async def test_conversation_filters_take_context(client: AsyncThalovantClient) -> None:
@@ -69,7 +71,8 @@ async def test_conversation_filters_take_context(client: AsyncThalovantClient) -
             await got.wait()
     for event in (*listened, *waiter_result, *heard):
         assert event.request_id == "ctx-request-1"
-    assert len(listened) == len(waiter_result) == 1 and heard
+    assert len(listened) == len(waiter_result) == 1
+    assert heard
 
 
 async def test_disconnect_and_wait_closed_take_timeout(client: AsyncThalovantClient) -> None:
@@ -86,7 +89,8 @@ async def test_send_action_payload_by_keyword(client: AsyncThalovantClient) -> N
         async with client.listen("speak", max_events=1, timeout=8) as listener:
             rid = await client.send_action(payload='/choose{"id":"42"}', title="Coffee")
             spoken = [event async for event in listener]
-    assert spoken[0].request_id == rid and "Coffee" in spoken[0].text
+    assert spoken[0].request_id == rid
+    assert "Coffee" in spoken[0].text
 
 
 async def test_emit_and_mesh_frames_take_event_type(
@@ -148,10 +152,12 @@ async def test_on_hive_and_on_binary_unsubscribes_are_callable(
     unsubscribe = await receiver.on_hive("propagate", early.append)
     await receiver.on_hive("propagate", lambda message: late.set())
     stop_binary = await receiver.on_binary(early.append)
-    assert callable(unsubscribe) and callable(stop_binary)
+    assert callable(unsubscribe)
+    assert callable(stop_binary)
     unsubscribe()
     stop_binary()
-    assert unsubscribe.closed and stop_binary.closed
+    assert unsubscribe.closed
+    assert stop_binary.closed
     with anyio.fail_after(10):
         await receiver.connect()
         await sender.propagate("thalovant.test.after", {})
@@ -192,7 +198,9 @@ async def test_mqtt_topic_set_unpacks(
     identity = register(hub, "mqtt-kiosk")
     inbound, outbound, status = mqtt_topics_for_identity(identity)
     assert (inbound, outbound, status) == tuple(mqtt_topics_for_identity(identity))
-    assert inbound.endswith("/in") and outbound.endswith("/out") and status.endswith("/status")
+    assert inbound.endswith("/in")
+    assert outbound.endswith("/out")
+    assert status.endswith("/status")
     assert identity.access_key not in repr(mqtt_topics_for_identity(identity))
     with anyio.fail_after(15):
         async with make_client(identity) as client:
@@ -202,9 +210,11 @@ async def test_mqtt_topic_set_unpacks(
 async def test_connection_info_official_shape(client: AsyncThalovantClient) -> None:
     info = await client.connection_info()
     assert info.phase == "ready"
-    assert isinstance(info.socket_open_ms, float) and info.socket_open_ms >= 0
+    assert isinstance(info.socket_open_ms, float)
+    assert info.socket_open_ms >= 0
     for stamp in (info.started_at, info.connected_at):
-        assert isinstance(stamp, str) and datetime.fromisoformat(stamp).tzinfo is not None
+        assert isinstance(stamp, str)
+        assert datetime.fromisoformat(stamp).tzinfo is not None
     assert set(info.as_dict()) >= {"socket_open_ms", "started_at", "connected_at"}
     assert (await client.connect_with_info()).socket_open_ms is not None
 
@@ -280,4 +290,6 @@ async def test_blocking_transport_handle(hub: LocalHub, hub_tls: HubTLS, tmp_pat
 
     with anyio.fail_after(30):
         spoken, connected = await anyio.to_thread.run_sync(run)
-    assert connected and spoken and spoken[0] in DEMO_JOKES
+    assert connected
+    assert spoken
+    assert spoken[0] in DEMO_JOKES

@@ -37,7 +37,8 @@ from thalovant import (
 
 def test_pkce_verifier_and_challenge() -> None:
     verifier = new_verifier()
-    assert 43 <= len(verifier) <= 128 and verifier != new_verifier()
+    assert 43 <= len(verifier) <= 128
+    assert verifier != new_verifier()
     digest = hashlib.sha256(verifier.encode()).digest()
     assert challenge_for(verifier) == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
     # RFC 7636 appendix B
@@ -101,12 +102,15 @@ def test_positional_constructors() -> None:
     identity = ThalovantIdentity("ak-1", "pw-1", "wss://hub.example", "site-1", 443)
     assert (identity.site_id, identity.default_port) == ("site-1", 443)
     creds = MqttBrokerCredentials("mqtts://broker.example", "user", "pass", "hubs/h/c")
-    assert creds.tls is True and creds.topics().inbound == "hubs/h/c/in"
+    assert creds.tls is True
+    assert creds.topics().inbound == "hubs/h/c/in"
     info = ThalovantConnectionInfo("ready", "2026-01-01T00:00:00+00:00", None, 1.0, 1.0)
     assert info.socket_open_ms == 1.0
     assert ThalovantHealth(True, True, True).ok
     reply = ThalovantReply("hi", ("hi",), True, "s", "r")
-    assert reply.ok and reply.request_id == "r" and not ThalovantReply("x").handled
+    assert reply.ok
+    assert reply.request_id == "r"
+    assert not ThalovantReply("x").handled
     grant = DeviceAuthorization(
         "dev", "USER-CODE", "https://dash.thalovant.com/device", None, 5, 600
     )
@@ -127,14 +131,16 @@ def test_device_login_request() -> None:
             }
         }
     )
-    assert request.scopes == ("hubs:read",) and request.client_verified
+    assert request.scopes == ("hubs:read",)
+    assert request.client_verified
     assert request.expires_at == datetime(2030, 1, 1, tzinfo=timezone.utc)
     assert DeviceLoginRequest.from_dict({"expires_at": "soon"}).expires_at is None
 
 
 def test_error_constructors_take_positional_arguments() -> None:
     error = ThalovantAPIError("failed", "more", status_code=500)
-    assert error.args[:2] == ("failed", "more") and error.status_code == 500
+    assert error.args[:2] == ("failed", "more")
+    assert error.status_code == 500
     unanswered = ThalovantUnansweredError("recalibrate the flux capacitor")
     assert unanswered.said == "recalibrate the flux capacitor"
     assert "recalibrate" in str(unanswered)
