@@ -137,6 +137,16 @@ def test_device_login_request() -> None:
     assert DeviceLoginRequest.from_dict({"expires_at": "soon"}).expires_at is None
 
 
+def test_api_token() -> None:
+    token = thalovant.ApiToken.from_dict(
+        {"access_token": "tvpat_x_0123456789", "expires_at": "2030-01-01T00:00:00Z"}
+    )
+    assert token.expires_at == datetime(2030, 1, 1, tzinfo=timezone.utc)
+    assert token["expires_at"] == "2030-01-01T00:00:00Z"  # the dict view is the API's answer
+    positional = thalovant.ApiToken("tvpat_y_0123456789", "bearer", ("hubs:read",), None, "t1")
+    assert positional.token_id == "t1" and "tvpat_y" not in repr(positional)
+
+
 def test_error_constructors_take_positional_arguments() -> None:
     error = ThalovantAPIError("failed", "more", status_code=500)
     assert error.args[:2] == ("failed", "more")

@@ -10,13 +10,14 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from thalovant.control.problems import DEFAULT_DEVICE_INTERVAL, scrub_secrets
 from thalovant.control.provisioning import redact_client_resource
-from thalovant.control.values import positive_number, text_or_none
+from thalovant.control.values import iso_datetime, positive_number, text_or_none
 from thalovant.errors import ThalovantAPIError
 from thalovant.identity.endpoints import SelectedHubEndpoint
 from thalovant.identity.model import ThalovantIdentity
@@ -238,7 +239,7 @@ class DeviceLoginToken(msgspec.Struct, frozen=True):
     access_token: str
     token_type: str | None = None
     scopes: tuple[str, ...] = ()
-    expires_at: str | None = None
+    expires_at: datetime | None = None
     token_id: str | None = None
     raw: dict[str, Any] = msgspec.field(default_factory=dict)
 
@@ -256,7 +257,7 @@ class DeviceLoginToken(msgspec.Struct, frozen=True):
             access_token=token,
             token_type=text_or_none(body.get("token_type")),
             scopes=tuple(str(s) for s in scopes) if isinstance(scopes, (list, tuple)) else (),
-            expires_at=text_or_none(body.get("expires_at")),
+            expires_at=iso_datetime(body.get("expires_at")),
             token_id=text_or_none(body.get("token_id")),
             raw=body,
         )
@@ -275,7 +276,7 @@ class DeviceLoginToken(msgspec.Struct, frozen=True):
             "access_token": self.access_token,
             "token_type": self.token_type,
             "scopes": list(self.scopes),
-            "expires_at": self.expires_at,
+            "expires_at": self.raw.get("expires_at"),
             "token_id": self.token_id,
         }
         return {**self.raw, **fields}

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Literal
 
 from thalovant.control.models import DeviceLoginToken, unwrap_data
-from thalovant.control.values import text_or_none
+from thalovant.control.values import iso_datetime, text_or_none
 
 __all__ = [
     "CONNECTION_TYPE_HOME_ASSISTANT",
@@ -33,17 +33,6 @@ OperationStatus = Literal["requested", "committed", "applied", "ready", "failed"
 
 ApiToken = DeviceLoginToken
 """An API token (the official name of :class:`~thalovant.control.models.DeviceLoginToken`)."""
-
-
-def _when(value: object) -> datetime | None:
-    text = text_or_none(value)
-    if text is None:
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -76,7 +65,7 @@ class DeviceLoginRequest:
         return cls(
             scopes=tuple(str(s) for s in scopes) if isinstance(scopes, (list, tuple)) else (),
             client_name=text_or_none(body.get("client_name")),
-            expires_at=_when(body.get("expires_at")),
+            expires_at=iso_datetime(body.get("expires_at")),
             client_id=text_or_none(body.get("client_id")),
             client_verified=body.get("client_verified") is True,
             device_name=text_or_none(body.get("device_name")),

@@ -7,8 +7,9 @@ gives ``None`` or the default, never an exception from deep inside a parser.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timezone
 
-__all__ = ["fold_key", "positive_number", "text_or_none"]
+__all__ = ["fold_key", "iso_datetime", "positive_number", "text_or_none"]
 
 
 def text_or_none(value: object) -> str | None:
@@ -38,3 +39,15 @@ def fold_key(key: object) -> str:
     So ``apiKey``, ``api_key`` and ``api-key`` are all ``apikey``.
     """
     return str(key).lower().replace("_", "").replace("-", "")
+
+
+def iso_datetime(value: object) -> datetime | None:
+    """An ISO 8601 time (``Z`` accepted; naive read as UTC), or ``None`` if unusable."""
+    text = text_or_none(value)
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
