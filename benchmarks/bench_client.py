@@ -112,7 +112,7 @@ async def measure_connects(state: Path, context: ssl.SSLContext) -> dict[str, fl
         started = time.perf_counter()
         await client.connect()
         first.append(time.perf_counter() - started)
-        handshakes.append(client.connection_info().handshake_ms or 0.0)
+        handshakes.append((await client.connection_info()).handshake_ms or 0.0)
         await client.close()
         default_psk_deriver.clear()  # the pinned connect must read the PSK from disk
         client = client_for(state, f"xx-{index}", noise, context)

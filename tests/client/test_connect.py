@@ -47,7 +47,7 @@ async def test_first_contact_xx_then_pinned_kk(
 ) -> None:
     with anyio.fail_after(10):
         async with make_client(identity) as first:
-            info = first.connection_info()
+            info = await first.connection_info()
         async with make_client(identity) as second:
             pinned = await second.connect_with_info()
             assert (await second.ask("hello")).text
@@ -78,7 +78,7 @@ async def test_wrong_password_is_refused(
         retry = make_client(bad)
         with pytest.raises(ThalovantHubRefusedError):
             await retry.connect()
-        assert retry.connection_info().pattern == "XXpsk2"
+        assert (await retry.connection_info()).pattern == "XXpsk2"
     assert "not-the-password" not in str(caught.value)
 
 
@@ -116,7 +116,7 @@ async def test_wrong_access_key_is_refused(
     with anyio.fail_after(10), pytest.raises(ThalovantHubRefusedError, match="403") as caught:
         await client.connect()
     assert "nobody-knows-me" not in str(caught.value)
-    assert "nobody-knows-me" not in repr(client.connection_info())
+    assert "nobody-knows-me" not in repr(await client.connection_info())
     await client.close()
 
 
@@ -185,7 +185,7 @@ async def test_connect_to_nothing_fails_fast(hub_tls: HubTLS, tmp_path: Path) ->
     with anyio.fail_after(5), pytest.raises(ThalovantConnectionError) as caught:
         await client.connect()
     assert "cannot open" in str(caught.value)
-    assert client.connection_info().phase == "error"
+    assert (await client.connection_info()).phase == "error"
     health = await client.healthcheck(timeout=2)
     assert not health.ok
     assert health.last_error
@@ -277,7 +277,7 @@ async def test_healthcheck_and_secrets(client: AsyncThalovantClient) -> None:
     assert health.ok
     assert health.connection is not None
     assert health.connection.phase == "ready"
-    text = repr(client) + repr(client.connection_info()) + repr(health.as_dict())
+    text = repr(client) + repr(await client.connection_info()) + repr(health.as_dict())
     assert client.identity.access_key not in text
     assert client.identity.password not in text
     assert "authorization" not in text

@@ -243,7 +243,7 @@ async def plugin(open_broker: EmbeddedBroker) -> AsyncIterator[aiomqtt.Client]:
 async def open_client(broker: EmbeddedBroker) -> MQTTCarrier:
     """The carrier, and the cleartext HELLO the link sends on it first (as ``dial`` does)."""
     credentials = MqttBrokerCredentials(
-        endpoint=broker.client_url, username="sat", password="pw", topic_prefix=PREFIX
+        endpoint=broker.client_url, username="sat", password="pw", topic_prefix=PREFIX, tls=False
     )
     carrier = await open_mqtt(credentials, ssl_context=None)
     assert carrier.cleartext_hello

@@ -295,7 +295,7 @@ async def test_propagate_reaches_hive_subscribers(
         arrived.set()
 
     async with make_client(identity) as listener, make_client(other) as sender:
-        listener.on_hive("propagate", on_propagate)
+        await listener.on_hive("propagate", on_propagate)
         with anyio.fail_after(5):
             await hub.wait_for_connections(2)
             await sender.propagate("thalovant.test.ping", {"n": 1})

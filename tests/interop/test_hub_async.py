@@ -25,7 +25,7 @@ async def test_first_contact_xx_then_pinned_kk(
 ) -> None:
     with anyio.fail_after(30):
         async with make_client(identity) as first:
-            first_info = first.connection_info()
+            first_info = await first.connection_info()
         async with make_client(identity) as second:
             second_info = await second.connect_with_info()
             reply = await second.ask("hello there")

@@ -61,7 +61,7 @@ def test_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_no_io_call_runs_on_the_loop(client: ThalovantClient) -> None:
     info = client.connection_info()
-    assert info.phase == client._async.connection_info().phase
+    assert info.phase == client._loop.call(client._async.connection_info).phase
     assert client._loop.running
 
 
