@@ -144,7 +144,8 @@ def test_api_token() -> None:
     assert token.expires_at == datetime(2030, 1, 1, tzinfo=timezone.utc)
     assert token["expires_at"] == "2030-01-01T00:00:00Z"  # the dict view is the API's answer
     positional = thalovant.ApiToken("tvpat_y_0123456789", "bearer", ("hubs:read",), None, "t1")
-    assert positional.token_id == "t1" and "tvpat_y" not in repr(positional)
+    assert positional.token_id == "t1"
+    assert "tvpat_y" not in repr(positional)
 
 
 def test_error_constructors_take_positional_arguments() -> None:
