@@ -38,6 +38,7 @@ async def test_async_handler_answers_through_the_hub(
     assert seen[0].lang == "en-us"
     assert seen[0].request_id.startswith("home-")
     stop()  # the official unsubscribe is a plain callable
+    hub.home_link.timeout = 1.0  # nobody answers now: the hub's bound, shortened
     reply = await user.ask("home turn it off", timeout=15)
     assert reply.text == "Home Assistant did not answer in time."
     assert len(seen) == 1
