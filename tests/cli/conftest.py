@@ -36,7 +36,9 @@ class Done:
 
 def cli_env(tmp_path: Path, ca_file: Path | None) -> dict[str, str]:
     """The environment of a CLI run: a private HOME/XDG, trusting ``ca_file`` only."""
-    env = {k: v for k, v in os.environ.items() if k not in CA_VARS and not k.startswith("THALOVANT_")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in CA_VARS and not k.startswith("THALOVANT_")
+    }
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
@@ -63,10 +65,10 @@ def free_port() -> int:
 
 
 async def run_cli(
-    args: Sequence[str], env: dict[str, str], *, stdin: str = "", timeout: float = 90
+    args: Sequence[str], env: dict[str, str], *, stdin: str = "", limit: float = 90
 ) -> Done:
     """Run ``python -m thalovant.cli ARGS`` without blocking the hub's loop."""
-    with anyio.fail_after(timeout):
+    with anyio.fail_after(limit):
         done = await anyio.run_process(
             [sys.executable, "-m", "thalovant.cli", *args],
             input=stdin.encode(),

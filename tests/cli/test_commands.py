@@ -42,10 +42,12 @@ async def test_ask_failures(cli_hub: CliHub) -> None:
     wrong = write_identity(cli_hub.tmp / "wrong.json", cli_hub.identity, password="not-it-at-all")
     done = await cli_hub.run("-i", str(wrong), "ask", "hello")
     assert done.code == 1
-    assert done.err.startswith("thalovant: ") and "password" in done.err, done.err
+    assert done.err.startswith("thalovant: "), done.err
+    assert "password" in done.err, done.err
     assert "not-it-at-all" not in done.err
     down = await cli_hub.run("ask", "hello", "--port", str(free_port()))
-    assert down.code == 1 and down.err.startswith("thalovant: "), down.err
+    assert down.code == 1, down.err
+    assert down.err.startswith("thalovant: "), down.err
     only_wss = write_identity(cli_hub.tmp / "wss.json", cli_hub.identity)
     unsupported = await cli_hub.run("-i", str(only_wss), "--protocol", "nope", "ask", "x")
     assert unsupported.code == 2  # argparse: not a choice
@@ -55,7 +57,8 @@ async def test_ask_failures(cli_hub: CliHub) -> None:
     assert unsupported.code == 1
     assert "Unsupported protocol mqtt" in unsupported.err
     unanswered = await cli_hub.run("ask", "qwertyuiop zxcv", "--timeout", "20")
-    assert unanswered.code == 1 and unanswered.err.startswith("thalovant: ")
+    assert unanswered.code == 1
+    assert unanswered.err.startswith("thalovant: ")
 
 
 async def test_ask_over_each_protocol(cli_hub: CliHub) -> None:
@@ -68,7 +71,8 @@ async def test_utter_and_emit(cli_hub: CliHub) -> None:
     done = await cli_hub.run("utter", "hello")
     assert (done.code, done.out.strip()) == (0, "sent"), done.err
     doc = (await cli_hub.run("utter", "hello", "--json")).json()
-    assert doc["sent"] is True and doc["request_id"]
+    assert doc["sent"] is True
+    assert doc["request_id"]
     done = await cli_hub.run("emit", "thalovant.cli.test", "--data", '{"a": 1}')
     assert (done.code, done.out.strip()) == (0, "sent"), done.err
     doc = (await cli_hub.run("emit", "thalovant.cli.test", "--json")).json()
@@ -101,7 +105,9 @@ async def test_listen_prints_events_until_max_events(cli_hub: CliHub) -> None:
                 for session in cli_hub.hub.sessions:
                     if session.ready:
                         n += 1
-                        msg = bus_message("thalovant.cli.pushed", {"n": n, "utterance": f"n{n}"}, {})
+                        msg = bus_message(
+                            "thalovant.cli.pushed", {"n": n, "utterance": f"n{n}"}, {}
+                        )
                         await session.send_message(msg)
                 await anyio.sleep(0.2)
     done = result["done"]
@@ -115,7 +121,8 @@ async def test_listen_timeout_ends_quietly_and_hub_down_fails(cli_hub: CliHub) -
     done = await cli_hub.run("listen", "nothing.comes", "--timeout", "1")
     assert (done.code, done.out) == (0, ""), done.err
     down = await cli_hub.run("listen", "speak", "--port", str(free_port()), "--timeout", "5")
-    assert down.code == 1 and down.err.startswith("thalovant: ")
+    assert down.code == 1
+    assert down.err.startswith("thalovant: ")
 
 
 async def test_chat_keeps_one_session(cli_hub: CliHub) -> None:
@@ -135,7 +142,8 @@ async def test_health(cli_hub: CliHub) -> None:
     assert done.code == 0, done.err
     assert done.out.splitlines()[0] == "ok"
     doc = (await cli_hub.run("health", "--json")).json()
-    assert doc["connected"] is True and doc["handshake_complete"] is True
+    assert doc["connected"] is True
+    assert doc["handshake_complete"] is True
     down = await cli_hub.run("health", "--port", str(free_port()), "--timeout", "5")
     assert down.code == 1
     assert down.out.splitlines()[0] == "failed"
@@ -164,7 +172,8 @@ async def test_intents_denied(cli_hub: CliHub) -> None:
 
 async def test_global_options_and_version(cli_hub: CliHub) -> None:
     done = await cli_hub.run("--version")
-    assert done.code == 0 and done.out.startswith("thalovant ")
+    assert done.code == 0
+    assert done.out.startswith("thalovant ")
     usage = await cli_hub.run("ask")
     assert usage.code == 2
     verbose = await cli_hub.run("-v", "ask", "hello")
