@@ -9,6 +9,7 @@ say what is wrong with it (expired on which date, issued by whom).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import ssl
@@ -206,13 +207,18 @@ def _certificate_facts(der: bytes) -> dict[str, Any]:
 
 async def _peer_certificate(target: Target, address: str, context: ssl.SSLContext) -> bytes:
     stream = await anyio.connect_tcp(
-        address, target.port, ssl_context=context, tls_hostname=target.host
+        address,
+        target.port,
+        ssl_context=context,
+        tls_hostname=target.host,
+        tls_standard_compatible=False,  # no close_notify wait: peers often just close
     )
     try:
         ssl_object = stream.extra(TLSAttribute.ssl_object)
         return ssl_object.getpeercert(binary_form=True) or b""
     finally:
-        await stream.aclose()
+        with contextlib.suppress(OSError, anyio.BrokenResourceError):
+            await stream.aclose()
 
 
 def _unverified_context() -> ssl.SSLContext:
@@ -248,7 +254,7 @@ async def probe_tls(
     except TimeoutError:
         hint = "the TLS handshake stalled: is this port serving TLS (wss:// vs ws://)?"
         return check("tls", False, f"no TLS handshake within {timeout:g} s", started, hint)
-    except (ssl.SSLError, OSError) as exc:
+    except (ssl.SSLError, OSError, anyio.BrokenResourceError) as exc:
         hint = "the port does not speak TLS, or the TLS versions/ciphers do not match"
         return check("tls", False, f"TLS failed: {exc}", started, hint, ca_bundle=bundle)
     facts = _certificate_facts(der) if der else {}
@@ -271,7 +277,7 @@ async def _explain(
         with anyio.fail_after(timeout):
             der = await _peer_certificate(target, address, _unverified_context())
         facts.update(_certificate_facts(der) if der else {})
-    except (OSError, ssl.SSLError, TimeoutError, ValueError):
+    except (OSError, ssl.SSLError, TimeoutError, ValueError, anyio.BrokenResourceError):
         pass
     reason = exc.verify_message or str(exc)
     code = exc.verify_code
