@@ -108,8 +108,8 @@ async def test_unknown_access_key_and_unsupported_protocol(cli_hub: CliHub) -> N
     stranger = write_identity(cli_hub.tmp / "who.json", cli_hub.identity, access_key="nobody-here")
     done = await cli_hub.run("-i", str(stranger), "doctor", "--json")
     assert done.code == 1
-    doc = done.json()
-    assert doc["failed"] in ("carrier", "handshake")
+    check = failed(done.json(), "carrier")  # HTTP 403 at the WebSocket upgrade
+    assert "access_key" in check["hint"]
     no_mqtt = write_identity(cli_hub.tmp / "nomqtt.json", cli_hub.identity, mqtt=None)
     done = await cli_hub.run("-i", str(no_mqtt), "--protocol", "mqtt", "doctor", "--json")
     assert done.code == 1
@@ -142,3 +142,14 @@ async def test_doctor_api_async_and_sync(cli_hub: CliHub, hub_tls: HubTLS, tmp_p
             return sync_client.doctor().ok
 
     assert await anyio.to_thread.run_sync(blocking)
+
+
+async def test_doctor_names_a_broken_identity(cli_hub: CliHub) -> None:
+    broken = cli_hub.tmp / "broken.json"
+    broken.write_text('{"access_key": "a", "password": "", "site_id": "s", "default_master": "x"}')
+    broken.chmod(0o600)
+    done = await cli_hub.run("-i", str(broken), "doctor", "--json")
+    assert done.code == 1
+    check = failed(done.json(), "identity")
+    assert "password" in check["detail"]
+    assert check["hint"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from thalovant.cli.common import load_identity, make_client, print_json, spinner, timeout_of
 from thalovant.cli.talk import CONNECT_TIMEOUT
-from thalovant.errors import ThalovantUnsupportedProtocolError
+from thalovant.errors import ThalovantIdentityError, ThalovantUnsupportedProtocolError
 
 __all__ = ["register"]
 
@@ -46,21 +46,28 @@ def _print_table(report: Any) -> None:
     print("all checks passed" if report.ok else f"failed: {report.failed.name}")
 
 
-def _cmd_doctor(args: argparse.Namespace) -> int:
-    from thalovant.client.doctor import unusable_report
-
-    identity = load_identity(args)
-    timeout = timeout_of(args, 10.0)
+def _diagnose(args: argparse.Namespace, identity: Any, timeout: float, unusable: Any) -> Any:
     try:
         client = make_client(args, identity)
     except ThalovantUnsupportedProtocolError as exc:
-        report = unusable_report(identity, args.protocol or "default", str(exc))
+        return unusable(identity, args.protocol or "default", str(exc))
+    try:
+        with spinner(args, "diagnosing"):
+            return client.doctor(timeout=timeout, round_trip=not args.no_round_trip)
+    finally:
+        client.close()
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from thalovant.client.doctor import broken_identity_report, unusable_report
+
+    timeout = timeout_of(args, 10.0)
+    try:
+        identity = load_identity(args)
+    except ThalovantIdentityError as exc:
+        report = broken_identity_report(str(exc))
     else:
-        try:
-            with spinner(args, "diagnosing"):
-                report = client.doctor(timeout=timeout, round_trip=not args.no_round_trip)
-        finally:
-            client.close()
+        report = _diagnose(args, identity, timeout, unusable_report)
     if args.json:
         print_json(report.as_dict())
     elif sys.stdout.isatty():

@@ -55,6 +55,7 @@ __all__ = [
     "identity_check",
     "run_doctor",
     "skipped",
+    "broken_identity_report",
     "unusable_report",
 ]
 
@@ -317,3 +318,21 @@ def unusable_report(identity: ThalovantIdentity, protocol: str, why: str) -> Tha
     )
     endpoint = check("endpoint", False, why, started, hint, protocol=protocol)
     return _finish(identity, [identity_check(identity), endpoint])
+
+
+def broken_identity_report(why: str) -> ThalovantDoctorReport:
+    """The report when no identity could be loaded.
+
+    Args:
+        why: The loader's error text.
+
+    Returns:
+        ``identity`` failed, the rest skipped.
+    """
+    hint = (
+        "pass -i PATH to an identity file, --config/--profile, or set THALOVANT_ACCESS_KEY, "
+        "THALOVANT_PASSWORD, THALOVANT_SITE_ID and THALOVANT_DEFAULT_MASTER"
+    )
+    first = ThalovantDoctorCheck("identity", False, why, hint=hint)
+    rest = [skipped(name, "identity") for name in CHECK_NAMES[1:]]
+    return ThalovantDoctorReport({}, (first, *rest))

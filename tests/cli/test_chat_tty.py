@@ -1,0 +1,46 @@
+"""``thalovant chat`` on a real terminal (a pty): prompt, readline history, Ctrl-D exits."""
+
+from __future__ import annotations
+
+import os
+import pty
+import sys
+
+import anyio
+import pytest
+
+from .conftest import CliHub
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_chat_on_a_terminal(cli_hub: CliHub) -> None:
+    master, slave = pty.openpty()
+    seen = b""
+
+    async def until(marker: bytes) -> None:
+        nonlocal seen
+        while marker not in seen:
+            chunk = await anyio.to_thread.run_sync(os.read, master, 4096, abandon_on_cancel=True)
+            assert chunk, seen
+            seen += chunk
+
+    command = [sys.executable, "-m", "thalovant.cli", "-i", str(cli_hub.identity_file), "chat"]
+    try:
+        with anyio.fail_after(60):
+            async with await anyio.open_process(
+                command, stdin=slave, stdout=slave, stderr=slave, env=cli_hub.env
+            ) as process:
+                await until(b"you> ")
+                os.write(master, b"hello\r")
+                await until(b"hub> Hello! I am your local Thalovant hub.")
+                seen = seen.split(b"hub> ", 1)[1]
+                await until(b"you> ")
+                os.write(master, b"\x04")  # Ctrl-D
+                assert await process.wait() == 0
+    finally:
+        os.close(master)
+        os.close(slave)
+    history = cli_hub.tmp / "home" / ".state" / "thalovant" / "chat_history"
+    assert "hello" in history.read_text().splitlines()
+    assert oct(history.stat().st_mode & 0o777) == "0o600"
