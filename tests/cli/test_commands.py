@@ -158,8 +158,17 @@ async def test_intents(cli_hub: CliHub) -> None:
     spoken = await cli_hub.run("intents", "--speakable", "--lang", "en-us", "--lang", "en-gb")
     assert "thalovant-demo.hello\tthalovant-demo.hello.intent\tHello." in spoken.out
     doc = (await cli_hub.run("intents", "--json")).json()
-    assert doc["source"] == "intent-manifest"
-    assert "thalovant-demo.joke" in {s["skill_id"] for s in doc["skills"]}
+    assert doc["source"] == "live"
+    assert doc["notes"] == ["listed from intent-manifest"]
+    titles = {s["id"]: s["title"] for s in doc["skills"]}
+    assert titles["thalovant-demo.joke"] == "Joke"  # the shared prefix left out
+    cached = (await cli_hub.run("intents", "--json", "--cache")).json()
+    assert cached["source"] == "live"
+    again = (await cli_hub.run("intents", "--json", "--cache")).json()
+    assert again["source"] == "cache"
+    assert again["skills"] == cached["skills"]
+    cache_dir = cli_hub.tmp / "home" / ".cache" / "thalovant" / "inventory"
+    assert [oct(p.stat().st_mode & 0o777) for p in cache_dir.iterdir()] == ["0o600"]
 
 
 async def test_intents_denied(cli_hub: CliHub) -> None:

@@ -14,7 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from thalovant.models.listing import as_sentence, primary_language, speakable
+from thalovant.models.listing import (
+    Intent,
+    Inventory,
+    Skill,
+    as_sentence,
+    common_affix,
+    friendly_title,
+    primary_language,
+    speakable,
+    strip_affix,
+)
 
 __all__ = [
     "HubFallback",
@@ -357,3 +367,36 @@ class HubIntentInventory:
             "fallbacks": [fallback.as_dict() for fallback in self.fallbacks],
             "skills": [skill.as_dict() for skill in self.skills],
         }
+
+    def listing(
+        self, hub_id: str, hub_name: str, generated_at: str, *, include_disabled: bool = False
+    ) -> Inventory:
+        """The listing view (:class:`~thalovant.models.listing.Inventory`, ``source="live"``):
+        skills under friendly titles (a prefix all skill ids share is left out of them).
+
+        Args:
+            hub_id: The hub's id.
+            hub_name: A name to show.
+            generated_at: When the hub answered (ISO 8601).
+            include_disabled: Keep disabled intents.
+
+        Returns:
+            The inventory; ``notes`` say where it came from and what was refused.
+        """
+        kind, token = common_affix([skill.skill_id for skill in self.skills])
+        skills = tuple(
+            Skill(
+                skill.skill_id,
+                friendly_title(strip_affix(skill.skill_id, kind, token)),
+                skill.languages,
+                tuple(
+                    Intent(i.id, i.name, i.skill_id, i.engine, dict(i.phrases))
+                    for i in skill.intents
+                    if i.enabled or include_disabled
+                ),
+            )
+            for skill in self.skills
+        )
+        notes = [f"listed from {self.source}"]
+        notes += [f"the hub refused {denied}" for denied in self.denied]
+        return Inventory(hub_id, hub_name, "live", generated_at, skills, tuple(notes))
