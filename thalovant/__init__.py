@@ -47,14 +47,14 @@ if TYPE_CHECKING:
     from thalovant.models.intents import HubSkillIntents as HubSkillIntents
     from thalovant.models.intents import IntentDefinition as IntentDefinition
     from thalovant.models.intents import IntentRegistration as IntentRegistration
-    from thalovant.models.listing import Intent as Intent
-    from thalovant.models.listing import Inventory as Inventory
-    from thalovant.models.listing import Skill as Skill
+    from thalovant.models.inventory import Intent as Intent
+    from thalovant.models.inventory import Inventory as Inventory
+    from thalovant.models.inventory import Skill as Skill
+    from thalovant.models.inventory import languages_present as languages_present
     from thalovant.models.listing import as_sentence as as_sentence
     from thalovant.models.listing import common_affix as common_affix
     from thalovant.models.listing import friendly_title as friendly_title
     from thalovant.models.listing import humanize as humanize
-    from thalovant.models.listing import languages_present as languages_present
     from thalovant.models.listing import sort_key as sort_key
     from thalovant.models.listing import speakable as speakable
     from thalovant.models.listing import strip_affix as strip_affix
@@ -108,14 +108,14 @@ _LAZY: dict[str, str] = {
     "HubSkillIntents": "thalovant.models.intents",
     "IntentDefinition": "thalovant.models.intents",
     "IntentRegistration": "thalovant.models.intents",
-    "Intent": "thalovant.models.listing",
-    "Inventory": "thalovant.models.listing",
-    "Skill": "thalovant.models.listing",
+    "Intent": "thalovant.models.inventory",
+    "Inventory": "thalovant.models.inventory",
+    "Skill": "thalovant.models.inventory",
     "as_sentence": "thalovant.models.listing",
     "common_affix": "thalovant.models.listing",
     "friendly_title": "thalovant.models.listing",
     "humanize": "thalovant.models.listing",
-    "languages_present": "thalovant.models.listing",
+    "languages_present": "thalovant.models.inventory",
     "sort_key": "thalovant.models.listing",
     "speakable": "thalovant.models.listing",
     "strip_affix": "thalovant.models.listing",

@@ -16,7 +16,8 @@ from typing import Any
 
 from thalovant.cli.common import load_identity, make_client, print_json, spinner, timeout_of
 from thalovant.cli.talk import CONNECT_TIMEOUT
-from thalovant.models.listing import Inventory, as_sentence, sort_key, speakable
+from thalovant.models.inventory import Inventory
+from thalovant.models.listing import as_sentence, sort_key, speakable
 from thalovant.models.listing_cache import InventoryCache
 
 __all__ = ["register"]

@@ -14,10 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from thalovant.models.inventory import Intent, Inventory, Skill
 from thalovant.models.listing import (
-    Intent,
-    Inventory,
-    Skill,
     as_sentence,
     common_affix,
     friendly_title,

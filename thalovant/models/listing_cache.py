@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from thalovant.errors import ThalovantRuntimeError
-from thalovant.models.listing import Inventory
+from thalovant.models.inventory import Inventory
 
 __all__ = ["InventoryCache"]
 
