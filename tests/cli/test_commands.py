@@ -194,3 +194,18 @@ async def test_global_options_and_version(cli_hub: CliHub) -> None:
     assert https is not None
     over_host = await cli_hub.run("--host", https, "--protocol", "https", "ask", "hello")
     assert over_host.out.strip() == HELLO, over_host.err
+
+
+async def test_ctrl_c_exits_130(cli_hub: CliHub) -> None:
+    import signal
+    import sys
+
+    command = [sys.executable, "-m", "thalovant.cli", "-i", str(cli_hub.identity_file)]
+    async with await anyio.open_process([*command, "listen", "speak"], env=cli_hub.env) as proc:
+        with anyio.fail_after(60):
+            await cli_hub.hub.wait_for_connections(1)
+            proc.send_signal(signal.SIGINT)
+            code = await proc.wait()
+        assert proc.stderr is not None
+        err = (await proc.stderr.receive(65536)).decode() if code != 130 else ""
+    assert code == 130, err

@@ -153,3 +153,12 @@ async def test_doctor_names_a_broken_identity(cli_hub: CliHub) -> None:
     check = failed(done.json(), "identity")
     assert "password" in check["detail"]
     assert check["hint"]
+
+
+@pytest.mark.parametrize("protocol", ["https", "mqtt"])
+async def test_doctor_over_other_carriers(cli_hub: CliHub, protocol: str) -> None:
+    done = await cli_hub.run("--protocol", protocol, "doctor", "--json")
+    assert done.code == 0, done.out + done.err
+    checks = {c["name"]: c for c in done.json()["checks"]}
+    assert checks["endpoint"]["detail"].endswith(f"({protocol})")
+    assert checks["tls"]["facts"]["days_left"] > 0  # the embedded broker serves TLS too

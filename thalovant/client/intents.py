@@ -105,6 +105,7 @@ class IntentMethods:
         sink = _AnswerSink(response)
         bus = self._runtime.open_bus()
         reg = bus.register_request(rid, sink)
+        reg.mark_done()  # routed by id, but never an ask a denial could be attributed to
 
         def denied(event: ThalovantEvent) -> bool:
             named = event.data.get("denied_type") or event.data.get("msg_type")

@@ -291,8 +291,9 @@ async def _explain(
         issuer = facts.get("issuer", "?")
         detail = f"certificate issued by {issuer} is not trusted by {bundle} ({reason})"
         hint = (
-            "give the hub's CA certificate to the client: SSL_CERT_FILE=/path/ca.pem "
-            "(or REQUESTS_CA_BUNDLE), or ssl_context=; self_signed=True only for development"
+            "give the hub's CA certificate to the client: SSL_CERT_FILE=/path/ca.pem (the "
+            "first set of REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE wins) or "
+            "ssl_context=; self_signed=True only for development"
         )
     else:
         detail = f"certificate rejected: {reason}"
