@@ -162,3 +162,12 @@ async def test_doctor_over_other_carriers(cli_hub: CliHub, protocol: str) -> Non
     checks = {c["name"]: c for c in done.json()["checks"]}
     assert checks["endpoint"]["detail"].endswith(f"({protocol})")
     assert checks["tls"]["facts"]["days_left"] > 0  # the embedded broker serves TLS too
+
+
+async def test_doctor_on_a_plain_ws_hub(tmp_path: Path) -> None:
+    async with LocalHub(tmp_path / "hub", https_port=None, mqtt_broker=None) as hub:
+        path = write_identity(tmp_path / "me.json", hub.register_client("kiosk"))
+        done = await run_cli(["-i", str(path), "doctor", "--json"], cli_env(tmp_path, None))
+    assert done.code == 0, done.out + done.err
+    tls = next(c for c in done.json()["checks"] if c["name"] == "tls")
+    assert tls["detail"].startswith("not used (ws://")
