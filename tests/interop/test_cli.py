@@ -1,5 +1,5 @@
 """``thalovant health``, ``doctor``, ``ask`` and ``intents`` as subprocesses against
-HiveMind-core 5.x (the interop peer), over WSS and HTTPS."""
+HiveMind-core 5.x (the interop peer), over WSS, HTTPS and MQTT."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .peer import PeerHub
 pytestmark = pytest.mark.interop
 
 
-@pytest.fixture(params=["wss", "https"])
+@pytest.fixture(params=["wss", "https", "mqtt"])
 def cli_protocol(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
