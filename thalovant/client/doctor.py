@@ -186,17 +186,13 @@ async def _link_checks(host: DoctorHost, timeout: float) -> list[ThalovantDoctor
                 return [failure]
             return [check("carrier", True, "admitted (the connection opened)", started), failure]
     info = host.connection_info()
-    carrier = check(
-        "carrier",
-        True,
-        f"{host.protocol} admitted in {info.transport_open_ms or 0:.1f} ms",
-        started,
+    open_ms, took = info.transport_open_ms or 0.0, info.handshake_ms or 0.0
+    carrier = ThalovantDoctorCheck(
+        "carrier", True, f"{host.protocol} connection admitted", open_ms, facts={"ms": open_ms}
     )
-    took = info.handshake_ms or 0.0
-    detail = f"{info.pattern or '?'} done in {took:.1f} ms; {contact}; keys in {folder}"
-    handshake = check(
-        "handshake", True, detail, started, pattern=info.pattern, pinned=pinned, key_folder=folder
-    )
+    detail = f"{info.pattern or '?'}; {contact}; keys in {folder}"
+    facts = {"pattern": info.pattern, "pinned": pinned, "key_folder": folder}
+    handshake = ThalovantDoctorCheck("handshake", True, detail, took, facts=facts)
     return [carrier, handshake]
 
 
