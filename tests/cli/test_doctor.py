@@ -171,3 +171,11 @@ async def test_doctor_on_a_plain_ws_hub(tmp_path: Path) -> None:
     assert done.code == 0, done.out + done.err
     tls = next(c for c in done.json()["checks"] if c["name"] == "tls")
     assert tls["detail"].startswith("not used (ws://")
+
+
+async def test_unknown_host_fails_dns(cli_hub: CliHub) -> None:
+    done = await cli_hub.run("doctor", "--json", "--host", "wss://no-such-host.invalid:5679")
+    assert done.code == 1
+    check = failed(done.json(), "dns")
+    assert "no-such-host.invalid" in check["detail"]
+    assert "default_master" in check["hint"]

@@ -42,8 +42,9 @@ def _inventory(args: argparse.Namespace, langs: list[str], timeout: float) -> In
     if not args.cache:
         return _live(args, langs, timeout)
     cache = InventoryCache()
-    where = args.identity or f"{args.config}|{args.profile}|{args.host}|{args.port}"
-    key = InventoryCache.key(f"{'|'.join(langs)}|{args.all}|{args.protocol}", where)
+    mode = [*langs, str(args.all), str(args.protocol), str(args.host), str(args.port)]
+    where = args.identity or f"{args.config}|{args.profile}"
+    key = InventoryCache.key("|".join(mode), where)
     cached = cache.load(key)
     if cached is not None:
         return cached
