@@ -209,3 +209,21 @@ async def test_ctrl_c_exits_130(cli_hub: CliHub) -> None:
         assert proc.stderr is not None
         err = (await proc.stderr.receive(65536)).decode() if code != 130 else ""
     assert code == 130, err
+
+
+async def test_identity_from_the_environment(cli_hub: CliHub) -> None:
+    from .conftest import run_cli
+
+    env = dict(cli_hub.env)
+    identity = cli_hub.identity
+    env.update(
+        THALOVANT_ACCESS_KEY=identity.access_key,
+        THALOVANT_PASSWORD=identity.password,
+        THALOVANT_SITE_ID=identity.site_id,
+        THALOVANT_DEFAULT_MASTER=cli_hub.hub.wss_url,
+    )
+    done = await run_cli(["ask", "hello"], env)
+    assert (done.code, done.out.strip()) == (0, HELLO), done.err
+    verbose = await run_cli(["-v", "health"], env)
+    assert verbose.code == 0
+    assert identity.password not in verbose.err
