@@ -227,3 +227,25 @@ async def test_identity_from_the_environment(cli_hub: CliHub) -> None:
     verbose = await run_cli(["-v", "health"], env)
     assert verbose.code == 0
     assert identity.password not in verbose.err
+
+
+async def test_config_profile(cli_hub: CliHub) -> None:
+    import yaml
+
+    good = cli_hub.identity.as_dict(include_secrets=True)
+    bad = {**good, "password": "not-this-one-either"}
+    config = cli_hub.tmp / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"version": 1, "profiles": {"prod": {"identity": good}, "bad": {"identity": bad}}}
+        )
+    )
+    config.chmod(0o600)
+    from .conftest import run_cli
+
+    done = await run_cli(
+        ["--config", str(config), "--profile", "prod", "ask", "hello"], cli_hub.env
+    )
+    assert (done.code, done.out.strip()) == (0, HELLO), done.err
+    done = await run_cli(["ask", "hello", "--config", str(config), "--profile", "bad"], cli_hub.env)
+    assert done.code == 1
