@@ -179,3 +179,19 @@ async def test_unknown_host_fails_dns(cli_hub: CliHub) -> None:
     check = failed(done.json(), "dns")
     assert "no-such-host.invalid" in check["detail"]
     assert "default_master" in check["hint"]
+
+
+async def test_hub_key_changed_and_client_key_rejected(cli_hub: CliHub) -> None:
+    first = await cli_hub.run("doctor", "--no-round-trip")
+    assert first.code == 0, first.out
+    other = cli_hub.tmp / "elsewhere"
+    other.mkdir()
+    copy = write_identity(other / "kiosk.json", cli_hub.identity)  # its own key folder
+    rejected = await run_cli(["-i", str(copy), "doctor", "--json"], cli_hub.env)
+    check = failed(rejected.json(), "handshake")
+    assert "pinned another client key" in check["hint"]
+    cli_hub.hub.set_static_key()  # the hub's Noise key changes
+    changed = await cli_hub.run("doctor", "--json")
+    check = failed(changed.json(), "handshake")
+    assert "remove that pin" in check["hint"]
+    assert check["facts"]["key_folder"].endswith("hivemind")
