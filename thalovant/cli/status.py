@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -37,12 +38,15 @@ def _cmd_health(args: argparse.Namespace) -> int:
 
 
 def _print_table(report: Any) -> None:
+    plain = bool(os.environ.get("NO_COLOR"))  # https://no-color.org
+    marks = {"ok": "PASS", "failed": "FAIL", "skipped": "SKIP"} if plain else _MARKS
+    bold, reset = ("", "") if plain else ("\033[1m", "\033[0m")
     width = max(len(check.name) for check in report.checks)
     for check in report.checks:
         took = f"{check.duration_ms:8.1f} ms"
-        print(f"{_MARKS[check.status]}  {check.name:<{width}}  {took}  {check.detail}")
+        print(f"{marks[check.status]}  {check.name:<{width}}  {took}  {check.detail}")
         if check.status == "failed" and check.hint:
-            print(f"      {'':<{width}}  {'':>11}  \033[1mfix:\033[0m {check.hint}")
+            print(f"      {'':<{width}}  {'':>11}  {bold}fix:{reset} {check.hint}")
     print("all checks passed" if report.ok else f"failed: {report.failed.name}")
 
 
