@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -20,14 +21,16 @@ import anyio
 
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.hub.control.api import build_control_app
+from thalovant.hub.control.resources import HUB_TITLE
 from thalovant.hub.enrolment import ClientEnrolment, MqttProvisioner
 from thalovant.hub.limits import HubLimits
 from thalovant.hub.responder.demo import demo_skills
+from thalovant.hub.responder.demo_hub import fallback_skill, suggestions_from
 from thalovant.hub.responder.dispatch import Dispatcher
 from thalovant.hub.responder.hooks import SkillHooks
 from thalovant.hub.responder.reassembly import ReassemblyPool
 from thalovant.hub.responder.session import DEFAULT_OFFER_EXTRA, HubServices, HubSession
-from thalovant.hub.responder.skills import HubSkill, SkillRuntime
+from thalovant.hub.responder.skills import HubFacts, HubSkill, SkillRuntime
 from thalovant.hub.servers.broker import EmbeddedBroker
 from thalovant.hub.servers.http import HTTPServer
 from thalovant.hub.servers.listeners import Listeners
@@ -75,6 +78,10 @@ class LocalHub(ClientEnrolment, SkillHooks):
         node_id: The node id for a new state folder (``None``: a fresh one).
         skills: The skills to install (``None``: the demo skills,
             :func:`~thalovant.hub.responder.demo.demo_skills`; ``[]``: none).
+        fallback: Answer utterances no skill matches with the fallback skill (what it
+            heard, what to try), as real hubs do; ``False``: send ``ovos.intent.unmatched``
+            (clients raise ``ThalovantUnansweredError``). Switchable later through
+            :attr:`fallback`.
         argon2: Accepted for compatibility and changes nothing: the PSK is always Argon2id,
             because that is the wire (speed comes from the PSK cache instead).
         psk_deriver: Derives the PSKs (``None``: the process-wide cache, so a client and a
@@ -119,6 +126,7 @@ class LocalHub(ClientEnrolment, SkillHooks):
         ssl_context: ssl.SSLContext | None = None,
         node_id: str | None = None,
         skills: Iterable[HubSkill] | None = None,
+        fallback: bool = True,
         argon2: bool = True,
         psk_deriver: PskDeriver | None = None,
         patterns: Sequence[str] = PATTERNS,
@@ -146,10 +154,20 @@ class LocalHub(ClientEnrolment, SkillHooks):
             demo_skills() if skills is None else skills, handler_timeout=skill_timeout
         )
         """The skill runtime (ordered skills and per-session state)."""
+        self._fallback_skill = fallback_skill(lambda: suggestions_from(self.runtime.skills))
+        self.fallback = fallback
         self._sessions: set[HubSession] = set()
         self._changed = anyio.Event()
+        self.facts = HubFacts(
+            f"{HUB_TITLE} {self.keys.node_id}",
+            clients=lambda: sorted(s.client.name for s in self._sessions),
+        )
+        """What skills may tell about this hub (name, uptime, connected clients)."""
         self.dispatcher = Dispatcher(
-            self.runtime, peers=lambda: list(self._sessions), current_client=self._current
+            self.runtime,
+            peers=lambda: list(self._sessions),
+            current_client=self._current,
+            facts=self.facts,
         )
         self.services = HubServices(
             keys=self.keys,
@@ -262,6 +280,16 @@ class LocalHub(ClientEnrolment, SkillHooks):
         return self._listeners.http
 
     @property
+    def fallback(self) -> bool:
+        """Whether the fallback skill answers what no skill matches (set ``False`` to get
+        ``ovos.intent.unmatched`` instead, e.g. to test ``ThalovantUnansweredError``)."""
+        return self.runtime.fallback is not None
+
+    @fallback.setter
+    def fallback(self, on: bool) -> None:
+        self.runtime.fallback = self._fallback_skill if on else None
+
+    @property
     def running(self) -> bool:
         """Between start and close."""
         return self._running
@@ -288,6 +316,7 @@ class LocalHub(ClientEnrolment, SkillHooks):
         if self._running:
             raise ThalovantRuntimeError("the local hub is already running")
         await self._listeners.start()
+        self.facts.started = time.monotonic()
         self._running = True
 
     async def aclose(self) -> None:

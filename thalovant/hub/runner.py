@@ -52,6 +52,8 @@ class HubOptions:
     """``"embedded"``, a broker URL (``mqtt://hub:pw@host:1883``), or ``None`` (no MQTT)."""
     limits: HubLimits | None = None
     """Connection and memory bounds of every listener (``None``: the defaults)."""
+    fallback: bool = True
+    """Answer unmatched utterances with the fallback skill (``False``: unmatched)."""
 
 
 def _existing_identity(hub: LocalHub, path: Path) -> ThalovantIdentity | None:
@@ -84,6 +86,7 @@ async def serve_hub(options: HubOptions, *, out: TextIO = sys.stdout) -> None:
                 mqtt_broker=options.broker,
                 control_account=account if options.https_port is not None else None,
                 limits=options.limits,
+                fallback=options.fallback,
             )
         )
         api_url = hub.api_url

@@ -34,7 +34,13 @@ from thalovant.hub.responder.messages import (
     wrap_query,
 )
 from thalovant.hub.responder.policy import ADMIN_ONLY_KINDS, denial_data, is_type_allowed
-from thalovant.hub.responder.skills import DeliveryError, SkillContext, SkillHandler, SkillRuntime
+from thalovant.hub.responder.skills import (
+    DeliveryError,
+    HubFacts,
+    SkillContext,
+    SkillHandler,
+    SkillRuntime,
+)
 from thalovant.hub.state.registry import ClientRecord
 from thalovant.protocol.binary import BinaryFrame
 from thalovant.protocol.envelope import BusMessage, HiveMessage, bus_payload, inner_message
@@ -66,6 +72,9 @@ class SessionView(Protocol):
     @property
     def site_id(self) -> str | None: ...
 
+    @property
+    def carrier(self) -> str: ...
+
     async def send_message(self, message: HiveMessage) -> None: ...
 
 
@@ -82,8 +91,11 @@ class Dispatcher:
         *,
         peers: Callable[[], Iterable[SessionView]] = tuple,
         current_client: Callable[[ClientRecord], ClientRecord] | None = None,
+        facts: HubFacts | None = None,
     ) -> None:
         self.runtime = runtime
+        self.facts = facts
+        """What skills may tell about the hub (:attr:`SkillContext.hub`)."""
         self.bus_hooks: dict[str, SkillHandler] = {}
         """User handlers by bus type; they replace the built-in handling of that type."""
         self.binary_hooks: list[BinaryHandler] = []
@@ -141,6 +153,8 @@ class Dispatcher:
             send=send,
             client_name=client.name,
             peer=session.peer,
+            carrier=session.carrier,
+            hub=self.facts,
         )
         hook = self.bus_hooks.get(bus.type)
         if hook is not None:
