@@ -64,6 +64,7 @@ def _cmd_hub(args: argparse.Namespace) -> int:
         account_totp_secret=args.account_totp_secret,
         broker=None if args.broker == "none" else args.broker,
         fallback=not args.no_fallback,
+        ovos_bus=args.ovos_bus,
     )
     anyio.run(serve_hub, options)
     return 0
@@ -122,6 +123,12 @@ def _add_hub_parser(sub: Any) -> None:
         "--no-fallback",
         action="store_true",
         help="no fallback skill: unmatched utterances get ovos.intent.unmatched",
+    )
+    hub.add_argument(
+        "--ovos-bus",
+        default=None,
+        metavar="URL",
+        help="agent mode: relay to an OVOS messagebus, e.g. ws://127.0.0.1:8181/core",
     )
     hub.set_defaults(func=_cmd_hub)
 

@@ -35,6 +35,7 @@ from thalovant.hub.servers.broker import EmbeddedBroker
 from thalovant.hub.servers.http import HTTPServer
 from thalovant.hub.servers.listeners import Listeners
 from thalovant.hub.servers.mqtt import MQTTHubServer
+from thalovant.hub.servers.ovos_agent import OvosAgent
 from thalovant.hub.servers.wss import WSSServer
 from thalovant.hub.state.files import ensure_private_dir
 from thalovant.hub.state.identities import write_identity_file
@@ -107,13 +108,19 @@ class LocalHub(ClientEnrolment, SkillHooks):
         control_account: A :class:`~thalovant.hub.control.account.LocalAccount`: also serve
             the local control plane (``/v1``, docs/protocol.md §7) from the HTTPS server's
             app, at :attr:`api_url`.
+        ovos_bus: Agent mode: relay client bus messages to this OVOS messagebus
+            (``ws://127.0.0.1:8181/core``) and its replies back to the asking client, as
+            HiveMind-core's OVOS agent plugin does
+            (:class:`~thalovant.hub.servers.ovos_agent.OvosAgent`); the policy and the bus
+            hooks still apply, the hub's own skills do not answer. ``None``: the skills.
         limits: Bounds what clients can hold (:class:`~thalovant.hub.limits.HubLimits`:
             time to a first request, connections per listener and per peer address,
             sessions per client, memory for unfinished chunked messages and how long such a
             message may stall; ``None``: the defaults).
 
     Raises:
-        ThalovantRuntimeError: ``control_account`` without an HTTPS server.
+        ThalovantRuntimeError: ``control_account`` without an HTTPS server, or an
+            ``ovos_bus`` that is not a ``ws://``/``wss://`` URL.
     """
 
     def __init__(
@@ -142,6 +149,7 @@ class LocalHub(ClientEnrolment, SkillHooks):
         mqtt_provisioner: MqttProvisioner | None = None,
         control_account: LocalAccount | None = None,
         limits: HubLimits | None = None,
+        ovos_bus: str | None = None,
     ) -> None:
         self.limits = limits or HubLimits()
         """Bounds on connections and reassembly memory (:class:`~thalovant.hub.HubLimits`)."""
@@ -201,6 +209,9 @@ class LocalHub(ClientEnrolment, SkillHooks):
             limits=self.limits,
         )
         self._mqtt_provisioner = mqtt_provisioner
+        self.ovos_agent = OvosAgent(ovos_bus) if ovos_bus is not None else None
+        """Agent mode's link to the OVOS messagebus (``None`` without ``ovos_bus``)."""
+        self.dispatcher.relay = self.ovos_agent
         self._running = False
         self.control_app: web.Application | None = None
         """The local control plane's ``/v1`` app, when ``control_account`` is given."""
@@ -311,11 +322,19 @@ class LocalHub(ClientEnrolment, SkillHooks):
 
         Raises:
             ThalovantRuntimeError: The hub is already running.
+            ThalovantConnectionError: Agent mode, and the OVOS messagebus is unreachable.
             OSError: A listener could not bind (the ones started are stopped again).
         """
         if self._running:
             raise ThalovantRuntimeError("the local hub is already running")
-        await self._listeners.start()
+        if self.ovos_agent is not None:
+            await self.ovos_agent.start()
+        try:
+            await self._listeners.start()
+        except BaseException:
+            if self.ovos_agent is not None:
+                await self.ovos_agent.aclose()
+            raise
         self.facts.started = time.monotonic()
         self._running = True
 
@@ -326,6 +345,8 @@ class LocalHub(ClientEnrolment, SkillHooks):
         """
         self._running = False
         await self._listeners.aclose()
+        if self.ovos_agent is not None:
+            await self.ovos_agent.aclose()
 
     async def __aenter__(self) -> LocalHub:
         await self.start()
@@ -403,6 +424,8 @@ class LocalHub(ClientEnrolment, SkillHooks):
 
     def _on_closed(self, session: HubSession) -> None:
         self._sessions.discard(session)
+        if self.ovos_agent is not None:
+            self.ovos_agent.forget(session)
         self._notify()
 
     def _notify(self) -> None:

@@ -53,6 +53,8 @@ class HubOptions:
     limits: HubLimits | None = None
     """Connection and memory bounds of every listener (``None``: the defaults)."""
     fallback: bool = True
+    ovos_bus: str | None = None
+    """Agent mode: the OVOS messagebus to relay client bus messages to (``None``: skills)."""
     """Answer unmatched utterances with the fallback skill (``False``: unmatched)."""
 
 
@@ -87,6 +89,7 @@ async def serve_hub(options: HubOptions, *, out: TextIO = sys.stdout) -> None:
                 control_account=account if options.https_port is not None else None,
                 limits=options.limits,
                 fallback=options.fallback,
+                ovos_bus=options.ovos_bus,
             )
         )
         api_url = hub.api_url
@@ -108,6 +111,8 @@ async def serve_hub(options: HubOptions, *, out: TextIO = sys.stdout) -> None:
             rows.append(("HTTPS URL", hub.https_url))
         if hub.mqtt_url is not None:
             rows.append(("MQTT URL", hub.mqtt_url))
+        if options.ovos_bus is not None:
+            rows.append(("OVOS bus", f"{options.ovos_bus}  (agent mode)"))
         rows.append(("identity", str(written)))
         rows.append(("API URL", f"{api_url}  (control plane /v1)"))
         login = f"{account.email} / {shown_password}" if shown_password else account.email
