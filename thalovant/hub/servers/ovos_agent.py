@@ -148,7 +148,10 @@ class OvosAgent:
                         self._ws, attempt = ws, 0
                         self._connected.set()
                         async for frame in ws:
-                            await self._from_bus(frame)
+                            try:
+                                self._from_bus(frame)
+                            except Exception:
+                                logger.exception("could not route a message from the OVOS bus")
                 except (OSError, TimeoutError, WebSocketException) as exc:
                     self._last_error = f"{type(exc).__name__}: {exc}"[:300]
                 finally:
@@ -234,10 +237,10 @@ class OvosAgent:
 
     # ------------------------------------------------------------------- bus side
 
-    async def _from_bus(self, frame: str | bytes) -> None:
+    def _from_bus(self, frame: str | bytes) -> None:
         try:
             raw = json.loads(frame)
-        except ValueError:
+        except (ValueError, RecursionError):
             logger.debug("ignoring a bus frame that is not JSON")
             return
         if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
@@ -289,6 +292,9 @@ class OvosAgent:
                             await peer.session.send_message(wrap_query(done, query_id))
                 except (DeliveryError, TimeoutError):
                     logger.debug("reply to %s not delivered: connection gone", peer.peer_id)
+                    self.forget(peer.session)  # a closed session sends nothing more
+                except Exception:
+                    logger.exception("could not deliver %s to %s", message.type[:60], peer.peer_id)
 
 
 def _request_key(context: dict[str, Any]) -> str:
