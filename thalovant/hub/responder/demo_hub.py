@@ -118,7 +118,8 @@ def hub_skills() -> list[HubSkill]:
         HubSkill(
             _PREFIX + "status",
             _status,
-            match=r"\bstatus\b|\bhow are you doing\b",
+            match=r"\b(?:current|hub(?:'s)?) status\b"
+            r"|^\s*(?:say |tell me |what(?:'s| is) )?(?:the )?status\b",
             examples=("say the current status",),
             description="the hub's name, uptime and clients, and your session",
         ),
