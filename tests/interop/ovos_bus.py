@@ -47,6 +47,23 @@ class OvosBus:
 
     def start(self) -> None:
         """Start the bus, wait for its port, start the responder, wait for ``ready``."""
+        env = self._env()
+        self._start_bus(env)
+        python = str(self.venv / "bin" / "python")
+        argv = [python, str(HERE / "agent_responder.py"), "127.0.0.1", str(self.port)]
+        responder = self._start("responder", argv, env)
+        deadline = time.monotonic() + START_TIMEOUT
+        while "ready" not in self.log("responder"):
+            self._step(responder, deadline)
+
+    def restart_bus(self) -> None:
+        """Stop the bus process (its clients see the link drop) and start it on the same port."""
+        for proc in [p for p in self._procs if p[0] == "bus"]:
+            self._stop(proc[1])
+            self._procs.remove(proc)
+        self._start_bus(self._env())
+
+    def _env(self) -> dict[str, str]:
         env: dict[str, str] = {}
         for kind in ("CONFIG", "DATA", "CACHE", "STATE"):
             path = self.workdir / "xdg" / kind.lower()
@@ -56,6 +73,9 @@ class OvosBus:
         conf.mkdir(parents=True, exist_ok=True)
         websocket = {"host": "127.0.0.1", "port": self.port, "route": "/core"}
         (conf / "mycroft.conf").write_text(json.dumps({"websocket": websocket}))
+        return env
+
+    def _start_bus(self, env: dict[str, str]) -> None:
         bus = self._start("bus", [str(self.venv / "bin" / "ovos-messagebus")], env)
         deadline = time.monotonic() + START_TIMEOUT
         address = ("127.0.0.1", self.port)
@@ -63,11 +83,6 @@ class OvosBus:
             with contextlib.suppress(OSError), socket.create_connection(address, 1):
                 break
             self._step(bus, deadline)
-        python = str(self.venv / "bin" / "python")
-        argv = [python, str(HERE / "agent_responder.py"), "127.0.0.1", str(self.port)]
-        responder = self._start("responder", argv, env)
-        while "ready" not in self.log("responder"):
-            self._step(responder, deadline)
 
     def log(self, name: str) -> str:
         """The whole log of process ``name``."""
@@ -77,14 +92,17 @@ class OvosBus:
     def stop(self) -> None:
         """Terminate every process started (newest first), by pid; kill if it lingers."""
         while self._procs:
-            _, popen, _ = self._procs.pop()
-            if popen.poll() is None:
-                popen.terminate()
-                try:
-                    popen.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    popen.kill()
-                    popen.wait(timeout=10)
+            self._stop(self._procs.pop()[1])
+
+    @staticmethod
+    def _stop(popen: subprocess.Popen[bytes]) -> None:
+        if popen.poll() is None:
+            popen.terminate()
+            try:
+                popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                popen.kill()
+                popen.wait(timeout=10)
 
     def _start(
         self, name: str, argv: list[str], env: dict[str, str]

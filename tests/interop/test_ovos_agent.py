@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import pytest
 from anyio.streams.text import TextReceiveStream
 
 from thalovant.client.client import AsyncThalovantClient
-from thalovant.errors import ThalovantPolicyDeniedError
+from thalovant.errors import ThalovantPolicyDeniedError, ThalovantTimeoutError
 from thalovant.hub import LocalHub
 from thalovant.hub.servers.ovos_agent import AGENT_LABEL
 from thalovant.hub.servers.tls import DevCertificates
@@ -179,3 +180,32 @@ async def test_hub_command_agent_mode(
             if process.returncode is None:
                 process.kill()
                 await process.wait()
+
+
+async def test_the_hub_reconnects_to_a_restarted_bus(
+    anyio_backend: Any, peer_dir: Path, hub_tls: HubTLS, tmp_path: Path
+) -> None:
+    with OvosBus(peer_dir, tmp_path / "bus") as bus:
+        async with LocalHub(
+            tmp_path / "hub", ssl_context=hub_tls.server_context, ovos_bus=bus.url
+        ) as hub:
+            assert hub.ovos_agent is not None
+            identity = hub.register_client("kiosk")
+            async with AsyncThalovantClient(
+                identity, ssl_context=hub_tls.client_context, noise_state_dir=tmp_path / "noise"
+            ) as client:
+                with anyio.fail_after(20):
+                    before = await client.ask("before the restart")
+                await anyio.to_thread.run_sync(bus.restart_bus)
+                # The hub and the responder both reconnect on their own; until the
+                # responder is back an ask goes unanswered (a timeout), so try a few times.
+                after = None
+                with anyio.fail_after(90):
+                    while after is None:
+                        try:
+                            after = await client.ask("after the restart", timeout=5)
+                        except ThalovantTimeoutError:
+                            continue
+            assert hub.ovos_agent.connected
+    assert before.text == "you said before the restart, turn 1"
+    assert after.text.startswith("you said after the restart, turn ")
