@@ -29,15 +29,21 @@ def test_the_bus_url_must_be_a_websocket_url(tmp_path: Path) -> None:
         OvosAgent("http://127.0.0.1:8181/core")
     with pytest.raises(ThalovantRuntimeError, match="ws:// or wss://"):
         LocalHub(tmp_path / "hub", ovos_bus="127.0.0.1:8181")
+    with pytest.raises(ThalovantRuntimeError) as caught:
+        OvosAgent("http://bus:hunter2@127.0.0.1:8181/core?token=s3cret")
+    assert "hunter2" not in str(caught.value)
+    assert "s3cret" not in str(caught.value)
 
 
 async def test_an_unreachable_bus_fails_start_in_time() -> None:
-    agent = OvosAgent(f"ws://127.0.0.1:{_closed_port()}/core", connect_timeout=0.5)
+    url = f"ws://bus:hunter2@127.0.0.1:{_closed_port()}/core"
+    agent = OvosAgent(url, connect_timeout=0.5)
     began = time.monotonic()
-    with pytest.raises(ThalovantConnectionError, match="could not reach the OVOS messagebus"):
+    with pytest.raises(ThalovantConnectionError, match="could not reach the OVOS messagebus") as e:
         await agent.start()
     assert time.monotonic() - began < 5
     assert not agent.connected
+    assert "hunter2" not in str(e.value)
 
 
 async def test_a_hub_whose_bus_is_unreachable_does_not_start(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from thalovant.hub.hub import LocalHub, write_identity_file
 from thalovant.hub.limits import HubLimits
 from thalovant.hub.servers.tls import dev_certificates
 from thalovant.identity.model import ThalovantIdentity
+from thalovant.redact import redact_url
 
 __all__ = ["HubOptions", "default_state_dir", "serve_hub"]
 
@@ -112,7 +113,7 @@ async def serve_hub(options: HubOptions, *, out: TextIO = sys.stdout) -> None:
         if hub.mqtt_url is not None:
             rows.append(("MQTT URL", hub.mqtt_url))
         if options.ovos_bus is not None:
-            rows.append(("OVOS bus", f"{options.ovos_bus}  (agent mode)"))
+            rows.append(("OVOS bus", f"{redact_url(options.ovos_bus)}  (agent mode)"))
         rows.append(("identity", str(written)))
         rows.append(("API URL", f"{api_url}  (control plane /v1)"))
         login = f"{account.email} / {shown_password}" if shown_password else account.email

@@ -46,6 +46,7 @@ from thalovant.hub.responder.messages import query_complete_message, wrap_bus, w
 from thalovant.hub.responder.skills import DeliveryError
 from thalovant.protocol.envelope import BusMessage
 from thalovant.protocol.framing import MAX_MESSAGE_BYTES
+from thalovant.redact import redact_url, scrub_text
 
 __all__ = ["AGENT_LABEL", "OvosAgent"]
 
@@ -87,8 +88,10 @@ class OvosAgent:
         self, url: str, *, connect_timeout: float = 10.0, send_timeout: float = 10.0
     ) -> None:
         if not url.startswith(("ws://", "wss://")):
-            raise ThalovantRuntimeError(f"the OVOS bus URL must be ws:// or wss://, not {url!r}")
+            shown = redact_url(url)
+            raise ThalovantRuntimeError(f"the OVOS bus URL must be ws:// or wss://, not {shown!r}")
         self.url = url
+        self._shown = redact_url(url)
         self.connect_timeout = connect_timeout
         self.send_timeout = send_timeout
         self._ws: ClientConnection | None = None
@@ -122,9 +125,10 @@ class OvosAgent:
         if not self._connected.is_set():
             await self.aclose()
             raise ThalovantConnectionError(
-                f"the hub could not reach the OVOS messagebus at {self.url}: {self._last_error}"
+                f"the hub could not reach the OVOS messagebus at {self._shown}: "
+                f"{scrub_text(self._last_error)}"
             )
-        logger.info("agent mode: relaying client bus messages to %s", self.url)
+        logger.info("agent mode: relaying client bus messages to %s", self._shown)
 
     async def aclose(self) -> None:
         """Stop relaying and close the bus link."""
@@ -158,7 +162,8 @@ class OvosAgent:
                     if self._ws is not None and not self._closing:
                         logger.warning("the OVOS messagebus link dropped; reconnecting")
                     self._ws = None
-                    self._connected = anyio.Event()
+                    if self._connected.is_set():  # waiters on an unset event keep waiting
+                        self._connected = anyio.Event()
                 await anyio.sleep(_BACKOFF[min(attempt, len(_BACKOFF) - 1)])
                 attempt += 1
 
