@@ -44,6 +44,8 @@ def _cmd_hub(args: argparse.Namespace) -> int:
         account_password=args.account_password,
         account_totp_secret=args.account_totp_secret,
         broker=None if args.broker == "none" else args.broker,
+        fallback=not args.no_fallback,
+        ovos_bus=args.ovos_bus,
     )
     anyio.run(serve_hub, options)
     return 0
@@ -95,6 +97,17 @@ def _add_hub_parser(sub: Any) -> None:
         "--broker",
         default="embedded",
         help="MQTT broker: 'embedded' (default), a URL mqtt://user:pw@host:1883, or 'none'",
+    )
+    hub.add_argument(
+        "--no-fallback",
+        action="store_true",
+        help="no fallback skill: unmatched utterances get ovos.intent.unmatched",
+    )
+    hub.add_argument(
+        "--ovos-bus",
+        default=None,
+        metavar="URL",
+        help="agent mode: relay to an OVOS messagebus, e.g. ws://127.0.0.1:8181/core",
     )
     hub.set_defaults(func=_cmd_hub)
 

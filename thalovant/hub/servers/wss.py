@@ -219,6 +219,7 @@ class WSSServer:
                 send=ws.send,
                 task_group=tg,
                 abort=ws.close,
+                carrier="wss",
             )
             try:
                 closing = await self._drive(ws, session)
