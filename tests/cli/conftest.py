@@ -107,7 +107,9 @@ class CliHub:
 
 @pytest.fixture
 async def cli_hub(anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path) -> AsyncIterator[CliHub]:
-    async with LocalHub(tmp_path / "hub", ssl_context=hub_tls.server_context) as hub:
+    async with LocalHub(
+        tmp_path / "hub", ssl_context=hub_tls.server_context, fallback=False
+    ) as hub:
         identity = hub.register_client("kiosk")
         path = write_identity(tmp_path / "kiosk.identity.json", identity)
         yield CliHub(hub, identity, path, cli_env(tmp_path, hub_tls.ca_file), tmp_path)
