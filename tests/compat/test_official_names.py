@@ -74,7 +74,6 @@ KEPT: dict[str, str] = {
 
 # ----------------------------------------------- pending: being built by other issues now
 
-_P14 = "pending #14 (CLI, doctor, intents and listing helpers)"
 _P15 = "pending #15 (agents and hub sessions)"
 _P17 = "pending #17 (control plane)"
 _P17_SIGNATURE = "pending #17 (control plane: its methods' signatures are reworked there)"
@@ -88,34 +87,6 @@ PENDING: dict[str, str] = {
     "preferred_origin": _P15,
     "AsyncThalovantAgent": _P15,
     "ThalovantAgent": _P15,
-    # _P14
-    "ThalovantDoctorCheck": _P14,
-    "ThalovantDoctorReport": _P14,
-    "HubIntent": _P14,
-    "HubIntentInventory": _P14,
-    "HubSkillIntents": _P14,
-    "Intent": _P14,
-    "IntentDefinition": _P14,
-    "IntentRegistration": _P14,
-    "Inventory": _P14,
-    "InventoryCache": _P14,
-    "Skill": _P14,
-    "speakable": _P14,
-    "as_sentence": _P14,
-    "humanize": _P14,
-    "friendly_title": _P14,
-    "common_affix": _P14,
-    "strip_affix": _P14,
-    "sort_key": _P14,
-    "languages_present": _P14,
-    "AsyncThalovantClient.doctor": _P14,
-    "AsyncThalovantClient.intents": _P14,
-    "AsyncThalovantClient.list_intents": _P14,
-    "AsyncThalovantClient.describe_intent": _P14,
-    "ThalovantClient.doctor": _P14,
-    "ThalovantClient.intents": _P14,
-    "ThalovantClient.list_intents": _P14,
-    "ThalovantClient.describe_intent": _P14,
     # _P17
     "HubSkill": _P17,
     "HubSkillList": _P17,
