@@ -75,7 +75,7 @@ class DoctorHost(Protocol):
 
     async def connect(self, timeout: float | None = None) -> None: ...
 
-    def connection_info(self) -> ThalovantConnectionInfo: ...
+    async def connection_info(self) -> ThalovantConnectionInfo: ...
 
     async def ask(self, text: str, *, timeout: float = ...) -> ThalovantReply: ...
 
@@ -180,12 +180,12 @@ async def _link_checks(host: DoctorHost, timeout: float) -> list[ThalovantDoctor
         try:
             await host.connect(timeout)
         except ThalovantConnectionError as exc:
-            opened = host.connection_info().transport_open_ms is not None
+            opened = (await host.connection_info()).transport_open_ms is not None
             failure = _connect_failure(exc, opened, folder, pin_id, started)
             if failure.name == "carrier":
                 return [failure]
             return [check("carrier", True, "admitted (the connection opened)", started), failure]
-    info = host.connection_info()
+    info = await host.connection_info()
     open_ms, took = info.transport_open_ms or 0.0, info.handshake_ms or 0.0
     carrier = ThalovantDoctorCheck(
         "carrier", True, f"{host.protocol} connection admitted", open_ms, facts={"ms": open_ms}
