@@ -266,7 +266,7 @@ async def test_scopes_are_enforced(api: AsyncThalovantControlPlane) -> None:
     assert caught.value.status_code == 403
     assert caught.value.detail == "Insufficient scopes"
     with pytest.raises(ThalovantAPIError) as bad:
-        await api.login(EMAIL, PASSWORD, scope="hubs:write")
+        await api.login(EMAIL, PASSWORD, scope="hubs:admin")
     assert bad.value.code == "invalid_scope"
 
 

@@ -25,6 +25,7 @@ from thalovant.hub.limits import HubLimits
 from thalovant.hub.responder.demo import demo_skills
 from thalovant.hub.responder.dispatch import Dispatcher
 from thalovant.hub.responder.hooks import SkillHooks
+from thalovant.hub.responder.marketplace import SkillMarketplace
 from thalovant.hub.responder.reassembly import ReassemblyPool
 from thalovant.hub.responder.session import DEFAULT_OFFER_EXTRA, HubServices, HubSession
 from thalovant.hub.responder.skills import HubSkill, SkillRuntime
@@ -146,6 +147,9 @@ class LocalHub(ClientEnrolment, SkillHooks):
             demo_skills() if skills is None else skills, handler_timeout=skill_timeout
         )
         """The skill runtime (ordered skills and per-session state)."""
+        self.marketplace = SkillMarketplace.with_demo_skills()
+        """The skills the control plane can install, by name and version (the demo skills;
+        :meth:`~thalovant.hub.responder.marketplace.SkillMarketplace.publish` adds yours)."""
         self._sessions: set[HubSession] = set()
         self._changed = anyio.Event()
         self.dispatcher = Dispatcher(

@@ -20,7 +20,7 @@ from thalovant.hub.control.account import MAX_EMAIL, MAX_PASSWORD, password_text
 from thalovant.hub.control.app_state import ControlState, control_state
 from thalovant.hub.control.bodies import json_object, optional_text, text_field
 from thalovant.hub.control.problems import ApiProblem
-from thalovant.hub.control.tokens import ALL_SCOPES
+from thalovant.hub.control.tokens import ALL_SCOPES, KNOWN_SCOPES
 
 __all__ = [
     "LOCKOUT_AFTER",
@@ -37,16 +37,16 @@ LOCKOUT_AFTER, LOCKOUT_SECONDS = 10, 60.0
 
 def _scopes(value: object) -> tuple[str, ...]:
     if value is None or value == "" or value == []:
-        return ALL_SCOPES
+        return KNOWN_SCOPES
     items = value.split() if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
         raise ApiProblem(422, "invalid_scope", "scope must be a space-separated string")
-    unknown = sorted(set(items) - set(ALL_SCOPES))
+    unknown = sorted(set(items) - set(KNOWN_SCOPES))
     if unknown:
         named = ", ".join(unknown)[:80]
         shown = f" {named}" if re.fullmatch(r"[\x20-\x7e]*", named) else ""
         raise ApiProblem(
-            422, "invalid_scope", f"Unknown scope(s){shown}; known: " + " ".join(ALL_SCOPES)
+            422, "invalid_scope", f"Unknown scope(s){shown}; known: " + " ".join(KNOWN_SCOPES)
         )
     return tuple(dict.fromkeys(items))
 
