@@ -30,6 +30,12 @@ if TYPE_CHECKING:
     from thalovant.control.client import DEFAULT_CONTROL_API_URL as DEFAULT_CONTROL_API_URL
     from thalovant.control.client import AsyncThalovantControlPlane as AsyncThalovantControlPlane
     from thalovant.control.client import BootstrapIdentityResult as BootstrapIdentityResult
+    from thalovant.control.skill_models import DeviceLoginRequest as DeviceLoginRequest
+    from thalovant.control.skill_models import HubSkill as HubSkill
+    from thalovant.control.skill_models import HubSkillList as HubSkillList
+    from thalovant.control.skill_models import HubSkillOperation as HubSkillOperation
+    from thalovant.control.skill_models import HubSkillOperationState as HubSkillOperationState
+    from thalovant.control.skill_models import HubSkillState as HubSkillState
     from thalovant.identity.endpoints import HubDataPlaneEndpoints as HubDataPlaneEndpoints
     from thalovant.identity.endpoints import HubProtocolSettings as HubProtocolSettings
     from thalovant.identity.endpoints import (
@@ -60,6 +66,12 @@ _LAZY: dict[str, str] = {
     "DEFAULT_CONTROL_API_URL": "thalovant.control.client",
     "AsyncThalovantControlPlane": "thalovant.control.client",
     "BootstrapIdentityResult": "thalovant.control.client",
+    "DeviceLoginRequest": "thalovant.control.skill_models",
+    "HubSkill": "thalovant.control.skill_models",
+    "HubSkillList": "thalovant.control.skill_models",
+    "HubSkillOperation": "thalovant.control.skill_models",
+    "HubSkillOperationState": "thalovant.control.skill_models",
+    "HubSkillState": "thalovant.control.skill_models",
     "ThalovantControlPlane": "thalovant.sync.control",
     "build_location": "thalovant.client.context",
     "request_context": "thalovant.client.context",
