@@ -136,6 +136,9 @@ def _parser() -> argparse.ArgumentParser:
         func=_cmd_demo
     )
     _add_hub_parser(sub)
+    from thalovant.cli_skills import register as register_skills
+
+    register_skills(sub)
     return parser
 
 

@@ -1,6 +1,6 @@
-"""Fixtures of the whole-control-plane tests (docs/control-plane.md): a local hub (built here
-control plane over real HTTPS (trustme), a signed-in async client, and a data-plane client
-to ask the hub things."""
+"""Fixtures of the whole-control-plane tests (docs/control-plane.md): a local hub (built
+here explicitly), its local control plane over real HTTPS (trustme), a signed-in async
+client, and a data-plane client to ask the hub things."""
 
 from __future__ import annotations
 
