@@ -517,6 +517,9 @@ EXPECTED_ACCESS: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("DELETE", "/memory/{memory_id}"): ("memory:write",),
     ("GET", "/analytics/overview"): ("analytics:read",),
     ("GET", "/auth/device/codes/{user_code}"): (),
+    ("POST", "/auth/device/codes/{user_code}/approve"): (),
+    ("POST", "/auth/device/codes/{user_code}/deny"): (),
+    ("POST", "/auth/native/authorize"): (),
     ("POST", "/auth/native/token"): None,
 }
 

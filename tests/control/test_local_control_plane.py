@@ -285,13 +285,6 @@ async def test_failed_sign_ins_lock_with_retry_after(
     assert 0 < err.retry_after_seconds <= control_api.LOCKOUT_SECONDS
 
 
-async def test_browser_sign_in_is_not_offered(api: AsyncThalovantControlPlane) -> None:
-    with pytest.raises(ThalovantAPIError) as caught:
-        await api.begin_device_login()
-    assert (caught.value.status_code, caught.value.code) == (501, "not_supported")
-    assert "login(email, password)" in str(caught.value)
-
-
 # ------------------------------------------------------------------------------ clients
 
 

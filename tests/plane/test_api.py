@@ -166,16 +166,6 @@ async def test_pagination(api: AsyncThalovantControlPlane, hub: LocalHub) -> Non
     assert JOKE_SKILL in skills
 
 
-async def test_host_sign_in_steps_map_their_refusals(api: AsyncThalovantControlPlane) -> None:
-    with pytest.raises(ThalovantAPIError) as unknown:
-        await api.describe_device_login("ABCD-EFGH")
-    assert (unknown.value.status_code, unknown.value.code) == (404, "device_code_not_found")
-    with pytest.raises(ThalovantAPIError) as grant:
-        await api.complete_native_sign_in("code-123456789", "verifier-123456789", "app", "x:/cb")
-    assert (grant.value.status_code, grant.value.code) == (400, "invalid_grant")
-    assert "verifier-123456789" not in str(grant.value)
-
-
 async def test_proxy_settings_come_from_the_environment(
     control: LocalControlPlane, hub_tls: HubTLS, monkeypatch: pytest.MonkeyPatch
 ) -> None:

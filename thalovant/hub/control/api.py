@@ -13,7 +13,12 @@ relative to ``/v1`` (mount it with ``app.add_subapp("/v1", control_app)``). It s
   ``initial_identify`` = :meth:`~thalovant.hub.LocalHub.identity_for` (every carrier the hub
   runs) and a ``ready`` admission operation; ``Idempotency-Key`` replays; ``GET`` and
   ``DELETE`` (``If-Match`` → 412 on a stale etag);
-- ``GET /operations/{id}``.
+- ``GET /operations/{id}``;
+- the wider control plane (docs/control-plane.md): hub writes, ratings, releases and runtime
+  capabilities (:mod:`~thalovant.hub.control.hub_routes`); hub skills, runtime groups and the
+  marketplace, whose changes the hub really applies (:mod:`~thalovant.hub.control.skill_routes`);
+  memory items, which reach the skills, and analytics (:mod:`~thalovant.hub.control.memory_routes`);
+  device and native-app sign-in approved by the account (:mod:`~thalovant.hub.control.device`).
 
 Who may call what is one table, :data:`ROUTES`: each route declares its :class:`Access`
 (public, any live token, or a token holding one of some scopes), checked before the handler
@@ -41,6 +46,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from thalovant.hub.control import device
 from thalovant.hub.control import hub_routes as hubs
 from thalovant.hub.control import memory_routes as memory
 from thalovant.hub.control import skill_routes as skills
@@ -54,7 +60,6 @@ from thalovant.hub.control.problems import ApiProblem, problem_response, problem
 from thalovant.hub.control.signin import (
     LOCKOUT_SECONDS,
     login,
-    no_device_login,
     profile,
     revoke_token,
 )
@@ -169,11 +174,14 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/memory/{memory_id}", memory.update_memory, scoped("memory:write")),
     Route("DELETE", "/memory/{memory_id}", memory.delete_memory, scoped("memory:write")),
     Route("GET", "/analytics/overview", memory.analytics_overview, scoped("analytics:read")),
-    Route("GET", "/auth/device/codes/{user_code}", memory.describe_device_code, SIGNED_IN),
-    Route("POST", "/auth/native/token", memory.native_token, PUBLIC),
+    Route("GET", "/auth/device/codes/{user_code}", device.describe_device_code, SIGNED_IN),
+    Route("POST", "/auth/device/codes/{user_code}/approve", device.approve_device_code, SIGNED_IN),
+    Route("POST", "/auth/device/codes/{user_code}/deny", device.deny_device_code, SIGNED_IN),
+    Route("POST", "/auth/native/authorize", device.authorize_native, SIGNED_IN),
+    Route("POST", "/auth/native/token", device.native_token, PUBLIC),
     Route("POST", "/auth/token", login, PUBLIC),
-    Route("POST", "/auth/device/authorize", no_device_login, PUBLIC),
-    Route("POST", "/auth/device/token", no_device_login, PUBLIC),
+    Route("POST", "/auth/device/authorize", device.authorize_device, PUBLIC),
+    Route("POST", "/auth/device/token", device.device_token, PUBLIC),
     # Any token signs itself out; the handler asks a full-scope token to revoke another.
     Route("DELETE", "/auth/api-tokens/{token_id}", revoke_token, SIGNED_IN),
     Route("GET", "/users/profile", profile, SIGNED_IN),

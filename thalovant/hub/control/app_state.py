@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from thalovant.hub.control.account import LocalAccount
+from thalovant.hub.control.device_store import DeviceLogins
 from thalovant.hub.control.faults import FaultInjector
 from thalovant.hub.control.groups_store import RuntimeGroups
 from thalovant.hub.control.host import ControlledHub
@@ -32,6 +33,8 @@ class ControlState:
     idempotency: IdempotencyCache = field(default_factory=IdempotencyCache)
     failed_logins: int = 0
     locked_until: float = 0.0
+    device: DeviceLogins = field(default_factory=DeviceLogins)
+    """Pending device sign-ins and native-app authorization codes."""
     faults: FaultInjector = field(default_factory=FaultInjector)
     """Test-only faults (:class:`~thalovant.hub.control.faults.FaultInjector`)."""
     hub_edits: dict[str, Any] = field(default_factory=dict)

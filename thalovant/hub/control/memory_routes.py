@@ -1,10 +1,8 @@
-"""The memory, analytics and host sign-in routes of the local control plane.
+"""The memory and analytics routes of the local control plane.
 
 ``/memory`` pages by ``limit``/``offset``; creates replay on ``Idempotency-Key``; updates
 honour ``If-Match``. ``/analytics/overview`` counts what the hub's skill runtime really
-answered. The local control plane has no browser sign-in, so ``/auth/device/codes/{code}``
-knows no code (404) and ``/auth/native/token`` redeems none (400 ``invalid_grant``)
-(docs/control-plane.md).
+answered (docs/control-plane.md).
 """
 
 from __future__ import annotations
@@ -26,11 +24,9 @@ __all__ = [
     "analytics_overview",
     "create_memory",
     "delete_memory",
-    "describe_device_code",
     "get_memory",
     "list_memory",
     "memory_summary",
-    "native_token",
     "update_memory",
 ]
 
@@ -157,19 +153,3 @@ async def analytics_overview(request: web.Request) -> web.Response:
             "series": [{"at": iso_time(time.time()), **totals}],
         }
     )
-
-
-async def describe_device_code(request: web.Request) -> web.Response:
-    raise ApiProblem(
-        404,
-        "device_code_not_found",
-        "No pending device sign-in with this code (the local control plane offers none)",
-    )
-
-
-async def native_token(request: web.Request) -> web.Response:
-    body = await json_object(request)
-    for key in ("code", "code_verifier", "client_id", "redirect_uri"):
-        if not isinstance(body.get(key), str) or not body[key]:
-            raise ApiProblem(422, "invalid_body", f"{key} is required")
-    raise ApiProblem(400, "invalid_grant", "This authorization code is not valid here")

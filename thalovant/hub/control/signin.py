@@ -3,7 +3,8 @@
 The :class:`~thalovant.hub.control.account.LocalAccount` signs in with email and password and,
 when two-step sign-in is on, a TOTP or recovery code (``mfa_required`` without one).
 :data:`LOCKOUT_AFTER` failed sign-ins in a row lock sign-in for :data:`LOCKOUT_SECONDS`
-(HTTP 429 with ``Retry-After``). Browser (device) sign-in is not offered (docs/protocol.md §7).
+(HTTP 429 with ``Retry-After``). Browser (device) and native-app sign-in are
+:mod:`thalovant.hub.control.device` (docs/protocol.md §7).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ __all__ = [
     "LOCKOUT_AFTER",
     "LOCKOUT_SECONDS",
     "login",
-    "no_device_login",
     "profile",
     "revoke_token",
 ]
@@ -97,14 +97,6 @@ def _failed(state: ControlState) -> None:
     if state.failed_logins >= LOCKOUT_AFTER:
         state.failed_logins = 0
         state.locked_until = time.monotonic() + LOCKOUT_SECONDS
-
-
-async def no_device_login(request: web.Request) -> web.Response:
-    raise ApiProblem(
-        501,
-        "not_supported",
-        "Browser sign-in is not available on the local control plane; use login(email, password)",
-    )
 
 
 async def revoke_token(request: web.Request) -> web.Response:
