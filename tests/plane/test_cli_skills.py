@@ -36,10 +36,14 @@ class Cli:
             "SSL_CERT_FILE": str(tls.ca_file),
         }
 
-    async def __call__(self, *args: str, token: bool = True) -> tuple[int, str, str]:
+    async def __call__(
+        self, *args: str, token: bool = True, env_url: bool = True
+    ) -> tuple[int, str, str]:
         env = dict(self.env)
         if not token:
             env.pop("THALOVANT_API_TOKEN")
+        if not env_url:
+            env.pop("THALOVANT_API_URL")
         with anyio.fail_after(60):
             done = await anyio.run_process([str(SCRIPT), "skills", *args], env=env, check=False)
         return done.returncode, done.stdout.decode(), done.stderr.decode()
@@ -99,3 +103,48 @@ async def test_cli_failures(
     assert "usage:" in err
     code, _, err = await cli("list", "--timeout", "-1")
     assert code == 2
+    # the flags instead of the environment
+    flags = ("--api-url", control.api_url, "--token", api.access_token, "--ca-file")
+    code, out, err = await cli(
+        "list", *flags, str(hub_tls.ca_file), "--json", token=False, env_url=False
+    )
+    assert code == 0, err
+    assert json.loads(out)["hub_id"]
+
+
+async def test_wait_shows_progress_on_a_terminal(
+    control: LocalControlPlane, api: AsyncThalovantControlPlane, hub_tls: HubTLS
+) -> None:
+    import pty
+
+    assert api.access_token is not None
+    cli = Cli(control, api.access_token, hub_tls)
+    control.state.skills.step_seconds = 0.3
+    leader, follower = pty.openpty()
+    try:
+        with anyio.fail_after(60):
+            done = await anyio.run_process(
+                [str(SCRIPT), "skills", "remove", JOKE_SKILL, "--wait"],
+                env=cli.env,
+                stderr=follower,
+                check=False,
+            )
+        os.close(follower)
+        follower = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    assert done.returncode == 0
+    text = shown.decode()
+    assert f"\r{JOKE_SKILL}: requested" in text
+    assert f"\r{JOKE_SKILL}: ready" in text

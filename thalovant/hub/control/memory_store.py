@@ -23,7 +23,7 @@ from thalovant.hub.responder.skills import SkillContext
 
 __all__ = ["MAX_ITEMS", "MemoryStore", "parse_time"]
 
-MAX_ITEMS = 10_000
+MAX_ITEMS = 2_000
 _FOR_SKILLS = 50  # items a skill sees per request, newest first
 
 
