@@ -15,7 +15,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import aiohttp
@@ -33,6 +33,9 @@ from thalovant.errors import (
     ThalovantRuntimeError,
 )
 from thalovant.redact import redact_url
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "DEFAULT_CONTROL_API_URL",
@@ -60,6 +63,20 @@ _NO_ANSWER = (
     TimeoutError,
 )
 _Self = TypeVar("_Self", bound="ControlHTTP")
+
+
+class SendOptions(TypedDict, total=False):
+    """The keyword arguments of :meth:`ControlHTTP._send`, typed for :meth:`ControlHTTP._call`."""
+
+    auth: bool
+    credential: bool | None
+    params: Mapping[str, str] | None
+    body: Mapping[str, Any] | None
+    headers: Mapping[str, str] | None
+    device: bool
+    device_interval: float | None
+    connection_type: str | None
+    secrets: Sequence[str | None]
 
 
 def path_segment(value: object, what: str) -> str:
@@ -220,7 +237,7 @@ class ControlHTTP:
         return self._session
 
     async def _call(
-        self, method: str, target: str, *, retry: bool = False, **kw: Any
+        self, method: str, target: str, *, retry: bool = False, **kw: Unpack[SendOptions]
     ) -> dict[str, Any]:
         """:meth:`_send`, retried on 429, 5xx and no answer when ``retry`` (idempotent calls).
 
