@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import ssl
 import sys
@@ -98,6 +99,8 @@ def _run(args: argparse.Namespace) -> int:
 async def _main(args: argparse.Namespace) -> int:
     from thalovant.control.client import DEFAULT_CONTROL_API_URL, AsyncThalovantControlPlane
 
+    # A retry is not news on a terminal: keep stamina's warnings out of stderr.
+    logging.getLogger("stamina").addHandler(logging.NullHandler())
     url = args.api_url or os.environ.get("THALOVANT_API_URL") or DEFAULT_CONTROL_API_URL
     token = args.token or os.environ.get("THALOVANT_API_TOKEN") or None
     async with AsyncThalovantControlPlane(

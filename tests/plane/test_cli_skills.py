@@ -110,6 +110,11 @@ async def test_cli_failures(
     )
     assert code == 0, err
     assert json.loads(out)["hub_id"]
+    # a retried 503 is not news on stderr
+    control.faults.add(503, method="GET", path="/skills")
+    code, out, err = await cli("list", "--hub", "local-hub")
+    assert (code, err) == (0, "")
+    assert control.faults.hits == 1
 
 
 async def test_wait_shows_progress_on_a_terminal(
