@@ -150,6 +150,18 @@ async def test_idempotent_calls_are_retried_on_429_and_5xx(
     assert faults.hits == 2 + 1 + 1 + 1 + api.retry_attempts
 
 
+async def test_reads_of_the_first_families_are_retried_too(
+    api: AsyncThalovantControlPlane, control: LocalControlPlane, hub: LocalHub
+) -> None:
+    control.faults.add(503, method="GET", path="/hubs", times=2)
+    control.faults.add(502, method="GET", path="/users/profile")
+    control.faults.add(500, method="GET", path="/clients")
+    assert [h["id"] for h in (await api.list_hubs())["data"]] == [hub_id_for(hub)]
+    assert (await api.get_profile())["email"] == EMAIL
+    assert (await api.list_clients())["data"] == []
+    assert control.faults.hits == 4
+
+
 async def test_pagination(api: AsyncThalovantControlPlane, hub: LocalHub) -> None:
     for n in range(4):
         await api.create_runtime_group({"name": f"group-{n}"})

@@ -7,10 +7,11 @@ bodies, tokens or client secrets.
 
 Transport rules: redirects are never followed; requests that carry credentials go only to
 ``https://`` (or plain ``http://`` on ``localhost``, ``127.0.0.1``, ``::1``); API URLs with
-``user:password@`` are refused; nothing is retried except by the operation pollers, which ride
-out HTTP 429 and 5xx, and the idempotent calls of the newer families (GET, PUT, DELETE, and
-creates that carry an ``Idempotency-Key``), retried with :mod:`stamina`. Proxies come from the
-environment (``HTTPS_PROXY``, ``NO_PROXY``) for the session the client opens itself.
+``user:password@`` are refused; the operation pollers ride out HTTP 429 and 5xx, and calls
+that are safe to repeat (reads, the newer families' PUTs and DELETEs, creates that carry an
+``Idempotency-Key``) are retried on them with :mod:`stamina` (docs/control-plane.md).
+Proxies come from the environment (``HTTPS_PROXY``, ``NO_PROXY``) for the session the client
+opens itself.
 
 The class is assembled from one module per family of endpoints (docs/architecture.md):
 :mod:`~thalovant.control.auth` (sign-in), :mod:`~thalovant.control.hubs`,
@@ -18,8 +19,7 @@ The class is assembled from one module per family of endpoints (docs/architectur
 plumbing of :mod:`~thalovant.control.http`; hub management
 (:mod:`~thalovant.control.hub_admin`), hub skills (:mod:`~thalovant.control.hub_skills`),
 runtime groups and the marketplace (:mod:`~thalovant.control.groups`), memory items,
-analytics and host-driven sign-in steps (:mod:`~thalovant.control.memory`). Idempotent calls
-of those families are retried on 429/5xx (docs/control-plane.md).
+analytics and host-driven sign-in steps (:mod:`~thalovant.control.memory`).
 
 ::
 

@@ -107,7 +107,7 @@ class OperationEndpoints(ControlHTTP):
             ThalovantAPIError: ``operation_id`` is empty, or the request failed.
         """
         path = f"/v1/operations/{path_segment(operation_id, 'operation id')}"
-        return OperationResource.from_mapping(await self._call("GET", path))
+        return OperationResource.from_mapping(await self._call("GET", path, retry=True))
 
     async def _poll(
         self,
