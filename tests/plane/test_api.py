@@ -51,7 +51,7 @@ async def test_hub_management(api: AsyncThalovantControlPlane, hub: LocalHub) ->
 
     release = await api.release_hub(served["id"], channel="stable", version="1.2", images={})
     assert release["operation"]["kind"] == "hub.release"
-    assert (await api.wait_for_operation(release["operation"], 5, 0.05)).is_ready
+    assert (await api.wait_for_operation(release["operation"], timeout=5)).is_ready
 
     caps = await api.get_hub_runtime_capabilities(served["id"])
     assert caps["source"] == "local-hub"

@@ -74,7 +74,7 @@ async def test_remove_then_install_with_progress_changes_the_answers(
     assert accepted.state == "requested"
     assert accepted.version == DEMO_SKILL_VERSION
     with anyio.fail_after(20):
-        done = await api.wait_for_operation(accepted.operation_id, 20, 0.02)
+        done = await api.wait_for_operation(accepted.operation_id, timeout=20)
     assert done.is_ready
     assert (await asker.ask(JOKE)).text in DEMO_JOKES
     history = [h async for h in api.iter_hub_skill_history(hub_id, limit=1)]

@@ -201,7 +201,10 @@ class HubSkillEndpoints(OperationEndpoints):
         target: str | OperationResource | None = accepted.operation or accepted.operation_id
         if not target:
             raise ThalovantAPIError("The skill change names no operation to wait for")
-        final = await self.wait_for_operation(target, timeout, poll_interval, progress=progress)
+        final = await self._poll(
+            target, timeout=timeout, interval=poll_interval, admission=False, progress=progress
+        )
+        assert final is not None  # not an admission: _poll returns or raises
         final.raise_for_failure()
         fields = accepted.as_dict()
         fields.update(state=final.status or accepted.state, operation=final)
