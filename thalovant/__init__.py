@@ -45,6 +45,26 @@ if TYPE_CHECKING:
     from thalovant.identity.model import mqtt_topics_for_identity as mqtt_topics_for_identity
     from thalovant.identity.mqtt import MqttBrokerCredentials as MqttBrokerCredentials
     from thalovant.identity.mqtt import MqttTopicSet as MqttTopicSet
+    from thalovant.models.doctor import ThalovantDoctorCheck as ThalovantDoctorCheck
+    from thalovant.models.doctor import ThalovantDoctorReport as ThalovantDoctorReport
+    from thalovant.models.intents import HubFallback as HubFallback
+    from thalovant.models.intents import HubIntent as HubIntent
+    from thalovant.models.intents import HubIntentInventory as HubIntentInventory
+    from thalovant.models.intents import HubSkillIntents as HubSkillIntents
+    from thalovant.models.intents import IntentDefinition as IntentDefinition
+    from thalovant.models.intents import IntentRegistration as IntentRegistration
+    from thalovant.models.inventory import Intent as Intent
+    from thalovant.models.inventory import Inventory as Inventory
+    from thalovant.models.inventory import Skill as Skill
+    from thalovant.models.inventory import languages_present as languages_present
+    from thalovant.models.listing import as_sentence as as_sentence
+    from thalovant.models.listing import common_affix as common_affix
+    from thalovant.models.listing import friendly_title as friendly_title
+    from thalovant.models.listing import humanize as humanize
+    from thalovant.models.listing import sort_key as sort_key
+    from thalovant.models.listing import speakable as speakable
+    from thalovant.models.listing import strip_affix as strip_affix
+    from thalovant.models.listing_cache import InventoryCache as InventoryCache
     from thalovant.models.types import ThalovantConnectionInfo as ThalovantConnectionInfo
     from thalovant.models.types import ThalovantDisplayItem as ThalovantDisplayItem
     from thalovant.models.types import ThalovantEvent as ThalovantEvent
@@ -91,6 +111,27 @@ _LAZY: dict[str, str] = {
     "ThalovantClient": "thalovant.sync.client",
     "ThalovantConversation": "thalovant.sync.client",
     "ThalovantReplyStream": "thalovant.sync.bridges",
+    # doctor, intent inventory and listing helpers (issue 14)
+    "ThalovantDoctorCheck": "thalovant.models.doctor",
+    "ThalovantDoctorReport": "thalovant.models.doctor",
+    "HubFallback": "thalovant.models.intents",
+    "HubIntent": "thalovant.models.intents",
+    "HubIntentInventory": "thalovant.models.intents",
+    "HubSkillIntents": "thalovant.models.intents",
+    "IntentDefinition": "thalovant.models.intents",
+    "IntentRegistration": "thalovant.models.intents",
+    "Intent": "thalovant.models.inventory",
+    "Inventory": "thalovant.models.inventory",
+    "Skill": "thalovant.models.inventory",
+    "as_sentence": "thalovant.models.listing",
+    "common_affix": "thalovant.models.listing",
+    "friendly_title": "thalovant.models.listing",
+    "humanize": "thalovant.models.listing",
+    "languages_present": "thalovant.models.inventory",
+    "sort_key": "thalovant.models.listing",
+    "speakable": "thalovant.models.listing",
+    "strip_affix": "thalovant.models.listing",
+    "InventoryCache": "thalovant.models.listing_cache",
 }
 
 __all__ = [

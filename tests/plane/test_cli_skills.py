@@ -37,7 +37,11 @@ class Cli:
         }
 
     async def __call__(
-        self, *args: str, token: bool = True, env_url: bool = True
+        self,
+        *args: str,
+        token: bool = True,
+        env_url: bool = True,
+        before: tuple[str, ...] = (),
     ) -> tuple[int, str, str]:
         env = dict(self.env)
         if not token:
@@ -45,7 +49,9 @@ class Cli:
         if not env_url:
             env.pop("THALOVANT_API_URL")
         with anyio.fail_after(60):
-            done = await anyio.run_process([str(SCRIPT), "skills", *args], env=env, check=False)
+            done = await anyio.run_process(
+                [str(SCRIPT), *before, "skills", *args], env=env, check=False
+            )
         return done.returncode, done.stdout.decode(), done.stderr.decode()
 
 
@@ -108,6 +114,10 @@ async def test_cli_failures(
     code, out, err = await cli(
         "list", *flags, str(hub_tls.ca_file), "--json", token=False, env_url=False
     )
+    assert code == 0, err
+    assert json.loads(out)["hub_id"]
+    # the global options, before the command name
+    code, out, err = await cli("list", before=("--json", "--timeout", "20"))
     assert code == 0, err
     assert json.loads(out)["hub_id"]
     # a retried 503 is not news on stderr

@@ -231,15 +231,15 @@ async def test_runtime_group_crud_and_inventory(
 async def test_memory_items_reach_skills(
     api: AsyncThalovantControlPlane, hub: LocalHub, asker: AsyncThalovantClient
 ) -> None:
-    @hub.skill("recall", match=r"\bwhat do you remember\b")
+    @hub.skill("recall", match=r"\blist my memory items\b", priority=50)
     async def recall(ctx: SkillContext) -> None:
         await ctx.speak("; ".join(m["content"] for m in ctx.memory) or "Nothing.")
 
-    assert (await asker.ask("What do you remember?")).text == "Nothing."
+    assert (await asker.ask("List my memory items.")).text == "Nothing."
     tea = await api.create_memory_item({"content": "Likes green tea", "kind": "preference"})
     await api.create_memory_item({"content": "Lives in Lyon", "hubId": hub_id_for(hub)})
     await api.create_memory_item({"content": "Elsewhere", "hub_id": "hub_other"})
-    assert (await asker.ask("What do you remember?")).text == "Lives in Lyon; Likes green tea"
+    assert (await asker.ask("List my memory items.")).text == "Lives in Lyon; Likes green tea"
 
     changed = await api.update_memory_item(
         tea["id"], {"content": "Likes black tea"}, etag=tea["etag"]
@@ -250,7 +250,7 @@ async def test_memory_items_reach_skills(
     assert stale.value.status_code == 412
     assert (await api.get_memory_item(tea["id"]))["content"] == "Likes black tea"
     await api.delete_memory_item(tea["id"])
-    assert (await asker.ask("What do you remember?")).text == "Lives in Lyon"
+    assert (await asker.ask("List my memory items.")).text == "Lives in Lyon"
     with pytest.raises(ThalovantAPIError) as gone:
         await api.get_memory_item(tea["id"])
     assert gone.value.status_code == 404

@@ -1,24 +1,23 @@
-"""``thalovant skills list|add|update|remove``: a hub's skills from the command line.
+"""``thalovant skills list|add|update|remove``: a hub's skills on the control plane.
 
 Talks to the control plane at ``--api-url`` (or ``THALOVANT_API_URL``; default the hosted
 one) with the token of ``--token`` (or ``THALOVANT_API_TOKEN``). ``--hub`` names the hub (id
 or slug; default: the workspace's only hub). ``--wait`` waits until the change is live,
 showing its progress on a terminal; ``--json`` prints machine-readable answers. Failures
 print ``thalovant: <message>`` and exit 1; usage errors exit 2 (docs/control-plane.md).
-
-Hook it into a parser with :func:`register`.
+``--json`` and ``--timeout`` also work before the command name (the global options).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import ssl
 import sys
 from typing import Any
 
+from thalovant.cli.common import print_json, timeout_of
 from thalovant.errors import ThalovantAPIError
 
 __all__ = ["register"]
@@ -32,7 +31,9 @@ def register(subparsers: Any) -> None:
     Args:
         subparsers: What :meth:`argparse.ArgumentParser.add_subparsers` returned.
     """
-    skills = subparsers.add_parser("skills", help="list, add, update or remove a hub's skills")
+    skills = subparsers.add_parser(
+        "skills", shared=False, help="list, add, update or remove a hub's skills"
+    )
     actions = skills.add_subparsers(dest="skills_action", required=True, metavar="ACTION")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--hub", default=None, help="hub id or slug (default: the only hub)")
@@ -49,9 +50,9 @@ def register(subparsers: Any) -> None:
         help="CA bundle to trust (default: $SSL_CERT_FILE or $REQUESTS_CA_BUNDLE, else system)",
     )
     common.add_argument(
-        "--timeout", type=_seconds, default=120.0, help="seconds to wait (default 120)"
+        "--timeout", type=_seconds, default=None, help="seconds to wait (default 120)"
     )
-    common.add_argument("--json", action="store_true", help="print JSON")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     changing = argparse.ArgumentParser(add_help=False)
     changing.add_argument("--wait", action="store_true", help="wait until the change is live")
 
@@ -99,6 +100,8 @@ def _run(args: argparse.Namespace) -> int:
 async def _main(args: argparse.Namespace) -> int:
     from thalovant.control.client import DEFAULT_CONTROL_API_URL, AsyncThalovantControlPlane
 
+    timeout = timeout_of(args, 120.0)
+    as_json = bool(getattr(args, "json", False))
     # A retry is not news on a terminal: keep stamina's warnings out of stderr.
     logging.getLogger("stamina").addHandler(logging.NullHandler())
     url = args.api_url or os.environ.get("THALOVANT_API_URL") or DEFAULT_CONTROL_API_URL
@@ -106,19 +109,19 @@ async def _main(args: argparse.Namespace) -> int:
     async with AsyncThalovantControlPlane(
         url,
         access_token=token,
-        timeout=min(args.timeout, 30.0),
+        timeout=min(timeout, 30.0),
         ssl_context=_ssl_context(args.ca_file),
     ) as api:
         hub_id = args.hub or await _only_hub(api)
         if args.action == "list":
             listed = await api.list_hub_skills(hub_id)
-            if args.json:
-                _print_json(listed.as_dict())
+            if as_json:
+                print_json(listed.as_dict())
             else:
                 _print_table(listed.as_dict()["data"])
             return 0
         progress = _progress(args.skill) if args.wait and sys.stderr.isatty() else None
-        wait = {"wait": args.wait, "timeout": args.timeout, "progress": progress}
+        wait = {"wait": args.wait, "timeout": timeout, "progress": progress}
         if args.action == "add":
             done = await api.install_hub_skill(
                 hub_id, args.skill, version=args.version, poll_interval=_POLL, **wait
@@ -131,8 +134,8 @@ async def _main(args: argparse.Namespace) -> int:
             done = await api.remove_hub_skill(hub_id, args.skill, poll_interval=_POLL, **wait)
         if progress is not None:
             print(file=sys.stderr)
-        if args.json:
-            _print_json(done.as_dict())
+        if as_json:
+            print_json(done.as_dict())
         else:
             verb = {"add": "Installed", "update": "Updated", "remove": "Removed"}[args.action]
             version = f" {done.version}" if done.version else ""
@@ -160,10 +163,6 @@ def _progress(skill: str) -> Any:
         print(f"\r{skill}: {operation.status}   ", end="", file=sys.stderr, flush=True)
 
     return show
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, sort_keys=True, default=str))
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
