@@ -27,6 +27,7 @@ from thalovant.control.problems import MISSING_TOKEN, api_error, unreachable_err
 from thalovant.control.values import text_or_none
 from thalovant.errors import ThalovantAPIError, ThalovantAuthError, ThalovantRuntimeError
 from thalovant.redact import redact_url
+from thalovant.telemetry import otel
 
 __all__ = [
     "DEFAULT_CONTROL_API_URL",
@@ -212,6 +213,7 @@ class ControlHTTP:
             )
         return self._session
 
+    @otel.traced_control_call
     async def _call(
         self,
         method: str,
