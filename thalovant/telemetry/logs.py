@@ -30,7 +30,9 @@ __all__ = [
     "RedactingFormatter",
     "configure_logging",
     "configure_from_env",
+    "current_log_scope",
     "log_scope",
+    "reset_log_scope",
 ]
 
 #: The environment variable that switches log output on.
@@ -53,15 +55,17 @@ class LogScope(NamedTuple):
     protocol: str | None = None
 
 
-_EMPTY = LogScope()
-_SCOPE: contextvars.ContextVar[LogScope] = contextvars.ContextVar(
+#: ``(request_id, session_id, protocol)``: a plain tuple, cheaper to make than a LogScope.
+_Scope = tuple[str | None, str | None, str | None]
+_EMPTY: _Scope = (None, None, None)
+_SCOPE: contextvars.ContextVar[_Scope] = contextvars.ContextVar(
     "thalovant_log_scope", default=_EMPTY
 )
 
 
 def log_scope(
     *, request_id: str | None = None, session_id: str | None = None, protocol: str | None = None
-) -> contextvars.Token[LogScope]:
+) -> contextvars.Token[_Scope]:
     """Set the extras of the records this task (and the tasks it starts) logs from now on.
 
     Fields left ``None`` keep their current value.
@@ -76,22 +80,22 @@ def log_scope(
     """
     now = _SCOPE.get()
     return _SCOPE.set(
-        LogScope(
-            request_id if request_id is not None else now.request_id,
-            session_id if session_id is not None else now.session_id,
-            protocol if protocol is not None else now.protocol,
+        (
+            request_id if request_id is not None else now[0],
+            session_id if session_id is not None else now[1],
+            protocol if protocol is not None else now[2],
         )
     )
 
 
-def reset_log_scope(token: contextvars.Token[LogScope]) -> None:
+def reset_log_scope(token: contextvars.Token[_Scope]) -> None:
     """Restore the scope that was current before :func:`log_scope` returned ``token``."""
     _SCOPE.reset(token)
 
 
 def current_log_scope() -> LogScope:
     """The scope of the current task."""
-    return _SCOPE.get()
+    return LogScope(*_SCOPE.get())
 
 
 def _install_record_factory() -> None:

@@ -32,6 +32,7 @@ protocol), ``thalovant.events.dropped`` (counter; subscription).
 from __future__ import annotations
 
 import functools
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -43,15 +44,29 @@ from thalovant.errors import (
     ThalovantPolicyDeniedError,
     ThalovantTimeoutError,
 )
-from thalovant.telemetry.logs import _SCOPE, LogScope
+from thalovant.telemetry.logs import _SCOPE
 
 _trace: Any
 _metrics: Any
+_globals: Any
 try:
     from opentelemetry import metrics as _metrics
     from opentelemetry import trace as _trace
 except ImportError:  # pragma: no cover - the otel extra is not installed
     _trace = _metrics = None
+try:  # where the API keeps the global providers: two attribute reads instead of two calls
+    from opentelemetry.metrics import _internal as _globals
+except ImportError:  # pragma: no cover - the otel extra is not installed
+    _globals = None
+_PROVIDER_ENV = ("OTEL_PYTHON_TRACER_PROVIDER", "OTEL_PYTHON_METER_PROVIDER")
+#: The fast check reads the API's globals; it needs them, and no provider named by the
+#: environment (``get_*_provider`` loads those on first use).
+_FAST = (
+    _trace is not None
+    and hasattr(_trace, "_TRACER_PROVIDER")
+    and hasattr(_globals, "_METER_PROVIDER")
+    and not any(name in os.environ for name in _PROVIDER_ENV)
+)
 
 __all__ = [
     "INSTRUMENTATION_NAME",
@@ -109,6 +124,8 @@ def _quiet_providers() -> tuple[type, ...]:
 def _active() -> _Instruments | None:
     """The instruments, or None when no provider is configured (the hot-path check)."""
     if _trace is None:
+        return None
+    if _FAST and _trace._TRACER_PROVIDER is None and _globals._METER_PROVIDER is None:
         return None
     tracers, meters = _trace.get_tracer_provider(), _metrics.get_meter_provider()
     cached = _cache
@@ -248,7 +265,7 @@ def traced_ask(
                 given = context.get("request_id") if context else None
                 rid = given if isinstance(given, str) and given.strip() else new_request_id()
                 kwargs["request_id"] = rid
-            token = _SCOPE.set(LogScope(rid, kwargs["session_id"], conn.protocol))
+            token = _SCOPE.set((rid, kwargs["session_id"], conn.protocol))
             try:
                 found = _active()
                 if found is None:
@@ -322,13 +339,13 @@ def traced_dial(dial: _F) -> _F:
 
     @functools.wraps(dial)
     async def observed(settings: Any, telemetry: ConnectionLike, *args: Any) -> Any:
-        _SCOPE.set(LogScope(None, None, telemetry.protocol))  # this task is the connection's
+        _SCOPE.set((None, None, telemetry.protocol))  # this task is the connection's
         found = _active()
         if found is None or found.tracer is None:
             link = await dial(settings, telemetry, *args)
         else:
             link = await _observed_dial(found.tracer, dial, settings, telemetry, args)
-        _SCOPE.set(LogScope(None, getattr(link, "session_id", None), telemetry.protocol))
+        _SCOPE.set((None, getattr(link, "session_id", None), telemetry.protocol))
         return link
 
     return observed  # type: ignore[return-value]
