@@ -215,3 +215,15 @@ async def test_without_a_provider_nothing_is_recorded_and_no_trace_id_is_added(
     with anyio.fail_after(10):
         await client.ask("trace me")
     assert skill.seen == [None]
+
+
+def test_the_fastapi_scope_takes_the_current_trace_id(otel: Otel) -> None:
+    from thalovant.fastapi.tracing import trace_id_from_headers
+
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    with trace.get_tracer("svc").start_as_current_span("GET /") as span:
+        current = format(span.get_span_context().trace_id, "032x")
+        assert trace_id_from_headers({}) == (current, False)
+        assert trace_id_from_headers({"x-request-id": "abc"}) == ("abc", True)
+        assert trace_id_from_headers({"traceparent": parent})[0] == parent[3:35]
+    assert trace_id_from_headers({})[0] != current
