@@ -227,3 +227,30 @@ def test_the_fastapi_scope_takes_the_current_trace_id(otel: Otel) -> None:
         assert trace_id_from_headers({"x-request-id": "abc"}) == ("abc", True)
         assert trace_id_from_headers({"traceparent": parent})[0] == parent[3:35]
     assert trace_id_from_headers({})[0] != current
+
+
+async def test_the_blocking_client_keeps_the_callers_span(
+    otel: Otel, local_hub: LocalHub, hub_tls: HubTLS, tmp_path: Path
+) -> None:
+    from thalovant.sync.client import ThalovantClient
+
+    skill = TraceSkill(local_hub)
+    identity = local_hub.register_client("otel-sync")
+
+    def in_a_thread() -> tuple[int, int]:
+        with (
+            ThalovantClient(
+                identity, ssl_context=hub_tls.client_context, noise_state_dir=tmp_path / "n"
+            ) as client,
+            trace.get_tracer("svc").start_as_current_span("job") as job,
+        ):
+            client.ask("trace me", timeout=10)
+        ctx = job.get_span_context()
+        return ctx.trace_id, ctx.span_id
+
+    with anyio.fail_after(30):
+        trace_id, span_id = await anyio.to_thread.run_sync(in_a_thread)
+    (ask,) = otel.finished("thalovant.ask")
+    assert ask.parent is not None
+    assert ask.parent.span_id == span_id
+    assert skill.seen == [format(trace_id, "032x")]

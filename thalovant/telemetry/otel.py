@@ -32,6 +32,7 @@ protocol), ``thalovant.events.dropped`` (counter; subscription).
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -48,12 +49,14 @@ from thalovant.telemetry.logs import _SCOPE
 
 _trace: Any
 _metrics: Any
+_context: Any
 _globals: Any
 try:
+    from opentelemetry import context as _context
     from opentelemetry import metrics as _metrics
     from opentelemetry import trace as _trace
 except ImportError:  # pragma: no cover - the otel extra is not installed
-    _trace = _metrics = None
+    _trace = _metrics = _context = None
 try:  # where the API keeps the global providers: two attribute reads instead of two calls
     from opentelemetry.metrics import _internal as _globals
 except ImportError:  # pragma: no cover - the otel extra is not installed
@@ -71,6 +74,7 @@ _FAST = (
 __all__ = [
     "INSTRUMENTATION_NAME",
     "ConnectionLike",
+    "carry_context",
     "current_trace_id",
     "note_dropped_event",
     "note_redial",
@@ -438,6 +442,38 @@ def traced_control_call(call: _F) -> _F:
             _end(span, failure, {"http.response.status_code": status})
 
     return observed  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------------- thread hops
+
+
+def carry_context(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn``, run in the caller's OpenTelemetry context: for the blocking facade, whose
+    calls run on the client's own event loop thread (contextvars do not cross threads).
+
+    Args:
+        fn: The function the loop thread will call (its awaitable result is awaited).
+
+    Returns:
+        ``fn`` itself when no provider is configured, else a coroutine function that
+        attaches the caller's context around it.
+    """
+    if _active() is None:
+        return fn
+    caller = _context.get_current()
+
+    @functools.wraps(fn)
+    async def in_callers_context(*args: Any, **kwargs: Any) -> Any:
+        token = _context.attach(caller)
+        try:
+            result = fn(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+        finally:
+            _context.detach(token)
+
+    return in_callers_context
 
 
 # ------------------------------------------------------------------------------ counters
