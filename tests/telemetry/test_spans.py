@@ -254,3 +254,33 @@ async def test_the_blocking_client_keeps_the_callers_span(
     assert ask.parent is not None
     assert ask.parent.span_id == span_id
     assert skill.seen == [format(trace_id, "032x")]
+
+
+async def test_events_a_slow_handler_loses_are_counted(
+    otel: Otel, local_hub: LocalHub, hub_tls: HubTLS, tmp_path: Path
+) -> None:
+    from thalovant.events import EVENT_SPEAK
+
+    gate = anyio.Event()
+
+    async def stuck(event: object) -> None:
+        await gate.wait()
+
+    client = AsyncThalovantClient(
+        local_hub.register_client("otel-drops"),
+        ssl_context=hub_tls.client_context,
+        noise_state_dir=tmp_path / "noise",
+        max_buffered_events=1,
+    )
+    try:
+        with anyio.fail_after(20):
+            async with client:
+                subscription = client.on(EVENT_SPEAK, stuck)
+                await client.ask("tell me a story")  # three speak events, 50 ms apart
+                gate.set()
+    finally:
+        await client.close(timeout=5)
+    assert subscription.dropped >= 1
+    (dropped,) = otel.points("thalovant.events.dropped")
+    assert dropped.value == subscription.dropped  # type: ignore[attr-defined]
+    assert dict(dropped.attributes) == {"thalovant.subscription": EVENT_SPEAK}  # type: ignore[attr-defined]
