@@ -85,13 +85,14 @@ def test_thalovant_log_switches_redacted_output_on() -> None:
         "log = logging.getLogger('thalovant.example')\n"
         "log.debug('dial wss://user:pw@hub.example/?authorization=c2VjcmV0 now')\n"
         "log.info('info line')\n"
+        "log.info('the password is hunter2-secret')\n"
         "logging.getLogger('other').setLevel(logging.INFO)\n"
         "logging.getLogger('other').info('not ours')\n"
     )
     for level, expect_debug in (("debug", True), ("info", False)):
         done = subprocess.run(
             [sys.executable, "-c", code],
-            env={"PATH": "/usr/bin:/bin", LOG_ENV: level},
+            env={"PATH": "/usr/bin:/bin", LOG_ENV: level, "THALOVANT_PASSWORD": "hunter2-secret"},
             capture_output=True,
             text=True,
             timeout=60,
@@ -103,6 +104,7 @@ def test_thalovant_log_switches_redacted_output_on() -> None:
         assert "c2VjcmV0" not in err
         assert "user:pw" not in err
         assert "not ours" not in err
+        assert "the password is <redacted>" in err  # the environment's secrets too
     quiet = subprocess.run(
         [sys.executable, "-c", code], env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True
     )

@@ -19,13 +19,15 @@ import contextvars
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from typing import IO, Any, NamedTuple
 
-from thalovant.redact import scrub_text
+from thalovant.redact import REDACTED, scrub_text
 
 __all__ = [
     "LOG_ENV",
     "LOG_FORMAT",
+    "SECRET_ENV",
     "LogScope",
     "RedactingFormatter",
     "configure_logging",
@@ -41,6 +43,14 @@ LOG_ENV = "THALOVANT_LOG"
 LOG_FORMAT = (
     "%(asctime)s %(levelname)s %(name)s [protocol=%(protocol)s session_id=%(session_id)s "
     "request_id=%(request_id)s] %(message)s"
+)
+#: Environment variables whose values are redacted from the log output.
+SECRET_ENV = (
+    "THALOVANT_ACCESS_KEY",
+    "THALOVANT_PASSWORD",
+    "THALOVANT_API_TOKEN",
+    "THALOVANT_ACCOUNT_PASSWORD",
+    "THALOVANT_MQTT_PASSWORD",
 )
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 _LEVELS["error"] = logging.ERROR
@@ -116,8 +126,17 @@ def _install_record_factory() -> None:
 
 class RedactingFormatter(logging.Formatter):
     """A formatter whose whole output (message, arguments, traceback) is scrubbed of URL
-    queries, URL userinfo and ``authorization=`` values (:func:`thalovant.redact.scrub_text`),
-    and that tolerates records without the three extras."""
+    queries, URL userinfo and ``authorization=`` values (:func:`thalovant.redact.scrub_text`)
+    and of the known ``secrets``, and that tolerates records without the three extras.
+
+    Args:
+        fmt: The format string.
+        secrets: Values replaced wherever they appear (shorter than 4 characters: ignored).
+    """
+
+    def __init__(self, fmt: str = LOG_FORMAT, secrets: Iterable[str | None] = ()) -> None:
+        super().__init__(fmt)
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
         """Format ``record`` and scrub the text.
@@ -131,14 +150,20 @@ class RedactingFormatter(logging.Formatter):
         for name in _EXTRAS:
             if not hasattr(record, name):
                 setattr(record, name, None)
-        return scrub_text(super().format(record))
+        text = scrub_text(super().format(record))
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
 
 
 _HANDLER_FLAG = "thalovant_log_handler"
 
 
 def configure_logging(
-    level: str | int = "info", *, stream: IO[str] | None = None
+    level: str | int = "info",
+    *,
+    stream: IO[str] | None = None,
+    secrets: Iterable[str | None] = (),
 ) -> logging.Handler:
     """Send the ``thalovant`` loggers' records at ``level`` and above to ``stream``, redacted.
 
@@ -147,6 +172,8 @@ def configure_logging(
     Args:
         level: ``debug``, ``info``, ``warning``, ``error`` or a :mod:`logging` level.
         stream: Where to write (default ``sys.stderr``).
+        secrets: Values to redact besides URL credentials; the secrets of the ``THALOVANT_*``
+            environment (:data:`SECRET_ENV`) are always added.
 
     Returns:
         The handler attached to the ``thalovant`` logger.
@@ -163,7 +190,8 @@ def configure_logging(
         root.removeHandler(old)
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     setattr(handler, _HANDLER_FLAG, True)
-    handler.setFormatter(RedactingFormatter(LOG_FORMAT))
+    known = [*secrets, *(os.environ.get(name) for name in SECRET_ENV)]
+    handler.setFormatter(RedactingFormatter(LOG_FORMAT, known))
     handler.setLevel(level)
     root.addHandler(handler)
     root.setLevel(level)
