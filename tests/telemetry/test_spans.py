@@ -195,7 +195,7 @@ async def test_control_plane_calls_are_spans(
     ok, failed = otel.finished("thalovant.control GET")[0], otel.finished("thalovant.control POST")
     assert dict(ok.attributes or {}) == {
         "http.request.method": "GET",
-        "url.path": "/v1/public/hubs",
+        "url.template": "/v1/public/hubs",
         "thalovant.outcome": "ok",
     }
     attrs = dict(failed[-1].attributes or {})
@@ -284,3 +284,12 @@ async def test_events_a_slow_handler_loses_are_counted(
     (dropped,) = otel.points("thalovant.events.dropped")
     assert dropped.value == subscription.dropped  # type: ignore[attr-defined]
     assert dict(dropped.attributes) == {"thalovant.subscription": EVENT_SPEAK}  # type: ignore[attr-defined]
+
+
+def test_control_paths_keep_no_ids() -> None:
+    from thalovant.telemetry.otel import url_template
+
+    assert url_template("/v1/clients/c_81f2a9") == "/v1/clients/{id}"
+    assert url_template("/v1/auth/api-tokens/tok_1?x=1") == "/v1/auth/api-tokens/{id}"
+    assert url_template("https://api.example/v1/operations/op-9Z") == "/v1/operations/{id}"
+    assert url_template("/v1/public/hubs") == "/v1/public/hubs"

@@ -17,8 +17,9 @@ Spans (all ``SpanKind.CLIENT``, tracer ``thalovant``):
 Attributes: ``thalovant.protocol``, ``thalovant.pattern`` (``XXpsk2``/``KKpsk0``),
 ``thalovant.request_id``, ``thalovant.session_id``, ``thalovant.outcome`` (``ok``,
 ``timeout``, ``refused``, ``connection_error``, ``error``, ``cancelled``) and ``error.type``
-(the exception class) on failures; control calls add ``http.request.method``, ``url.path``
-and ``http.response.status_code`` when the API answered with an error. Error texts are
+(the exception class) on failures; control calls add ``http.request.method``,
+``url.template`` (the path, ids replaced by ``{id}``) and ``http.response.status_code`` when
+the API answered with an error. Error texts are
 never recorded (they may name hosts or ids; secrets are never in them, but spans travel far).
 
 The ask copies the current trace id (32 hex digits) into its request context's ``trace_id``
@@ -34,6 +35,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -83,6 +85,7 @@ __all__ = [
     "traced_control_call",
     "traced_dial",
     "tracing_active",
+    "url_template",
 ]
 
 #: The tracer and meter name.
@@ -382,7 +385,8 @@ async def _observed_dial(
             start = now - int(conn.handshake_ms * 1e6)
             _handshake_span(tracer, span, start, now, None, attrs)
         elif failure is not None and conn.phase == "handshake":
-            _handshake_span(tracer, span, span.start_time or now, now, failure, attrs)
+            start = getattr(span, "start_time", None) or now
+            _handshake_span(tracer, span, start, now, failure, attrs)
         attrs["thalovant.session_id"] = getattr(link, "session_id", None)
         _end(span, failure, attrs, now)
 
@@ -407,6 +411,26 @@ def _handshake_span(
 # ------------------------------------------------------------------------- control plane
 
 
+_WORD = re.compile(r"^[a-z][a-z-]*$|^v\d+$")
+
+
+def url_template(target: str) -> str:
+    """The path of a control-plane URL with its ids replaced by ``{id}``: ids stay out of
+    spans (a span is no place for resource or token ids) and the value has few variants.
+
+    Args:
+        target: A path (``/v1/clients/abc``) or an absolute URL.
+
+    Returns:
+        E.g. ``/v1/clients/{id}``.
+    """
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    if "://" in path:
+        path = "/" + path.split("://", 1)[1].partition("/")[2]
+    parts = [p if not p or _WORD.match(p) else "{id}" for p in path.split("/")]
+    return "/".join(parts)
+
+
 def traced_control_call(call: _F) -> _F:
     """Decorate ``ControlHTTP._call(self, method, target, ...)`` with a span.
 
@@ -422,13 +446,10 @@ def traced_control_call(call: _F) -> _F:
         found = _active()
         if found is None or found.tracer is None:
             return await call(http, method, target, *args, **kwargs)
-        path = target.split("?", 1)[0]
-        if "://" in path:
-            path = "/" + path.split("://", 1)[1].partition("/")[2]
         span = found.tracer.start_span(
             f"thalovant.control {method}",
             kind=_trace.SpanKind.CLIENT,
-            attributes={"http.request.method": method, "url.path": path},
+            attributes={"http.request.method": method, "url.template": url_template(target)},
         )
         failure: BaseException | None = None
         try:
