@@ -14,6 +14,9 @@ from thalovant.errors import *  # noqa: F403  (the exception tree is small and a
 from thalovant.errors import __all__ as _error_names
 from thalovant.events import *  # noqa: F403
 from thalovant.events import __all__ as _event_names
+from thalovant.telemetry.logs import configure_from_env as _configure_logging
+
+_configure_logging()  # THALOVANT_LOG=debug|info (thalovant/telemetry/logs.py)
 
 if TYPE_CHECKING:
     from thalovant.bus.routing import ThalovantBinary as ThalovantBinary

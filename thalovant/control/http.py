@@ -33,6 +33,7 @@ from thalovant.errors import (
     ThalovantRuntimeError,
 )
 from thalovant.redact import redact_url
+from thalovant.telemetry import otel
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -236,6 +237,7 @@ class ControlHTTP:
             )
         return self._session
 
+    @otel.traced_control_call
     async def _call(
         self, method: str, target: str, *, retry: bool = False, **kw: Unpack[SendOptions]
     ) -> dict[str, Any]:
