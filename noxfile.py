@@ -48,6 +48,13 @@ def examples(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with --strict (tests/docs/test_site.py runs the same)."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session
 def interop(session: nox.Session) -> None:
     """Interop with HiveMind-core 5.x and hivemind-bus-client (builds the peer venv once)."""
     session.install("-e", ".[test]")

@@ -14,6 +14,9 @@ from thalovant.errors import *  # noqa: F403  (the exception tree is small and a
 from thalovant.errors import __all__ as _error_names
 from thalovant.events import *  # noqa: F403
 from thalovant.events import __all__ as _event_names
+from thalovant.telemetry.logs import configure_from_env as _configure_logging
+
+_configure_logging()  # THALOVANT_LOG=debug|info (thalovant/telemetry/logs.py)
 
 if TYPE_CHECKING:
     from thalovant.bus.routing import ThalovantBinary as ThalovantBinary
@@ -54,9 +57,14 @@ if TYPE_CHECKING:
     from thalovant.control.official import HOME_ASSISTANT_CLIENT_ID as HOME_ASSISTANT_CLIENT_ID
     from thalovant.control.official import HOME_ASSISTANT_SCOPES as HOME_ASSISTANT_SCOPES
     from thalovant.control.official import ApiToken as ApiToken
-    from thalovant.control.official import DeviceLoginRequest as DeviceLoginRequest
     from thalovant.control.official import OperationStatus as OperationStatus
     from thalovant.control.official import hub_display_name as hub_display_name
+    from thalovant.control.skill_models import DeviceLoginRequest as DeviceLoginRequest
+    from thalovant.control.skill_models import HubSkill as HubSkill
+    from thalovant.control.skill_models import HubSkillList as HubSkillList
+    from thalovant.control.skill_models import HubSkillOperation as HubSkillOperation
+    from thalovant.control.skill_models import HubSkillOperationState as HubSkillOperationState
+    from thalovant.control.skill_models import HubSkillState as HubSkillState
     from thalovant.identity.config import default_config_path as default_config_path
     from thalovant.identity.endpoints import (
         DEFAULT_PROTOCOL_PREFERENCE as DEFAULT_PROTOCOL_PREFERENCE,
@@ -118,6 +126,12 @@ _LAZY: dict[str, str] = {
     "DEFAULT_CONTROL_API_URL": "thalovant.control.client",
     "AsyncThalovantControlPlane": "thalovant.control.client",
     "BootstrapIdentityResult": "thalovant.control.client",
+    "DeviceLoginRequest": "thalovant.control.skill_models",
+    "HubSkill": "thalovant.control.skill_models",
+    "HubSkillList": "thalovant.control.skill_models",
+    "HubSkillOperation": "thalovant.control.skill_models",
+    "HubSkillOperationState": "thalovant.control.skill_models",
+    "HubSkillState": "thalovant.control.skill_models",
     "ThalovantControlPlane": "thalovant.sync.control",
     "build_location": "thalovant.client.context",
     "request_context": "thalovant.client.context",
@@ -155,7 +169,6 @@ _LAZY: dict[str, str] = {
     "HOME_ASSISTANT_CLIENT_ID": "thalovant.control.official",
     "HOME_ASSISTANT_SCOPES": "thalovant.control.official",
     "ApiToken": "thalovant.control.official",
-    "DeviceLoginRequest": "thalovant.control.official",
     "OperationStatus": "thalovant.control.official",
     "hub_display_name": "thalovant.control.official",
     "default_config_path": "thalovant.identity.config",

@@ -22,6 +22,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.models.types import ThalovantEvent
+from thalovant.telemetry import otel
 
 __all__ = [
     "EventStream",
@@ -71,6 +72,7 @@ class _Bounded:
 
     def _note_drop(self) -> None:
         self.dropped += 1
+        otel.note_dropped_event(self.name)
         now = time.monotonic()
         if now - self._warned_at >= DROP_WARNING_SECONDS:
             self._warned_at = now

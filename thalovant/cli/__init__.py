@@ -20,14 +20,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from thalovant._version import __version__
-from thalovant.cli import chat, events, inventory, local, status, talk
+from thalovant.cli import chat, events, inventory, local, skills, status, talk
 from thalovant.cli.common import EXIT_FAILURE, EXIT_USAGE, UsageError, add_shared_options
 from thalovant.errors import ThalovantError
 
 __all__ = ["COMMAND_GROUPS", "build_parser", "main"]
 
 #: The modules whose ``register(sub)`` adds commands, in help order.
-COMMAND_GROUPS: tuple[Any, ...] = (talk, chat, events, status, inventory, local)
+COMMAND_GROUPS: tuple[Any, ...] = (talk, chat, events, status, inventory, local, skills)
 
 
 class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]

@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
-import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from thalovant.errors import ThalovantError
-from thalovant.redact import scrub_text
+from thalovant.telemetry import configure_logging
 
 if TYPE_CHECKING:
     from thalovant.identity.model import ThalovantIdentity
@@ -267,20 +265,9 @@ def spinner(args: argparse.Namespace, label: str) -> Iterator[None]:
         thread.join(1.0)
 
 
-class _RedactingFormatter(logging.Formatter):
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        self.secrets = [s for s in secrets if s]
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = scrub_text(super().format(record))
-        for secret in self.secrets:
-            text = text.replace(secret, "<redacted>")
-        return text
-
-
 def setup_logging(args: argparse.Namespace) -> None:
-    """``-v``: the SDK's logs on stderr at DEBUG, secrets of the identity redacted.
+    """``-v``: the SDK's logs on stderr at DEBUG (:func:`thalovant.telemetry.configure_logging`:
+    the request extras, URL credentials, the identity's and the environment's secrets redacted).
 
     Args:
         args: The parsed options.
@@ -291,10 +278,4 @@ def setup_logging(args: argparse.Namespace) -> None:
     with contextlib.suppress(ThalovantError):
         identity = load_identity(args)
         secrets = [identity.access_key, identity.password]
-    env_secrets = ("THALOVANT_ACCESS_KEY", "THALOVANT_PASSWORD", "THALOVANT_API_TOKEN")
-    secrets += [os.environ.get(name, "") for name in env_secrets]
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_RedactingFormatter(secrets))
-    logger = logging.getLogger("thalovant")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
+    configure_logging("debug", secrets=secrets)  # replaces a THALOVANT_LOG handler

@@ -18,12 +18,14 @@ import anyio
 from thalovant.bus import CollectorSink, RequestRegistration
 from thalovant.client.carry import ConversationCarry
 from thalovant.client.collector import AskCollector, QueryCollector
+from thalovant.client.correlation import new_request_id
 from thalovant.client.outgoing import RequestStamp, build_query, build_utterance
 from thalovant.client.runtime import ClientRuntime
 from thalovant.errors import ThalovantConnectionError, ThalovantRuntimeError, ThalovantTimeoutError
 from thalovant.events import EVENT_UTTERANCE_HANDLED
 from thalovant.link.link import Link
 from thalovant.models.types import ThalovantEvent, ThalovantReply
+from thalovant.telemetry import otel
 
 __all__ = ["CARRY_GRACE_SECONDS", "AskSink", "Asker"]
 
@@ -99,6 +101,7 @@ class Asker:
         self.carry = ConversationCarry()
         self.hub_sends_handled = False
 
+    @otel.traced_ask(lambda asker: asker._runtime.telemetry, new_request_id)
     async def ask(
         self,
         utterance: str,

@@ -2,9 +2,10 @@
 
 A W3C ``traceparent`` header (``00-<32 hex trace-id>-<16 hex parent-id>-<2 hex flags>``)
 gives its trace-id; otherwise ``X-Request-ID`` (bounded, printable, no spaces) is used as is;
-otherwise a fresh 32-hex id is made. The id becomes the request context's ``trace_id`` and
-the request id of the ask, so the hub's logs join the service's (docs/protocol.md §3.2;
-docs/architecture.md, the data flow of ``ask``).
+otherwise the trace id of the current OpenTelemetry span, when the service is traced
+(:func:`thalovant.telemetry.current_trace_id`); otherwise a fresh 32-hex id is made. The id
+becomes the request context's ``trace_id`` and the request id of the ask, so the hub's logs
+join the service's (docs/protocol.md §3.2; docs/architecture.md, the data flow of ``ask``).
 
 Nothing here imports FastAPI: it works on any mapping of lower-cased header names.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
+
+from thalovant.telemetry import current_trace_id
 
 __all__ = ["MAX_REQUEST_ID_CHARS", "new_trace_id", "parse_traceparent", "trace_id_from_headers"]
 
@@ -71,4 +74,4 @@ def trace_id_from_headers(headers: Mapping[str, str]) -> tuple[str, bool]:
     request_id = (headers.get("x-request-id") or "").strip()
     if 0 < len(request_id) <= MAX_REQUEST_ID_CHARS and _REQUEST_ID.match(request_id):
         return request_id, True
-    return new_trace_id(), False
+    return current_trace_id() or new_trace_id(), False

@@ -29,6 +29,7 @@ from thalovant.hub.responder.demo_hub import fallback_skill, suggestions_from
 from thalovant.hub.responder.dispatch import Dispatcher
 from thalovant.hub.responder.home import HomeLinkRelay
 from thalovant.hub.responder.hooks import SkillHooks
+from thalovant.hub.responder.marketplace import SkillMarketplace
 from thalovant.hub.responder.reassembly import ReassemblyPool
 from thalovant.hub.responder.session import DEFAULT_OFFER_EXTRA, HubServices, HubSession
 from thalovant.hub.responder.skills import HubFacts, HubSkill, SkillRuntime
@@ -163,6 +164,9 @@ class LocalHub(ClientEnrolment, SkillHooks):
             demo_skills() if skills is None else skills, handler_timeout=skill_timeout
         )
         """The skill runtime (ordered skills and per-session state)."""
+        self.marketplace = SkillMarketplace.with_demo_skills()
+        """The skills the control plane can install, by name and version (the demo skills;
+        :meth:`~thalovant.hub.responder.marketplace.SkillMarketplace.publish` adds yours)."""
         self._fallback_skill = fallback_skill(lambda: suggestions_from(self.runtime.skills))
         self.fallback = fallback
         self._sessions: set[HubSession] = set()

@@ -45,6 +45,7 @@ from thalovant.protocol.handshake import ClientHandshake
 from thalovant.protocol.hello import cleartext_client_hello, client_hello
 from thalovant.protocol.noise import PATTERN_KK
 from thalovant.redact import redact_url
+from thalovant.telemetry import otel
 
 __all__ = [
     "CONNECTION_SESSION_PREFIX",
@@ -70,6 +71,7 @@ def _no_budget() -> float | None:
     return None
 
 
+@otel.traced_dial
 async def dial(
     settings: LinkSettings, telemetry: ConnectionTelemetry, budget: Budget = _no_budget
 ) -> Link:

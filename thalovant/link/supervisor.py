@@ -37,6 +37,7 @@ from thalovant.errors import (
 from thalovant.link.backoff import Backoff
 from thalovant.link.link import Dispatch, Link
 from thalovant.link.telemetry import ConnectionTelemetry
+from thalovant.telemetry import otel
 
 __all__ = ["Backoff", "State", "Supervisor"]
 
@@ -261,6 +262,7 @@ class Supervisor:
             if self._redial_at is not None and now >= self._redial_at:
                 self._redial_at = None
                 self._pending = _Attempt(redial=True)
+                otel.note_redial(self.telemetry.protocol)
                 return self._pending
             self._wake = anyio.Event()
             wait = math.inf if self._redial_at is None else self._redial_at - now

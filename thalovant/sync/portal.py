@@ -65,6 +65,7 @@ from thalovant.errors import ThalovantConnectionError, ThalovantRuntimeError
 from thalovant.sync.calls import Call, run_sync, start_task
 from thalovant.sync.handlers import HandlerThread
 from thalovant.sync.process import ATEXIT_TIMEOUT, abandon, register
+from thalovant.telemetry import otel
 
 __all__ = ["INTERRUPT_GRACE", "LOOP_THREAD_NAME", "LoopThread"]
 
@@ -268,6 +269,8 @@ class LoopThread:
             raise self._deadlock_error()
         if not self._warned_foreign:
             self._check_foreign_loop(fn)
+        if task:
+            fn = otel.carry_context(fn)  # the caller's current span, across the thread hop
         call = Call()
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         try:

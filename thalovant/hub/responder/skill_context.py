@@ -102,6 +102,9 @@ class SkillContext:
         self.match: re.Match[str] | None = None
         self.spoken: list[str] = []
         """Texts spoken so far, in order."""
+        self.memory: list[dict[str, Any]] = []
+        """Memory items the hub's control plane holds for this request (``id``, ``kind``,
+        ``scope``, ``content``, ``metadata``), live ones only; empty without a control plane."""
         self._send = send
 
     # ------------------------------------------------------------------------- request

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -177,6 +177,13 @@ class SkillRuntime:
         self.fallback = fallback
         """Answers what no skill matches (``None``: the hub sends ``ovos.intent.unmatched``).
         It is not one of :attr:`skills`: it never shadows them and the inventory omits it."""
+        self.gate: Callable[[HubSkill, SkillContext], bool] | None = None
+        """Decides whether an installed skill may take a request (the runtime group's
+        ``language`` and ``enabled_skills``, set by the control plane); ``None``: all may."""
+        self.memory_source: Callable[[SkillContext], list[dict[str, Any]]] | None = None
+        """Gives each request its :attr:`SkillContext.memory` (set by the control plane)."""
+        self.counts: Counter[str] = Counter()
+        """``utterances``, ``answered``, ``unmatched`` and ``skill:<name>`` request counts."""
         for skill in skills:
             self.add(skill)
 
@@ -207,6 +214,8 @@ class SkillRuntime:
         """The first skill that matches the request."""
         for skill in self._skills:
             try:
+                if self.gate is not None and not self.gate(skill, ctx):
+                    continue
                 if skill.matches(ctx):
                     return skill
             except Exception:
@@ -223,6 +232,8 @@ class SkillRuntime:
                 logger.debug("reply to %s not delivered: connection gone", ctx.peer)
 
     async def _answer(self, ctx: SkillContext) -> None:
+        if self.memory_source is not None:
+            ctx.memory = self.memory_source(ctx)
         skill = self.select(ctx)
         fallback = self.fallback
         if skill is None and fallback is not None:
@@ -230,6 +241,10 @@ class SkillRuntime:
                 skill = fallback if fallback.matches(ctx) else None
             except Exception:
                 logger.exception("matcher of the fallback skill %s raised", fallback.name)
+        self.counts["utterances"] += 1
+        self.counts["unmatched" if skill is None else "answered"] += 1
+        if skill is not None:
+            self.counts[f"skill:{skill.name}"] += 1
         if skill is None:
             ctx.pipeline_id = UNMATCHED_PIPELINE_ID
             await ctx.send(unmatched_message(ctx.reply_context(), ctx.utterance, ctx.lang))
