@@ -7,6 +7,10 @@ then only ``/get_binary_messages``. Every request carries the ``authorization=``
 once the hub has set it, the ``hivemind_http_replica`` cookie, which is kept across reconnects
 (:class:`~thalovant.carriers.polling.ReplicaAffinity`). Redirects are never followed.
 
+A hub that names a batch size in ``/connect``'s answer (:data:`BATCH_KEY`, the local hub)
+takes several ``message`` fields in one POST: frames sent while a POST is in flight go out
+together on the next one, in order (HiveMind-core names none: one message per POST).
+
 Better than a fixed 10 Hz double poll: sends never wait behind a poll (they are separate
 requests on their own pooled connection), a poll goes out at once after each send, and the
 rate adapts (:class:`~thalovant.carriers.polling.PollSchedule`). Polled frames land in an
@@ -60,12 +64,26 @@ class _TrimmedConnector(aiohttp.TCPConnector):
         return transport, protocol
 
 
-__all__ = ["MAX_INBOX_FRAMES", "REFUSAL_CODE", "SESSION_GONE_CODE", "HTTPSCarrier", "open_https"]
+__all__ = [
+    "BATCH_KEY",
+    "MAX_INBOX_FRAMES",
+    "MAX_OUTBOX_FRAMES",
+    "REFUSAL_CODE",
+    "SESSION_GONE_CODE",
+    "HTTPSCarrier",
+    "open_https",
+]
 
 logger = logging.getLogger("thalovant.carriers.https")
 
 #: The poller stops fetching while this many frames wait to be received.
 MAX_INBOX_FRAMES = 256
+#: ``send()`` waits while this many frames wait to be posted (hubs that take batches).
+MAX_OUTBOX_FRAMES = 256
+#: Key of ``/connect``'s answer naming how many messages one POST may carry (the local hub).
+BATCH_KEY = "thalovant_batch"
+_MAX_BATCH = 64
+_MAX_BATCH_BYTES = 128 * 1024  # of form text per POST (hubs take 256 KiB)
 #: Close code a 401/403 stands in for (the link's refusal codes include it).
 REFUSAL_CODE = 1008
 #: HTTP status HiveMind's HTTP plugin gives a request whose session it no longer has.
@@ -135,6 +153,15 @@ class HTTPSCarrier:
         self._drained = anyio.Event()
         self._kick = anyio.Event()
         self._binary = False
+        # Hubs that name a batch size in /connect's answer take several messages per POST:
+        # then send() queues (in order) and one sender task posts what queued meanwhile.
+        self._batch = 1
+        self._outbox: collections.deque[tuple[bytes, bool]] = collections.deque()
+        self._queued = anyio.Event()
+        self._room = anyio.Event()
+        self._posting = False
+        self._progress = anyio.Event()
+        self._sender: asyncio.Task[None] | None = None
         self._failure: CarrierClosed | None = None
         self._poller: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
@@ -217,12 +244,21 @@ class HTTPSCarrier:
             raise ThalovantConnectionError(
                 f"hub did not admit the connection at {self._shown}{_hub_says(body)}"
             )
+        batch = body.get(BATCH_KEY)
+        if isinstance(batch, int) and not isinstance(batch, bool) and batch > 1:
+            self._batch = min(batch, _MAX_BATCH)
         self._poller = asyncio.get_running_loop().create_task(self._poll_loop())
 
     # -- the carrier interface ------------------------------------------------------------
 
     async def send(self, frame: str | bytes) -> None:
         """POST one frame; never waits for a poll.
+
+        To a hub that takes batches (the local hub names one in ``/connect``'s answer) the
+        frame is queued in order and this returns (waiting only while
+        :data:`MAX_OUTBOX_FRAMES` are queued); a sender task posts the frames queued meanwhile
+        in one request, and a failed POST closes the carrier. Otherwise it returns once the
+        hub took the frame.
 
         Args:
             frame: ``str`` for cleartext JSON, ``bytes`` for one Noise message (sent base64).
@@ -233,21 +269,75 @@ class HTTPSCarrier:
         self._raise_if_closed()
         if isinstance(frame, bytes):
             self._binary = True  # from now on the hub only has Noise messages for us
-            form = b"message=" + _quote_base64(base64.b64encode(frame)) + b"&binary=1"
+            part = b"message=" + _quote_base64(base64.b64encode(frame))
         else:
-            form = urllib.parse.urlencode({"message": frame}).encode("ascii")
-        # Poll alongside the POST too: a hub that holds empty polls answers on it at once.
-        self._schedule.sent(anyio.current_time())
-        self._kick.set()
+            part = urllib.parse.urlencode({"message": frame}).encode("ascii")
+        binary = isinstance(frame, bytes)
+        if self._batch > 1:
+            await self._queue(part, binary)
+            return
         try:
-            body = await self._request("POST", "/send_message", form)
-            if body.get("error"):
-                raise CarrierClosed(f"hub did not take a message{_hub_says(body)}")
+            await self._post([part], binary)
         except CarrierClosed as exc:
             self._fail(exc)
             raise
+
+    async def _post(self, parts: list[bytes], binary: bool) -> None:
+        form = b"&".join(parts) + (b"&binary=1" if binary else b"")
+        # Poll alongside the POST too: a hub that holds empty polls answers on it at once.
         self._schedule.sent(anyio.current_time())
         self._kick.set()
+        body = await self._request("POST", "/send_message", form)
+        if body.get("error"):
+            raise CarrierClosed(f"hub did not take a message{_hub_says(body)}")
+        self._schedule.sent(anyio.current_time())
+        self._kick.set()
+
+    async def _queue(self, part: bytes, binary: bool) -> None:
+        """Queue a frame for the sender task (like a WebSocket send: the frame is on its way
+        once this returns; a failed POST closes the carrier, which ``receive()`` reports)."""
+        while len(self._outbox) >= MAX_OUTBOX_FRAMES:
+            self._room = anyio.Event()
+            await self._room.wait()
+            self._raise_if_closed()
+        self._outbox.append((part, binary))
+        self._queued.set()
+        if self._sender is None:
+            self._sender = asyncio.get_running_loop().create_task(self._send_loop())
+
+    async def _send_loop(self) -> None:
+        outbox = self._outbox
+        try:
+            while True:
+                while not outbox:
+                    if self._failure is not None:
+                        return
+                    self._queued = anyio.Event()
+                    await self._queued.wait()
+                part, binary = outbox.popleft()
+                parts, size = [part], len(part)
+                while outbox and len(parts) < self._batch and outbox[0][1] == binary:
+                    size += len(outbox[0][0])
+                    if size > _MAX_BATCH_BYTES:
+                        break
+                    parts.append(outbox.popleft()[0])
+                self._room.set()
+                self._posting = True
+                await self._post(parts, binary)
+                self._posting = False
+                self._progress.set()  # wakes aclose() waiting for the outbox to drain
+        except CarrierClosed as exc:
+            self._fail(exc)
+        except Exception as exc:  # a bug must still end the link, not hang it
+            logger.exception("the HTTPS sender failed")
+            self._fail(CarrierClosed(f"the HTTPS sender failed: {type(exc).__name__}"))
+
+    async def _flush(self) -> None:
+        """Wait (bounded) until every queued frame was posted."""
+        with anyio.move_on_after(_DISCONNECT_SECONDS):
+            while (self._outbox or self._posting) and self._failure is None:
+                self._progress = anyio.Event()
+                await self._progress.wait()
 
     async def receive(self) -> str | bytes:
         """The next frame; cancelling it loses nothing (frames wait in the inbox).
@@ -274,8 +364,10 @@ class HTTPSCarrier:
                 with anyio.CancelScope(shield=True):
                     await asyncio.wait({self._closer}, timeout=_DISCONNECT_SECONDS)
             return
-        self._closed = True
         was_up = self._failure is None and self._poller is not None
+        if was_up and self._sender is not None:
+            await self._flush()  # what was sent reaches the hub before the goodbye
+        self._closed = True
         self._fail(CarrierClosed("carrier closed"))
         await self._stop_poller()
         if was_up:
@@ -291,6 +383,8 @@ class HTTPSCarrier:
         self._fail(CarrierClosed("carrier aborted"))
         if self._poller is not None:
             self._poller.cancel()
+        if self._sender is not None:
+            self._sender.cancel()
         if not self._closed:
             self._closed = True
             self._closer = asyncio.get_running_loop().create_task(self._session.close())
@@ -332,6 +426,9 @@ class HTTPSCarrier:
             raise CarrierClosed("hub sent a Noise message that is not base64") from None
 
     async def _stop_poller(self) -> None:
+        sender, self._sender = self._sender, None
+        if sender is not None and not sender.done():
+            sender.cancel()
         poller, self._poller = self._poller, None
         if poller is not None and not poller.done():
             poller.cancel()
@@ -343,6 +440,9 @@ class HTTPSCarrier:
             self._failure = exc
         self._arrived.set()
         self._drained.set()
+        self._room.set()
+        self._queued.set()
+        self._progress.set()
 
     def _raise_if_closed(self) -> None:
         if self._failure is not None:
