@@ -168,10 +168,22 @@ def rss_bytes() -> int:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def memory_names(count: int) -> list[str]:
+    """One identity per idle client: a hub caps the sessions of one identity (16), and MQTT
+    has one connection per identity (its topic prefix)."""
+    return [f"mem-{index}" for index in range(count)]
+
+
 async def measure_memory(state: Path, context: ssl.SSLContext, count: int) -> dict[str, float]:
-    if PROTOCOL == "mqtt":  # one connection per identity: the topic prefix is the identity
-        nan = float("nan")
-        return {"traced_kib": nan, "tls_kib": nan, "rss_kib": nan}
+    names = memory_names(count)
+
+    async def first_contact(name: str) -> None:  # pins the hub key, caches the PSK on disk
+        async with client_for(state, name, state / f"noise-{name}", context):
+            pass
+
+    async with anyio.create_task_group() as tg:
+        for name in names:
+            tg.start_soon(first_contact, name)
     # One connect first, so lazily imported modules and caches are not counted.
     warm = client_for(state, "main", state / "noise-main", context)
     await warm.connect()
@@ -179,10 +191,10 @@ async def measure_memory(state: Path, context: ssl.SSLContext, count: int) -> di
     rss_before = rss_bytes()
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
-    clients = [client_for(state, "main", state / "noise-main", context) for _ in range(count)]
+    clients = [client_for(state, name, state / f"noise-{name}", context) for name in names]
     for client in clients:
         await client.connect()
-    await anyio.sleep(0.2)  # let every connection go idle
+    await anyio.sleep(0.5)  # let every connection go idle
     gc.collect()
     after = tracemalloc.take_snapshot()
     rss_after = rss_bytes()
@@ -247,7 +259,7 @@ def run(asks: int, count: int, idle_seconds: float) -> None:
     with tempfile.TemporaryDirectory(prefix="thalovant-bench-") as tmp:
         state = Path(tmp)
         context = make_tls(state)
-        names = ["main", *(f"xx-{i}" for i in range(XX_SAMPLES))]
+        names = ["main", *(f"xx-{i}" for i in range(XX_SAMPLES)), *memory_names(count)]
         hub = subprocess.Popen(
             [sys.executable, __file__, "--serve-hub", str(state), *names],
             stdin=subprocess.PIPE,
@@ -292,7 +304,7 @@ def run(asks: int, count: int, idle_seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--asks", type=int, default=500)
-    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--clients", type=int, default=30)
     parser.add_argument("--protocol", choices=("wss", "https", "mqtt"), default="wss")
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--serve-hub", nargs="+", metavar=("STATE", "NAME"), help=argparse.SUPPRESS)

@@ -53,14 +53,18 @@ from thalovant.carriers.tls import trim_tls_read_buffer
 from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
 from thalovant.redact import redact_url, scrub_text
 
+#: TLS read buffer of each pooled connection: answers are small JSON bodies (a large poll
+#: answer costs a few more ``recv`` calls), and a client keeps two connections.
+HTTPS_TLS_READ_BUFFER_BYTES = 8 * 1024
+
 
 class _TrimmedConnector(aiohttp.TCPConnector):
-    """Pooled connections with the TLS read buffer trimmed to 32 KiB (asyncio keeps 256 KiB
+    """Pooled connections with the TLS read buffer trimmed to 8 KiB (asyncio keeps 256 KiB
     per connection; see :func:`~thalovant.carriers.tls.trim_tls_read_buffer`)."""
 
     async def _wrap_create_connection(self, *args: Any, **kwargs: Any) -> Any:
         transport, protocol = await super()._wrap_create_connection(*args, **kwargs)
-        trim_tls_read_buffer(transport)
+        trim_tls_read_buffer(transport, HTTPS_TLS_READ_BUFFER_BYTES)
         return transport, protocol
 
 
