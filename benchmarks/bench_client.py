@@ -49,11 +49,19 @@ PROTOCOL = "wss"
 
 async def serve_hub(state: Path, names: list[str]) -> None:
     from thalovant.hub import LocalHub
+    from thalovant.hub.limits import HubLimits
     from thalovant.protocol.psk import default_psk_deriver
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(state / "server.pem")
-    async with LocalHub(state / "hub", ssl_context=context) as hub:
+    # The scale benchmark connects more clients from loopback than the default caps allow.
+    connections = int(os.environ.get("THALOVANT_BENCH_CONNECTIONS", "0"))
+    limits = (
+        HubLimits(max_connections=connections, max_connections_per_peer=connections)
+        if connections
+        else None
+    )
+    async with LocalHub(state / "hub", ssl_context=context, limits=limits) as hub:
         for name in names:
             identity = hub.register_client(name)
             # Derive the hub's PSK now: connect timings should show the client's Argon2id only.
@@ -62,11 +70,14 @@ async def serve_hub(state: Path, names: list[str]) -> None:
             )
             (state / f"{name}.json").write_text(json.dumps(identity.as_dict(include_secrets=True)))
         print("READY", flush=True)
-        # One command per line: "count" prints the HTTP requests served; EOF stops the hub.
+        # One command per line: "count" prints the HTTP requests served, "rss" the hub's
+        # resident memory; EOF stops the hub.
         while line := await anyio.to_thread.run_sync(sys.stdin.readline):
             if line.strip() == "count":
                 served = hub.http_server.requests if hub.http_server is not None else 0
                 print(f"COUNT {served}", flush=True)
+            elif line.strip() == "rss":
+                print(f"RSS {rss_bytes()}", flush=True)
 
 
 # -- measurements ---------------------------------------------------------------------------
