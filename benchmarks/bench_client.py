@@ -71,13 +71,13 @@ async def serve_hub(state: Path, names: list[str]) -> None:
             (state / f"{name}.json").write_text(json.dumps(identity.as_dict(include_secrets=True)))
         print("READY", flush=True)
         # One command per line: "count" prints the HTTP requests served, "rss" the hub's
-        # resident memory; EOF stops the hub.
+        # resident memory and CPU seconds; EOF stops the hub.
         while line := await anyio.to_thread.run_sync(sys.stdin.readline):
             if line.strip() == "count":
                 served = hub.http_server.requests if hub.http_server is not None else 0
                 print(f"COUNT {served}", flush=True)
             elif line.strip() == "rss":
-                print(f"RSS {rss_bytes()}", flush=True)
+                print(f"RSS {rss_bytes()} {time.process_time()}", flush=True)
 
 
 # -- measurements ---------------------------------------------------------------------------
