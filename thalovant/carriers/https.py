@@ -48,25 +48,20 @@ import anyio
 import yarl
 
 from thalovant.carriers.base import SESSION_GONE_CODE, CarrierClosed, authorization_token
+from thalovant.carriers.https_parts import (
+    FORM,
+    TrimmedConnector,
+    env_proxy,
+    hub_says,
+    is_loopback_http,
+    polled,
+    quote_base64,
+    session_gone,
+    strings,
+)
 from thalovant.carriers.polling import REPLICA_COOKIE, PollSchedule, PollSettings, ReplicaAffinity
-from thalovant.carriers.tls import trim_tls_read_buffer
 from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
-from thalovant.redact import redact_url, scrub_text
-
-#: TLS read buffer of each pooled connection: answers are small JSON bodies (a large poll
-#: answer costs a few more ``recv`` calls), and a client keeps two connections.
-HTTPS_TLS_READ_BUFFER_BYTES = 8 * 1024
-
-
-class _TrimmedConnector(aiohttp.TCPConnector):
-    """Pooled connections with the TLS read buffer trimmed to 8 KiB (asyncio keeps 256 KiB
-    per connection; see :func:`~thalovant.carriers.tls.trim_tls_read_buffer`)."""
-
-    async def _wrap_create_connection(self, *args: Any, **kwargs: Any) -> Any:
-        transport, protocol = await super()._wrap_create_connection(*args, **kwargs)
-        trim_tls_read_buffer(transport, HTTPS_TLS_READ_BUFFER_BYTES)
-        return transport, protocol
-
+from thalovant.redact import redact_url
 
 __all__ = [
     "BATCH_KEY",
@@ -92,19 +87,8 @@ _MAX_BATCH_BYTES = 128 * 1024  # of form text per POST (hubs take 256 KiB)
 REFUSAL_CODE = 1008
 #: HTTP status HiveMind's HTTP plugin gives a request whose session it no longer has.
 _SESSION_GONE_STATUS = 409
-_NOT_CONNECTED = re.compile(r"\bnot connected\b", re.IGNORECASE)
 _DISCONNECT_SECONDS = 2.0
 _COOKIE_VALUE = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~:=/]{1,256}")
-_LOOPBACK = ("localhost", "127.0.0.1", "::1")
-
-
-_FORM = "application/x-www-form-urlencoded"
-
-
-def _quote_base64(data: bytes) -> bytes:
-    """Form-encode base64 text: only ``+``, ``/`` and ``=`` need escaping (C-speed replaces,
-    where ``urlencode`` quotes character by character)."""
-    return data.replace(b"+", b"%2B").replace(b"/", b"%2F").replace(b"=", b"%3D")
 
 
 class HTTPSCarrier:
@@ -149,7 +133,7 @@ class HTTPSCarrier:
         # credentials to the hub).
         self._proxy = env_proxy(base)
         self._session = aiohttp.ClientSession(
-            connector=_TrimmedConnector(limit_per_host=4),
+            connector=TrimmedConnector(limit_per_host=4),
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         self._inbox: collections.deque[str | bytes] = collections.deque()
@@ -190,7 +174,7 @@ class HTTPSCarrier:
         ``form`` is an ``application/x-www-form-urlencoded`` body, already encoded."""
         headers = {"User-Agent": self._user_agent}
         if form is not None:
-            headers["Content-Type"] = _FORM
+            headers["Content-Type"] = FORM
         if self._affinity.value:
             headers["Cookie"] = f"{REPLICA_COOKIE}={self._affinity.value}"
         where = f"{method} {path} at {self._shown}"
@@ -221,11 +205,11 @@ class HTTPSCarrier:
                 refused=True,
             )
         if status == _SESSION_GONE_STATUS:
-            raise _session_gone(f"{where} (HTTP {status}{_hub_says(body)})")
+            raise session_gone(f"{where} (HTTP {status}{hub_says(body)})")
         if 300 <= status < 400:
             raise CarrierClosed(f"hub redirected {where} (HTTP {status}); redirects are refused")
         if not 200 <= status < 300:
-            raise CarrierClosed(f"hub answered {where} with HTTP {status}{_hub_says(body)}")
+            raise CarrierClosed(f"hub answered {where} with HTTP {status}{hub_says(body)}")
         if not isinstance(body, dict):
             raise CarrierClosed(f"hub answered {where} with a body that is not a JSON object")
         return body
@@ -246,7 +230,7 @@ class HTTPSCarrier:
         status = body.get("status")
         if body.get("error") or status not in (None, "Connected"):
             raise ThalovantConnectionError(
-                f"hub did not admit the connection at {self._shown}{_hub_says(body)}"
+                f"hub did not admit the connection at {self._shown}{hub_says(body)}"
             )
         batch = body.get(BATCH_KEY)
         if isinstance(batch, int) and not isinstance(batch, bool) and batch > 1:
@@ -273,7 +257,7 @@ class HTTPSCarrier:
         self._raise_if_closed()
         if isinstance(frame, bytes):
             self._binary = True  # from now on the hub only has Noise messages for us
-            part = b"message=" + _quote_base64(base64.b64encode(frame))
+            part = b"message=" + quote_base64(base64.b64encode(frame))
         else:
             part = urllib.parse.urlencode({"message": frame}).encode("ascii")
         binary = isinstance(frame, bytes)
@@ -293,7 +277,7 @@ class HTTPSCarrier:
         self._kick.set()
         body = await self._request("POST", "/send_message", form)
         if body.get("error"):
-            raise CarrierClosed(f"hub did not take a message{_hub_says(body)}")
+            raise CarrierClosed(f"hub did not take a message{hub_says(body)}")
         self._schedule.sent(anyio.current_time())
         self._kick.set()
 
@@ -420,12 +404,12 @@ class HTTPSCarrier:
 
     async def _poll_once(self) -> list[str | bytes]:
         if not self._binary:
-            body = _polled(await self._request("GET", "/get_messages"), "/get_messages")
-            return list(_strings(body.get("messages")))
-        body = _polled(await self._request("GET", "/get_binary_messages"), "/get_binary_messages")
+            body = polled(await self._request("GET", "/get_messages"), "/get_messages")
+            return list(strings(body.get("messages")))
+        body = polled(await self._request("GET", "/get_binary_messages"), "/get_binary_messages")
         items = body.get("b64_messages", body.get("messages"))
         try:
-            return [base64.b64decode(item, validate=True) for item in _strings(items)]
+            return [base64.b64decode(item, validate=True) for item in strings(items)]
         except (binascii.Error, ValueError):
             raise CarrierClosed("hub sent a Noise message that is not base64") from None
 
@@ -452,74 +436,6 @@ class HTTPSCarrier:
         if self._failure is not None:
             failure = self._failure
             raise CarrierClosed(str(failure), code=failure.code, refused=failure.refused)
-
-
-def _session_gone(where: str) -> CarrierClosed:
-    return CarrierClosed(f"the hub no longer has this session: {where}", code=SESSION_GONE_CODE)
-
-
-def _polled(body: dict[str, Any], path: str) -> dict[str, Any]:
-    """``body`` of a 2xx poll, or :class:`CarrierClosed` when it carries a truthy ``error``
-    (``not connected``: the hub ended the session, see :data:`SESSION_GONE_CODE`)."""
-    error = body.get("error")
-    if not error:
-        return body
-    if isinstance(error, str) and _NOT_CONNECTED.search(error):
-        raise _session_gone(f"GET {path}{_hub_says(body)}")
-    raise CarrierClosed(f"hub answered GET {path} with an error{_hub_says(body)}")
-
-
-def _strings(items: object) -> list[str]:
-    if items is None:
-        return []
-    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-        raise CarrierClosed("hub sent a malformed message list")
-    return items
-
-
-def _hub_says(body: object) -> str:
-    """``: <hub's error text> (code N)`` from an error body, scrubbed and bounded."""
-    if not isinstance(body, dict):
-        return ""
-    text = body.get("error") or body.get("status")
-    out = f": {scrub_text(str(text))[:100]}" if text else ""
-    code = body.get("code")
-    if isinstance(code, int) and not isinstance(code, bool):
-        out += f" (code {code})"
-    return out
-
-
-def env_proxy(url: str) -> str | None:
-    """The proxy for ``url`` from the environment, like the WebSocket carrier's ``proxy=True``.
-
-    Args:
-        url: The hub URL.
-
-    Returns:
-        The proxy URL from ``HTTPS_PROXY``/``HTTP_PROXY`` (honouring ``NO_PROXY``), or None
-        (always for loopback).
-    """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if host in _LOOPBACK or urllib.request.proxy_bypass(host):
-        return None
-    return urllib.request.getproxies().get(parts.scheme.lower())
-
-
-def is_loopback_http(url: str) -> bool:
-    """Whether ``url`` is plain HTTP to loopback (allowed without TLS).
-
-    Args:
-        url: A base URL.
-
-    Returns:
-        True for ``http://`` URLs to localhost, 127.0.0.1 or [::1].
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() == "http" and parts.hostname in _LOOPBACK
 
 
 async def open_https(
