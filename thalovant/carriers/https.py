@@ -297,9 +297,9 @@ class HTTPSCarrier:
         outbox = self._outbox
         try:
             while True:
-                while not outbox:
+                while not outbox or self._failure is not None:
                     if self._failure is not None:
-                        return
+                        return  # nothing more reaches a closed carrier's hub
                     self._queued = anyio.Event()
                     await self._queued.wait()
                 part, binary = outbox.popleft()
