@@ -498,3 +498,53 @@ async def test_idle_carrier_polls_at_the_idle_bound(hub: LocalHub, hub_tls: HubT
         assert server.requests - before <= 7
     finally:
         await carrier.aclose()
+
+
+async def test_a_hub_that_takes_batches_gets_the_frames_queued_meanwhile_in_one_post(
+    scripted: Scripted, start: Callable[[], Awaitable[str]], hub_tls: HubTLS
+) -> None:
+    posted: list[list[str]] = []
+    release, first = anyio.Event(), anyio.Event()
+
+    async def send_message(request: web.Request) -> web.Response:
+        form = await request.post()
+        posted.append([str(value) for value in form.getall("message")])
+        first.set()
+        assert form.get("binary") == "1"
+        await release.wait()  # the first POST is held: the next frames queue behind it
+        return web.json_response({"status": "message sent"})
+
+    scripted.on("POST", "/connect", answer({"status": "Connected", "thalovant_batch": 4}))
+    scripted.on("GET", "/get_binary_messages", answer({"b64_messages": []}))
+    scripted.on("GET", "/get_messages", answer({"messages": []}))
+    scripted.on("POST", "/send_message", send_message)
+    carrier = await carrier_for(await start(), hub_tls)
+    frames = [bytes([index]) * 3 for index in range(7)]
+    with anyio.fail_after(5):
+        await carrier.send(frames[0])
+        await first.wait()
+        for frame in frames[1:]:
+            await carrier.send(frame)  # queued: returns while the first POST is held
+        release.set()
+        await carrier.aclose()  # posts what is queued before saying goodbye
+    encoded = [base64.b64encode(frame).decode() for frame in frames]
+    assert posted == [encoded[:1], encoded[1:5], encoded[5:]]
+    assert scripted.paths()[-1] == "/disconnect"
+
+
+async def test_a_failed_batch_post_closes_the_carrier(
+    scripted: Scripted, start: Callable[[], Awaitable[str]], hub_tls: HubTLS
+) -> None:
+    scripted.on("POST", "/connect", answer({"status": "Connected", "thalovant_batch": 64}))
+    scripted.on("GET", "/get_messages", answer({"messages": []}))
+    scripted.on("GET", "/get_binary_messages", answer({"b64_messages": []}))
+    scripted.on("POST", "/send_message", answer({"error": "Forbidden"}, 403))
+    carrier = await carrier_for(await start(), hub_tls)
+    with anyio.fail_after(5):
+        await carrier.send(b"noise")  # queued
+        with pytest.raises(CarrierClosed) as got:
+            await carrier.receive()
+        with pytest.raises(CarrierClosed):
+            await carrier.send(b"more")
+    assert (got.value.refused, got.value.code) == (True, 1008)
+    await carrier.aclose()

@@ -103,7 +103,10 @@ def raw(hub: LocalHub, session: aiohttp.ClientSession, identity: ThalovantIdenti
 
 async def handshake(client: Raw, identity: ThalovantIdentity) -> SecureChannel:
     """``/connect``, XXpsk2 over the cleartext endpoints, then the encrypted HELLO."""
-    assert (await client.call("POST", "/connect")) == (200, {"status": "Connected"})
+    assert (await client.call("POST", "/connect")) == (
+        200,
+        {"status": "Connected", "thalovant_batch": 64},
+    )
     shake = ClientHandshake(generate_static_private())
     pending = await client.frames(2)
     while not shake.complete:
@@ -156,6 +159,38 @@ async def test_full_exchange_over_raw_http(hub: LocalHub, session: aiohttp.Clien
         await hub.wait_for_connections(0)
     assert await client.call("POST", "/disconnect") == (200, {"error": "Already Disconnected"})
     assert (await client.call("GET", "/get_messages"))[0] == 410
+
+
+async def test_one_post_may_carry_a_batch_of_messages_in_order(
+    hub: LocalHub, session: aiohttp.ClientSession
+) -> None:
+    identity = register(hub)
+    client = raw(hub, session, identity)
+    with anyio.fail_after(10):
+        channel = await handshake(client, identity)
+        await hub.wait_for_session("raw-http-session")
+        texts = ["hello", "what time is it", "hello"]
+        frames = [
+            frame
+            for text in texts
+            for frame in channel.encrypt_message(
+                bus_message("recognizer_loop:utterance", {"utterances": [text], "lang": "en-us"})
+            )
+        ]
+        form = [("message", base64.b64encode(frame).decode()) for frame in frames]
+        status, _ = await client.call(
+            "POST", "/send_message", data=aiohttp.FormData([*form, ("binary", "1")])
+        )
+        assert status == 200
+        handled = 0
+        while handled < len(texts):  # every frame decrypts: the hub took them in order
+            for frame in await client.binary():
+                decrypted = channel.decrypt(frame)
+                if isinstance(decrypted, HiveMessage):
+                    handled += bus_payload(decrypted).type == "ovos.utterance.handled"
+        too_many = [("message", "x")] * 65
+        status, body = await client.call("POST", "/send_message", data=too_many)
+    assert (status, body["error"]) == (400, "more than 64 messages in one request")
 
 
 async def test_connect_sets_a_private_replica_cookie(

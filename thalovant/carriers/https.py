@@ -7,6 +7,10 @@ then only ``/get_binary_messages``. Every request carries the ``authorization=``
 once the hub has set it, the ``hivemind_http_replica`` cookie, which is kept across reconnects
 (:class:`~thalovant.carriers.polling.ReplicaAffinity`). Redirects are never followed.
 
+A hub that names a batch size in ``/connect``'s answer (:data:`BATCH_KEY`, the local hub)
+takes several ``message`` fields in one POST: frames sent while a POST is in flight go out
+together on the next one, in order (HiveMind-core names none: one message per POST).
+
 Better than a fixed 10 Hz double poll: sends never wait behind a poll (they are separate
 requests on their own pooled connection), a poll goes out at once after each send, and the
 rate adapts (:class:`~thalovant.carriers.polling.PollSchedule`). Polled frames land in an
@@ -44,45 +48,47 @@ import anyio
 import yarl
 
 from thalovant.carriers.base import SESSION_GONE_CODE, CarrierClosed, authorization_token
+from thalovant.carriers.https_parts import (
+    FORM,
+    TrimmedConnector,
+    env_proxy,
+    hub_says,
+    is_loopback_http,
+    polled,
+    quote_base64,
+    session_gone,
+    strings,
+)
 from thalovant.carriers.polling import REPLICA_COOKIE, PollSchedule, PollSettings, ReplicaAffinity
-from thalovant.carriers.tls import trim_tls_read_buffer
 from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
-from thalovant.redact import redact_url, scrub_text
+from thalovant.redact import redact_url
 
-
-class _TrimmedConnector(aiohttp.TCPConnector):
-    """Pooled connections with the TLS read buffer trimmed to 32 KiB (asyncio keeps 256 KiB
-    per connection; see :func:`~thalovant.carriers.tls.trim_tls_read_buffer`)."""
-
-    async def _wrap_create_connection(self, *args: Any, **kwargs: Any) -> Any:
-        transport, protocol = await super()._wrap_create_connection(*args, **kwargs)
-        trim_tls_read_buffer(transport)
-        return transport, protocol
-
-
-__all__ = ["MAX_INBOX_FRAMES", "REFUSAL_CODE", "SESSION_GONE_CODE", "HTTPSCarrier", "open_https"]
+__all__ = [
+    "BATCH_KEY",
+    "MAX_INBOX_FRAMES",
+    "MAX_OUTBOX_FRAMES",
+    "REFUSAL_CODE",
+    "SESSION_GONE_CODE",
+    "HTTPSCarrier",
+    "open_https",
+]
 
 logger = logging.getLogger("thalovant.carriers.https")
 
 #: The poller stops fetching while this many frames wait to be received.
 MAX_INBOX_FRAMES = 256
+#: ``send()`` waits while this many frames wait to be posted (hubs that take batches).
+MAX_OUTBOX_FRAMES = 256
+#: Key of ``/connect``'s answer naming how many messages one POST may carry (the local hub).
+BATCH_KEY = "thalovant_batch"
+_MAX_BATCH = 64
+_MAX_BATCH_BYTES = 128 * 1024  # of form text per POST (hubs take 256 KiB)
 #: Close code a 401/403 stands in for (the link's refusal codes include it).
 REFUSAL_CODE = 1008
 #: HTTP status HiveMind's HTTP plugin gives a request whose session it no longer has.
 _SESSION_GONE_STATUS = 409
-_NOT_CONNECTED = re.compile(r"\bnot connected\b", re.IGNORECASE)
 _DISCONNECT_SECONDS = 2.0
 _COOKIE_VALUE = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~:=/]{1,256}")
-_LOOPBACK = ("localhost", "127.0.0.1", "::1")
-
-
-_FORM = "application/x-www-form-urlencoded"
-
-
-def _quote_base64(data: bytes) -> bytes:
-    """Form-encode base64 text: only ``+``, ``/`` and ``=`` need escaping (C-speed replaces,
-    where ``urlencode`` quotes character by character)."""
-    return data.replace(b"+", b"%2B").replace(b"/", b"%2F").replace(b"=", b"%3D")
 
 
 class HTTPSCarrier:
@@ -130,7 +136,7 @@ class HTTPSCarrier:
         # A caller's session (``session=``) is used as it is and never closed here.
         self._owns_session = session is None
         self._session = session or aiohttp.ClientSession(
-            connector=_TrimmedConnector(limit_per_host=4),
+            connector=TrimmedConnector(limit_per_host=4),
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         self._inbox: collections.deque[str | bytes] = collections.deque()
@@ -138,6 +144,15 @@ class HTTPSCarrier:
         self._drained = anyio.Event()
         self._kick = anyio.Event()
         self._binary = False
+        # Hubs that name a batch size in /connect's answer take several messages per POST:
+        # then send() queues (in order) and one sender task posts what queued meanwhile.
+        self._batch = 1
+        self._outbox: collections.deque[tuple[bytes, bool]] = collections.deque()
+        self._queued = anyio.Event()
+        self._room = anyio.Event()
+        self._posting = False
+        self._progress = anyio.Event()
+        self._sender: asyncio.Task[None] | None = None
         self._failure: CarrierClosed | None = None
         self._poller: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
@@ -162,7 +177,7 @@ class HTTPSCarrier:
         ``form`` is an ``application/x-www-form-urlencoded`` body, already encoded."""
         headers = {"User-Agent": self._user_agent}
         if form is not None:
-            headers["Content-Type"] = _FORM
+            headers["Content-Type"] = FORM
         if self._affinity.value:
             headers["Cookie"] = f"{REPLICA_COOKIE}={self._affinity.value}"
         where = f"{method} {path} at {self._shown}"
@@ -193,11 +208,11 @@ class HTTPSCarrier:
                 refused=True,
             )
         if status == _SESSION_GONE_STATUS:
-            raise _session_gone(f"{where} (HTTP {status}{_hub_says(body)})")
+            raise session_gone(f"{where} (HTTP {status}{hub_says(body)})")
         if 300 <= status < 400:
             raise CarrierClosed(f"hub redirected {where} (HTTP {status}); redirects are refused")
         if not 200 <= status < 300:
-            raise CarrierClosed(f"hub answered {where} with HTTP {status}{_hub_says(body)}")
+            raise CarrierClosed(f"hub answered {where} with HTTP {status}{hub_says(body)}")
         if not isinstance(body, dict):
             raise CarrierClosed(f"hub answered {where} with a body that is not a JSON object")
         return body
@@ -218,14 +233,23 @@ class HTTPSCarrier:
         status = body.get("status")
         if body.get("error") or status not in (None, "Connected"):
             raise ThalovantConnectionError(
-                f"hub did not admit the connection at {self._shown}{_hub_says(body)}"
+                f"hub did not admit the connection at {self._shown}{hub_says(body)}"
             )
+        batch = body.get(BATCH_KEY)
+        if isinstance(batch, int) and not isinstance(batch, bool) and batch > 1:
+            self._batch = min(batch, _MAX_BATCH)
         self._poller = asyncio.get_running_loop().create_task(self._poll_loop())
 
     # -- the carrier interface ------------------------------------------------------------
 
     async def send(self, frame: str | bytes) -> None:
         """POST one frame; never waits for a poll.
+
+        To a hub that takes batches (the local hub names one in ``/connect``'s answer) the
+        frame is queued in order and this returns (waiting only while
+        :data:`MAX_OUTBOX_FRAMES` are queued); a sender task posts the frames queued meanwhile
+        in one request, and a failed POST closes the carrier. Otherwise it returns once the
+        hub took the frame.
 
         Args:
             frame: ``str`` for cleartext JSON, ``bytes`` for one Noise message (sent base64).
@@ -236,21 +260,75 @@ class HTTPSCarrier:
         self._raise_if_closed()
         if isinstance(frame, bytes):
             self._binary = True  # from now on the hub only has Noise messages for us
-            form = b"message=" + _quote_base64(base64.b64encode(frame)) + b"&binary=1"
+            part = b"message=" + quote_base64(base64.b64encode(frame))
         else:
-            form = urllib.parse.urlencode({"message": frame}).encode("ascii")
-        # Poll alongside the POST too: a hub that holds empty polls answers on it at once.
-        self._schedule.sent(anyio.current_time())
-        self._kick.set()
+            part = urllib.parse.urlencode({"message": frame}).encode("ascii")
+        binary = isinstance(frame, bytes)
+        if self._batch > 1:
+            await self._queue(part, binary)
+            return
         try:
-            body = await self._request("POST", "/send_message", form)
-            if body.get("error"):
-                raise CarrierClosed(f"hub did not take a message{_hub_says(body)}")
+            await self._post([part], binary)
         except CarrierClosed as exc:
             self._fail(exc)
             raise
+
+    async def _post(self, parts: list[bytes], binary: bool) -> None:
+        form = b"&".join(parts) + (b"&binary=1" if binary else b"")
+        # Poll alongside the POST too: a hub that holds empty polls answers on it at once.
         self._schedule.sent(anyio.current_time())
         self._kick.set()
+        body = await self._request("POST", "/send_message", form)
+        if body.get("error"):
+            raise CarrierClosed(f"hub did not take a message{hub_says(body)}")
+        self._schedule.sent(anyio.current_time())
+        self._kick.set()
+
+    async def _queue(self, part: bytes, binary: bool) -> None:
+        """Queue a frame for the sender task (like a WebSocket send: the frame is on its way
+        once this returns; a failed POST closes the carrier, which ``receive()`` reports)."""
+        while len(self._outbox) >= MAX_OUTBOX_FRAMES:
+            self._room = anyio.Event()
+            await self._room.wait()
+            self._raise_if_closed()
+        self._outbox.append((part, binary))
+        self._queued.set()
+        if self._sender is None:
+            self._sender = asyncio.get_running_loop().create_task(self._send_loop())
+
+    async def _send_loop(self) -> None:
+        outbox = self._outbox
+        try:
+            while True:
+                while not outbox or self._failure is not None:
+                    if self._failure is not None:
+                        return  # nothing more reaches a closed carrier's hub
+                    self._queued = anyio.Event()
+                    await self._queued.wait()
+                part, binary = outbox.popleft()
+                parts, size = [part], len(part)
+                while outbox and len(parts) < self._batch and outbox[0][1] == binary:
+                    size += len(outbox[0][0])
+                    if size > _MAX_BATCH_BYTES:
+                        break
+                    parts.append(outbox.popleft()[0])
+                self._room.set()
+                self._posting = True
+                await self._post(parts, binary)
+                self._posting = False
+                self._progress.set()  # wakes aclose() waiting for the outbox to drain
+        except CarrierClosed as exc:
+            self._fail(exc)
+        except Exception as exc:  # a bug must still end the link, not hang it
+            logger.exception("the HTTPS sender failed")
+            self._fail(CarrierClosed(f"the HTTPS sender failed: {type(exc).__name__}"))
+
+    async def _flush(self) -> None:
+        """Wait (bounded) until every queued frame was posted."""
+        with anyio.move_on_after(_DISCONNECT_SECONDS):
+            while (self._outbox or self._posting) and self._failure is None:
+                self._progress = anyio.Event()
+                await self._progress.wait()
 
     async def receive(self) -> str | bytes:
         """The next frame; cancelling it loses nothing (frames wait in the inbox).
@@ -277,8 +355,10 @@ class HTTPSCarrier:
                 with anyio.CancelScope(shield=True):
                     await asyncio.wait({self._closer}, timeout=_DISCONNECT_SECONDS)
             return
-        self._closed = True
         was_up = self._failure is None and self._poller is not None
+        if was_up and self._sender is not None:
+            await self._flush()  # what was sent reaches the hub before the goodbye
+        self._closed = True
         self._fail(CarrierClosed("carrier closed"))
         await self._stop_poller()
         if was_up:
@@ -295,6 +375,8 @@ class HTTPSCarrier:
         self._fail(CarrierClosed("carrier aborted"))
         if self._poller is not None:
             self._poller.cancel()
+        if self._sender is not None:
+            self._sender.cancel()
         if not self._closed:
             self._closed = True
             if self._owns_session:
@@ -327,16 +409,19 @@ class HTTPSCarrier:
 
     async def _poll_once(self) -> list[str | bytes]:
         if not self._binary:
-            body = _polled(await self._request("GET", "/get_messages"), "/get_messages")
-            return list(_strings(body.get("messages")))
-        body = _polled(await self._request("GET", "/get_binary_messages"), "/get_binary_messages")
+            body = polled(await self._request("GET", "/get_messages"), "/get_messages")
+            return list(strings(body.get("messages")))
+        body = polled(await self._request("GET", "/get_binary_messages"), "/get_binary_messages")
         items = body.get("b64_messages", body.get("messages"))
         try:
-            return [base64.b64decode(item, validate=True) for item in _strings(items)]
+            return [base64.b64decode(item, validate=True) for item in strings(items)]
         except (binascii.Error, ValueError):
             raise CarrierClosed("hub sent a Noise message that is not base64") from None
 
     async def _stop_poller(self) -> None:
+        sender, self._sender = self._sender, None
+        if sender is not None and not sender.done():
+            sender.cancel()
         poller, self._poller = self._poller, None
         if poller is not None and not poller.done():
             poller.cancel()
@@ -348,79 +433,14 @@ class HTTPSCarrier:
             self._failure = exc
         self._arrived.set()
         self._drained.set()
+        self._room.set()
+        self._queued.set()
+        self._progress.set()
 
     def _raise_if_closed(self) -> None:
         if self._failure is not None:
             failure = self._failure
             raise CarrierClosed(str(failure), code=failure.code, refused=failure.refused)
-
-
-def _session_gone(where: str) -> CarrierClosed:
-    return CarrierClosed(f"the hub no longer has this session: {where}", code=SESSION_GONE_CODE)
-
-
-def _polled(body: dict[str, Any], path: str) -> dict[str, Any]:
-    """``body`` of a 2xx poll, or :class:`CarrierClosed` when it carries a truthy ``error``
-    (``not connected``: the hub ended the session, see :data:`SESSION_GONE_CODE`)."""
-    error = body.get("error")
-    if not error:
-        return body
-    if isinstance(error, str) and _NOT_CONNECTED.search(error):
-        raise _session_gone(f"GET {path}{_hub_says(body)}")
-    raise CarrierClosed(f"hub answered GET {path} with an error{_hub_says(body)}")
-
-
-def _strings(items: object) -> list[str]:
-    if items is None:
-        return []
-    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-        raise CarrierClosed("hub sent a malformed message list")
-    return items
-
-
-def _hub_says(body: object) -> str:
-    """``: <hub's error text> (code N)`` from an error body, scrubbed and bounded."""
-    if not isinstance(body, dict):
-        return ""
-    text = body.get("error") or body.get("status")
-    out = f": {scrub_text(str(text))[:100]}" if text else ""
-    code = body.get("code")
-    if isinstance(code, int) and not isinstance(code, bool):
-        out += f" (code {code})"
-    return out
-
-
-def env_proxy(url: str) -> str | None:
-    """The proxy for ``url`` from the environment, like the WebSocket carrier's ``proxy=True``.
-
-    Args:
-        url: The hub URL.
-
-    Returns:
-        The proxy URL from ``HTTPS_PROXY``/``HTTP_PROXY`` (honouring ``NO_PROXY``), or None
-        (always for loopback).
-    """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if host in _LOOPBACK or urllib.request.proxy_bypass(host):
-        return None
-    return urllib.request.getproxies().get(parts.scheme.lower())
-
-
-def is_loopback_http(url: str) -> bool:
-    """Whether ``url`` is plain HTTP to loopback (allowed without TLS).
-
-    Args:
-        url: A base URL.
-
-    Returns:
-        True for ``http://`` URLs to localhost, 127.0.0.1 or [::1].
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() == "http" and parts.hostname in _LOOPBACK
 
 
 async def open_https(

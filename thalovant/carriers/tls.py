@@ -20,7 +20,7 @@ __all__ = [
 logger = logging.getLogger("thalovant.carriers")
 
 #: Size of the raw read buffer kept per TLS connection (see :func:`trim_tls_read_buffer`).
-TLS_READ_BUFFER_BYTES = 32 * 1024
+TLS_READ_BUFFER_BYTES = 17 * 1024  # one full TLS record (16 KiB + overhead) per recv
 
 #: Environment variables naming a CA bundle, first set wins.
 CA_BUNDLE_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")

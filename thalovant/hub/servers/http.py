@@ -55,7 +55,15 @@ from thalovant.hub.servers.http_requests import http_error, peer_name, read_form
 from thalovant.hub.servers.wss import parse_authorization
 from thalovant.hub.state.registry import ClientRecord
 
-__all__ = ["HOLD_SECONDS", "MAX_BATCH", "MAX_MAILBOX", "REPLICA_COOKIE", "HTTPServer"]
+__all__ = [
+    "BATCH_KEY",
+    "HOLD_SECONDS",
+    "MAX_BATCH",
+    "MAX_MAILBOX",
+    "MAX_POST_MESSAGES",
+    "REPLICA_COOKIE",
+    "HTTPServer",
+]
 
 logger = logging.getLogger("thalovant.hub.http")
 
@@ -67,6 +75,12 @@ client's last posted frame, until the first frame for it is queued. Any client b
 (the answer comes back on the poll already in flight) and nothing changes on the wire."""
 _MAX_BODY = 256 * 1024  # a Noise message is at most 65535 bytes (87 KiB in base64)
 _MAX_INBOUND = 16
+BATCH_KEY = "thalovant_batch"
+"""Key of ``/connect``'s answer naming how many messages one ``/send_message`` may carry
+(repeated ``message`` fields, in order). HiveMind-core does not send it: its clients post one
+message per request, which is always accepted (docs/protocol.md §5.1)."""
+MAX_POST_MESSAGES = 64
+"""Most ``message`` fields one ``/send_message`` request may carry."""
 _MAX_PER_KEY = 128  # connections one access key may hold; the oldest is evicted
 _REFUSAL_CODES = frozenset({1000, 1005, 1008})
 _CLOSE_GOING_AWAY = 1001
@@ -245,7 +259,8 @@ class HTTPServer:
         finally:
             conn.close(*closing)
             for _, done in conn.inbound:
-                done.set()  # release the requests that posted them
+                if done is not None:
+                    done.set()  # release the requests that posted them
             conn.inbound.clear()
 
     async def _drive(self, conn: HTTPConnection, session: HubSession) -> tuple[int, str]:
@@ -273,7 +288,8 @@ class HTTPServer:
             await session.receive(frame)
         finally:
             conn.inbound.pop(0)
-            done.set()
+            if done is not None:
+                done.set()
             conn.notify()
 
     def _aborter(self, conn: HTTPConnection) -> Callable[[int, str], Awaitable[None]]:
@@ -372,7 +388,7 @@ class HTTPServer:
         else:
             self._latest[client.access_key] = cookie
         self._tg.start_soon(self._run, conn)
-        response = web.json_response({"status": "Connected"})
+        response = web.json_response({"status": "Connected", BATCH_KEY: MAX_POST_MESSAGES})
         response.set_cookie(
             REPLICA_COOKIE,
             cookie,
@@ -404,13 +420,15 @@ class HTTPServer:
         client = self._authorize(request)
         conn = self._find(request, client)
         form = await read_form(request)
-        message = form.get("message")
-        if not isinstance(message, str) or not message:
+        messages = form.getall("message", [])
+        if not messages or not all(isinstance(m, str) and m for m in messages):
             raise http_error(400, "Missing message")
-        frame: str | bytes = message
+        if len(messages) > MAX_POST_MESSAGES:
+            raise http_error(400, f"more than {MAX_POST_MESSAGES} messages in one request")
+        frames: list[str | bytes] = list(messages)
         if form.get("binary") in ("1", "true", "True"):
             try:
-                frame = base64.b64decode(message, validate=True)
+                frames = [base64.b64decode(message, validate=True) for message in messages]
             except (binascii.Error, ValueError):
                 raise http_error(400, "binary message is not base64") from None
         while len(conn.inbound) >= _MAX_INBOUND and conn.closed is None:
@@ -418,7 +436,9 @@ class HTTPServer:
         if conn.closed is not None:
             self._find(request, client)  # raises the tombstone's answer
         done = anyio.Event()
-        conn.inbound.append((frame, done))
+        last = len(frames) - 1
+        for index, frame in enumerate(frames):  # in order; answered once the last is taken
+            conn.inbound.append((frame, done if index == last else None))
         conn.last_posted, conn.answered = time.monotonic(), False
         conn.notify()
         await done.wait()

@@ -33,7 +33,8 @@ class HTTPConnection:
     client: ClientRecord
     cookie: str
     peer: str
-    inbound: list[tuple[str | bytes, anyio.Event]] = field(default_factory=list)
+    # Posted frames in order, each with its request's done event (None but on its last).
+    inbound: list[tuple[str | bytes, anyio.Event | None]] = field(default_factory=list)
     cleartext: list[str] = field(default_factory=list)
     binary: list[bytes] = field(default_factory=list)
     bound: bool = False  # the client showed it keeps the cookie: only the cookie reaches it

@@ -9,20 +9,20 @@ from __future__ import annotations
 import json
 import logging
 import urllib.parse
-from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiDict, MultiMapping
 
 __all__ = ["http_error", "peer_name", "read_form"]
 
 logger = logging.getLogger("thalovant.hub.http")
 
 _FORM_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
-_MAX_FORM_FIELDS = 16
+_MAX_FORM_FIELDS = 72  # a batch of up to 64 messages (docs/protocol.md §5.1) and its flags
 
 
-async def read_form(request: web.Request) -> Mapping[str, object]:
+async def read_form(request: web.Request) -> MultiMapping[Any]:
     """The posted form, strictly: a body that is not a well-formed UTF-8 form is HTTP 400 (an
     unsupported charset or content type 415), never a server error.
 
@@ -56,10 +56,7 @@ async def read_form(request: web.Request) -> Mapping[str, object]:
         )
     except ValueError:  # UnicodeDecodeError, or too many fields
         raise http_error(400, "malformed form (not UTF-8, or too many fields)") from None
-    form: dict[str, object] = {}
-    for name, value in pairs:
-        form.setdefault(name, value)  # the first value wins, as with aiohttp's MultiDict.get
-    return form
+    return MultiDict(pairs)  # ``get`` is the first value, as with aiohttp's form
 
 
 def http_error(status: int, text: str, *, code: int | None = None) -> web.HTTPException:
