@@ -263,6 +263,22 @@ class MQTTCarrier:
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             raise self._ended or CarrierClosed("the MQTT carrier is closed") from None
 
+    async def probe(self) -> None:
+        """One round trip with the broker: the retained ``online`` presence again, at QoS 1
+        (its PUBACK is the answer).
+
+        Raises:
+            CarrierClosed: The carrier is closed or ended.
+        """
+        if self._ended is not None:
+            raise self._ended
+        try:
+            await self._client.publish(
+                self._topics.status, b"online", qos=1, retain=True, timeout=self._send_timeout
+            )
+        except aiomqtt.MqttError as exc:
+            raise CarrierClosed(f"probing {self._shown} failed: {exc}", code=_LOST) from None
+
     async def aclose(self) -> None:
         """Publish ``offline`` (retained) and disconnect; bounded, idempotent."""
         if self._closed:

@@ -39,6 +39,7 @@ from thalovant._version import DEFAULT_USER_AGENT
 from thalovant.carriers import check_carrier_available
 from thalovant.client.asking import Asker
 from thalovant.client.conversation import AsyncThalovantConversation
+from thalovant.client.keeping import KeepingMethods
 from thalovant.client.options import DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, ClientOptions
 from thalovant.client.outgoing import RequestStamp
 from thalovant.client.runtime import ClientRuntime
@@ -54,7 +55,9 @@ from thalovant.redact import redact_url
 __all__ = ["AsyncThalovantClient"]
 
 
-class AsyncThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, SubscribingMethods):
+class AsyncThalovantClient(
+    StatusMethods, UtteranceMethods, SendingMethods, SubscribingMethods, KeepingMethods
+):
     """Asyncio-native client of one Thalovant hub (HiveMind v3). See the module docstring.
 
     ``reconnect_backoff`` may be replaced before connecting (e.g. ``Backoff(initial=0,

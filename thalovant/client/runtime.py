@@ -15,6 +15,7 @@ publication only (a failed connect, or :class:`~thalovant.link.link.LinkDown`), 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import weakref
@@ -31,6 +32,7 @@ from thalovant.carriers.tls import client_ssl_context
 from thalovant.client.options import ClientOptions
 from thalovant.errors import (
     ThalovantConnectionError,
+    ThalovantError,
     ThalovantConnectTimeoutError,
     ThalovantHubKeyChangedError,
     ThalovantHubRefusedError,
@@ -48,6 +50,8 @@ from thalovant.link import (
     pin_id_for,
 )
 from thalovant.link.link import LinkDown
+from thalovant.link.policy import HubKeyChange, HubSessionPolicy
+from thalovant.link.supervisor import StateListener
 from thalovant.protocol.psk import default_psk_deriver
 
 __all__ = ["ClientRuntime"]
@@ -64,6 +68,8 @@ _FORKED = (
     "app's lifespan, not at import time (gunicorn --preload forks after importing the app)"
 )
 T = TypeVar("T")
+#: Bound of one pin-policy decision.
+_PIN_POLICY_SECONDS = 30.0
 
 # This process's pid, refreshed in a forked child (``os.getpid()`` is a system call; the
 # check runs on every public call). docs/architecture.md, "Several workers".
@@ -94,6 +100,9 @@ class ClientRuntime:
         self.bus = EventBus()
         self.inbound = InboundDispatcher(self.bus, identity.site_id)
         self.supervisor: Supervisor | None = None
+        self.keep: HubSessionPolicy | None = None
+        """The policy while a session or agent holds the link (``client.keep``)."""
+        self.state_listeners: list[StateListener] = []
         self.task_group: TaskGroup | None = None
         self.generation = 0
         """Bumped by every close: work started before a close must not reopen the client."""
@@ -154,6 +163,8 @@ class ClientRuntime:
                 on_lost=bus.fail_all,
                 auto_reconnect=self.options.auto_reconnect,
                 backoff=self.backoff,
+                keep=self.keep,
+                listeners=self.state_listeners,
             )
             started, stop = anyio.Event(), anyio.Event()
             self.supervisor, self._started, self._stop = sup, started, stop
@@ -226,14 +237,63 @@ class ClientRuntime:
             if not done:
                 host.cancel()
 
+    def hold(self, policy: HubSessionPolicy | None) -> None:
+        """Hold the link with ``policy`` (None: stop holding); see ``client.keep``."""
+        self.keep = policy
+        if policy is not None:
+            self.backoff = policy.backoff()
+        sup = self.supervisor
+        if sup is not None:
+            sup.keep = policy
+            sup.backoff = self.backoff
+
     # -- connecting -------------------------------------------------------------------------
 
     async def _dial(self, telemetry: ConnectionTelemetry) -> Link:
         if self._settings is None:
             self._settings = await anyio.to_thread.run_sync(self._make_settings)
+        settings = self._settings
         sup = self.supervisor
         budget = (lambda: sup.attempt_deadline) if sup is not None else (lambda: None)
-        return await dial(self._settings, telemetry, budget)
+        try:
+            return await dial(settings, telemetry, budget)
+        except ThalovantHubKeyChangedError as exc:
+            if not await self._accept_hub_key(settings, exc):
+                raise
+        return await dial(settings, telemetry, budget)
+
+    async def _accept_hub_key(
+        self, settings: LinkSettings, exc: ThalovantHubKeyChangedError
+    ) -> bool:
+        """Ask the pin policy about a changed hub key; re-pin when it says yes."""
+        decide = self.keep.hub_key_policy if self.keep is not None else None
+        old, new = exc.pinned_key, exc.presented_key
+        if decide is None or old is None or new is None:
+            return False
+        change = HubKeyChange(settings.pin_id, old, new)
+        try:
+            with anyio.fail_after(_PIN_POLICY_SECONDS):
+                verdict = decide(change)
+                if inspect.isawaitable(verdict):
+                    verdict = await verdict
+        except Exception as error:  # a raising policy says no
+            logger.warning("the pin policy failed (%s); the hub key change stands", error)
+            return False
+        if verdict is not True:
+            logger.warning("the pin policy refused the hub's new key for %s", settings.pin_id)
+            return False
+        try:
+            swapped = await anyio.to_thread.run_sync(
+                settings.key_store.replace_pin, settings.pin_id, old, new
+            )
+        except ThalovantError as error:
+            logger.warning("cannot re-pin the hub key: %s", error)
+            return False
+        if swapped:
+            logger.warning(
+                "re-pinned the hub key for %s (the pin policy accepted it)", settings.pin_id
+            )
+        return swapped
 
     def _make_settings(self) -> LinkSettings:
         # Blocking (CA bundle, folder creation): runs in a worker thread.
