@@ -1,0 +1,60 @@
+"""Agent and session fixtures: the client suite's local hub, plus a fault-injecting proxy in
+front of it and identities that dial the hub through the proxy."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from tests.agent.proxy import FaultProxy
+from tests.client.conftest import (  # noqa: F401  (fixtures)
+    ClientFactory,
+    hub,
+    identity,
+    make_client,
+    register,
+    short_refusal_window,
+)
+from thalovant.hub import LocalHub
+from thalovant.identity.model import ThalovantIdentity
+
+CARRIERS = ["wss", "https", "mqtt"]
+
+
+def hub_port(hub: LocalHub, protocol: str) -> int:
+    """The hub's listening port for ``protocol`` (the broker's client port for MQTT)."""
+    if protocol == "wss":
+        return int(hub.wss_server.port)
+    if protocol == "https":
+        assert hub.https_port is not None
+        return int(hub.https_port)
+    return int(hub.mqtt_port)
+
+
+def _with_port(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, f"127.0.0.1:{port}", parts.path, parts.query, ""))
+
+
+def through(identity: ThalovantIdentity, protocol: str, port: int) -> ThalovantIdentity:
+    """``identity`` with its ``protocol`` endpoint moved to ``port`` (the proxy)."""
+    data: dict[str, Any] = identity.as_dict(include_secrets=True)
+    endpoints = dict(data["data_plane_endpoints"])
+    endpoints[protocol] = _with_port(endpoints[protocol], port)
+    data["data_plane_endpoints"] = endpoints
+    if protocol == "wss":
+        data["default_master"] = endpoints["wss"]
+        data["default_port"] = port
+    if protocol == "mqtt":
+        data["mqtt"] = {**data["mqtt"], "endpoint": endpoints["mqtt"]}
+    return ThalovantIdentity.from_mapping(data)
+
+
+@pytest.fixture
+async def proxy(hub: LocalHub, protocol: str) -> AsyncIterator[FaultProxy]:
+    """A fault proxy in front of ``hub``'s ``protocol`` listener."""
+    async with FaultProxy(hub_port(hub, protocol)) as running:
+        yield running
