@@ -24,7 +24,7 @@ from thalovant.identity.model import ThalovantIdentity
 CARRIERS = ["wss", "https", "mqtt"]
 
 
-def hub_port(hub: LocalHub, protocol: str) -> int:
+def hub_port(hub: LocalHub, protocol: str) -> int:  # noqa: F811
     """The hub's listening port for ``protocol`` (the broker's client port for MQTT)."""
     if protocol == "wss":
         return int(hub.wss_server.port)
@@ -39,7 +39,7 @@ def _with_port(url: str, port: int) -> str:
     return urlunsplit((parts.scheme, f"127.0.0.1:{port}", parts.path, parts.query, ""))
 
 
-def through(identity: ThalovantIdentity, protocol: str, port: int) -> ThalovantIdentity:
+def through(identity: ThalovantIdentity, protocol: str, port: int) -> ThalovantIdentity:  # noqa: F811
     """``identity`` with its ``protocol`` endpoint moved to ``port`` (the proxy)."""
     data: dict[str, Any] = identity.as_dict(include_secrets=True)
     endpoints = dict(data["data_plane_endpoints"])
@@ -54,7 +54,7 @@ def through(identity: ThalovantIdentity, protocol: str, port: int) -> ThalovantI
 
 
 @pytest.fixture
-async def proxy(hub: LocalHub, protocol: str) -> AsyncIterator[FaultProxy]:
+async def proxy(hub: LocalHub, protocol: str) -> AsyncIterator[FaultProxy]:  # noqa: F811
     """A fault proxy in front of ``hub``'s ``protocol`` listener."""
     async with FaultProxy(hub_port(hub, protocol)) as running:
         yield running

@@ -20,8 +20,9 @@ import contextlib
 
 
 class _Pipe:
-    def __init__(self, proxy: FaultProxy, down_r: asyncio.StreamReader,
-                 down_w: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, proxy: FaultProxy, down_r: asyncio.StreamReader, down_w: asyncio.StreamWriter
+    ) -> None:
         self.proxy = proxy
         self.down_r, self.down_w = down_r, down_w
         self.up_w: asyncio.StreamWriter | None = None

@@ -32,8 +32,8 @@ from thalovant.carriers.tls import client_ssl_context
 from thalovant.client.options import ClientOptions
 from thalovant.errors import (
     ThalovantConnectionError,
-    ThalovantError,
     ThalovantConnectTimeoutError,
+    ThalovantError,
     ThalovantHubKeyChangedError,
     ThalovantHubRefusedError,
     ThalovantRuntimeError,
