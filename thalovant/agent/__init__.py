@@ -9,6 +9,7 @@ the client's supervisor is the one state machine of the connection; a session ho
 from __future__ import annotations
 
 from thalovant.agent.agent import AsyncThalovantAgent
+from thalovant.agent.blocking import HubSession, ThalovantAgent
 from thalovant.agent.session import AsyncHubSession, HubSessionState
 from thalovant.link.policy import HubKeyChange, HubKeyPolicy, HubSessionPolicy, accept_hub_keys
 
@@ -17,7 +18,9 @@ __all__ = [
     "AsyncThalovantAgent",
     "HubKeyChange",
     "HubKeyPolicy",
+    "HubSession",
     "HubSessionPolicy",
     "HubSessionState",
+    "ThalovantAgent",
     "accept_hub_keys",
 ]

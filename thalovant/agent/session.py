@@ -126,7 +126,7 @@ class AsyncHubSession:
         self._subscriptions: list[Any] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._state = HubSessionState("idle", since=clock())
-        self._changed = anyio.Event()
+        self._changed: anyio.Event | None = None  # made on the loop (not at construction)
         self._closed = False
         self._remove_listener: Callable[[], None] | None = None
 
@@ -223,12 +223,17 @@ class AsyncHubSession:
             raise ThalovantRuntimeError(f"unknown phase in {wanted!r}; phases are {PHASES}")
         with anyio.move_on_after(timeout):
             while self._state.phase not in wanted:
-                await self._changed.wait()
+                await self._next_change()
             return self._state
         raise ThalovantTimeoutError(
             f"the session did not reach {'/'.join(wanted)} within {timeout:g} s "
             f"(it is {self._state.phase})"
         )
+
+    async def _next_change(self) -> None:
+        if self._changed is None:
+            self._changed = anyio.Event()
+        await self._changed.wait()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -270,8 +275,9 @@ class AsyncHubSession:
     def _set(self, state: HubSessionState) -> None:
         state = HubSessionState(state.phase, state.error, self._clock())
         self._state = state
-        changed, self._changed = self._changed, anyio.Event()
-        changed.set()
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
         for callback in list(self._callbacks):
             try:
                 result = callback(state)
@@ -330,7 +336,7 @@ class AsyncHubSession:
                 except ThalovantError as exc:
                     logger.info("reconnect failed (%s); redialing on the ladder", exc)
                 continue
-            await self._changed.wait()
+            await self._next_change()
 
     async def close(self, timeout: float | None = None) -> None:
         """Stop holding, retire the subscriptions and close the client (bounded).
