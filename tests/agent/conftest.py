@@ -3,10 +3,12 @@ front of it and identities that dial the hub through the proxy."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import anyio
 import pytest
 
 from tests.agent.proxy import FaultProxy
@@ -58,3 +60,28 @@ async def proxy(hub: LocalHub, protocol: str) -> AsyncIterator[FaultProxy]:  # n
     """A fault proxy in front of ``hub``'s ``protocol`` listener."""
     async with FaultProxy(hub_port(hub, protocol)) as running:
         yield running
+
+
+class Tally:
+    """Counts what a handler saw (on the loop) and wakes whoever waits for it."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[Any] = Counter()
+        self.order: list[Any] = []
+        self._changed: anyio.Event | None = None
+
+    def add(self, key: Any) -> None:
+        self.counts[key] += 1
+        self.order.append(key)
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
+
+    async def wait_for(self, keys: Iterable[Any], timeout: float) -> None:  # noqa: ASYNC109
+        """Wait until every key in ``keys`` was seen at least once."""
+        wanted = set(keys)
+        with anyio.fail_after(timeout):
+            while not wanted <= self.counts.keys():
+                if self._changed is None:
+                    self._changed = anyio.Event()
+                await self._changed.wait()
