@@ -16,6 +16,17 @@ from thalovant.events import *  # noqa: F403
 from thalovant.events import __all__ as _event_names
 
 if TYPE_CHECKING:
+    from thalovant.agent import AsyncHubSession as AsyncHubSession
+    from thalovant.agent import AsyncThalovantAgent as AsyncThalovantAgent
+    from thalovant.agent import HubKeyChange as HubKeyChange
+    from thalovant.agent import HubSession as HubSession
+    from thalovant.agent import HubSessionPolicy as HubSessionPolicy
+    from thalovant.agent import HubSessionState as HubSessionState
+    from thalovant.agent import OriginPreference as OriginPreference
+    from thalovant.agent import ThalovantAgent as ThalovantAgent
+    from thalovant.agent import accept_hub_keys as accept_hub_keys
+    from thalovant.agent import hub_hostname as hub_hostname
+    from thalovant.agent import preferred_origin as preferred_origin
     from thalovant.bus.routing import ThalovantBinary as ThalovantBinary
     from thalovant.client.client import AsyncThalovantClient as AsyncThalovantClient
     from thalovant.client.context import build_client_context as build_client_context
@@ -79,6 +90,18 @@ _LAZY: dict[str, str] = {
     "ThalovantClient": "thalovant.sync.client",
     "ThalovantConversation": "thalovant.sync.client",
     "ThalovantReplyStream": "thalovant.sync.bridges",
+    # long-lived clients (issue #15)
+    "AsyncHubSession": "thalovant.agent",
+    "AsyncThalovantAgent": "thalovant.agent",
+    "HubKeyChange": "thalovant.agent",
+    "HubSession": "thalovant.agent",
+    "HubSessionPolicy": "thalovant.agent",
+    "HubSessionState": "thalovant.agent",
+    "OriginPreference": "thalovant.agent",
+    "ThalovantAgent": "thalovant.agent",
+    "accept_hub_keys": "thalovant.agent",
+    "hub_hostname": "thalovant.agent",
+    "preferred_origin": "thalovant.agent",
 }
 
 __all__ = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from thalovant.agent.agent import AsyncThalovantAgent
 from thalovant.agent.blocking import HubSession, ThalovantAgent
+from thalovant.agent.origin import OriginPreference, hub_hostname, preferred_origin
 from thalovant.agent.session import AsyncHubSession, HubSessionState
 from thalovant.link.policy import HubKeyChange, HubKeyPolicy, HubSessionPolicy, accept_hub_keys
 
@@ -21,6 +22,9 @@ __all__ = [
     "HubSession",
     "HubSessionPolicy",
     "HubSessionState",
+    "OriginPreference",
     "ThalovantAgent",
     "accept_hub_keys",
+    "hub_hostname",
+    "preferred_origin",
 ]

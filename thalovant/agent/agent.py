@@ -37,6 +37,7 @@ from thalovant.agent.session import AsyncHubSession
 from thalovant.bus.subscribers import Subscription
 from thalovant.client.client import AsyncThalovantClient
 from thalovant.client.conversation import AsyncThalovantConversation
+from thalovant.client.runtime import OriginRoute
 from thalovant.errors import ThalovantError, ThalovantRuntimeError
 from thalovant.events import EVENT_SPEAK
 from thalovant.identity.model import ThalovantIdentity
@@ -67,6 +68,7 @@ class AsyncThalovantAgent:
         identity: The client's identity.
         policy: How the link is kept (default :class:`HubSessionPolicy`).
         close_timeout: Seconds the final close may take.
+        origin: Dial through a preferred (LAN) origin first (``OriginPreference``).
         **client_kwargs: Keyword arguments of ``AsyncThalovantClient``.
     """
 
@@ -76,11 +78,12 @@ class AsyncThalovantAgent:
         *,
         policy: HubSessionPolicy | None = None,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+        origin: OriginRoute | None = None,
         **client_kwargs: Any,
     ) -> None:
         self.client = AsyncThalovantClient(identity, **client_kwargs)
         """The agent's client (its link is held by :attr:`session`)."""
-        self.session = AsyncHubSession(lambda: self.client, policy=policy)
+        self.session = AsyncHubSession(lambda: self.client, policy=policy, origin=origin)
         """The session holding the link."""
         self.close_timeout = close_timeout
         self._subscriptions: list[Subscription] = []

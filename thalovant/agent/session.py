@@ -27,6 +27,7 @@ import anyio
 
 from thalovant.client.client import AsyncThalovantClient
 from thalovant.client.options import DEFAULT_CONNECT_TIMEOUT
+from thalovant.client.runtime import OriginRoute
 from thalovant.errors import (
     ThalovantConnectionError,
     ThalovantError,
@@ -103,6 +104,8 @@ class AsyncHubSession:
         clock: The clock of :attr:`HubSessionState.since`.
         settle_seconds: Accepted for compatibility; the link's own refusal window decides
             when a new link counts as up.
+        origin: Dial through a preferred (LAN) origin first
+            (:class:`~thalovant.agent.origin.OriginPreference`).
     """
 
     def __init__(
@@ -112,12 +115,14 @@ class AsyncHubSession:
         policy: HubSessionPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         settle_seconds: float = 0.75,
+        origin: OriginRoute | None = None,
     ) -> None:
         if not callable(connect):
             raise ThalovantRuntimeError("connect must be a callable returning the client")
         self._connect = connect
         self.policy = policy or HubSessionPolicy()
         self.settle_seconds = settle_seconds
+        self.origin = origin
         self._clock = clock
         self._client: AsyncThalovantClient | None = None
         self._building: asyncio.Future[AsyncThalovantClient] | None = None
@@ -138,6 +143,7 @@ class AsyncHubSession:
         session: Any = None,
         policy: HubSessionPolicy | None = None,
         settle_seconds: float = 0.75,
+        origin: OriginRoute | None = None,
         **client_kwargs: Any,
     ) -> AsyncHubSession:
         """A session over a new client of ``identity``.
@@ -148,6 +154,7 @@ class AsyncHubSession:
                 must be None.
             policy: How the link is kept.
             settle_seconds: See the class.
+            origin: See the class.
             **client_kwargs: Keyword arguments of ``AsyncThalovantClient``.
 
         Returns:
@@ -159,7 +166,7 @@ class AsyncHubSession:
         if session is not None:
             raise ThalovantRuntimeError("a caller-supplied HTTP session is not supported")
         client = AsyncThalovantClient(identity, **client_kwargs)
-        return cls(lambda: client, policy=policy, settle_seconds=settle_seconds)
+        return cls(lambda: client, policy=policy, settle_seconds=settle_seconds, origin=origin)
 
     def __repr__(self) -> str:
         return f"<AsyncHubSession {self._state.phase}>"
@@ -259,7 +266,7 @@ class AsyncHubSession:
         return await asyncio.shield(self._building)
 
     def _adopt(self, client: AsyncThalovantClient) -> None:
-        client.keep(self.policy)
+        client.keep(self.policy, origin=self.origin)
         self._remove_listener = client.on_link_state(self._on_link_state)
         self._client = client
         for event_name, handler, holder in self._pending_on:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from thalovant.client.runtime import ClientRuntime
+from thalovant.client.runtime import ClientRuntime, OriginRoute
 from thalovant.errors import ThalovantError
 from thalovant.link.policy import HubSessionPolicy
 from thalovant.link.supervisor import StateListener
@@ -25,7 +25,7 @@ class KeepingMethods:
 
     _runtime: ClientRuntime
 
-    def keep(self, policy: HubSessionPolicy | None) -> None:
+    def keep(self, policy: HubSessionPolicy | None, *, origin: OriginRoute | None = None) -> None:
         """Hold the link with ``policy``: redial every failed attempt on its ladder (the first
         included), probe an idle link, ride out refusals for its grace period, and let its pin
         policy decide on a rotated hub key. Takes effect at once, also on a running link's
@@ -33,8 +33,10 @@ class KeepingMethods:
 
         Args:
             policy: The policy (replaces the redial backoff with its ladder), or None.
+            origin: Dial through a preferred (LAN) origin first, e.g. an
+                ``OriginPreference``.
         """
-        self._runtime.hold(policy)
+        self._runtime.hold(policy, origin)
 
     def on_link_state(self, listener: StateListener) -> Callable[[], None]:
         """Call ``listener`` (on the loop, synchronously: keep it short) with every new

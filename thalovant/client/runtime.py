@@ -20,7 +20,8 @@ import logging
 import os
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 from anyio.abc import TaskGroup
@@ -71,6 +72,16 @@ T = TypeVar("T")
 #: Bound of one pin-policy decision.
 _PIN_POLICY_SECONDS = 30.0
 
+
+class OriginRoute(Protocol):
+    """What the runtime needs of an ``OriginPreference`` (thalovant.agent.origin): run one
+    dial through a preferred address for ``host``, falling back to the public origin."""
+
+    async def connect(self, build: Callable[[float | None], Awaitable[Link]], *, host: str) -> Link:
+        """Dial through the preferred origin first."""
+        ...
+
+
 # This process's pid, refreshed in a forked child (``os.getpid()`` is a system call; the
 # check runs on every public call). docs/architecture.md, "Several workers".
 _PROCESS = [os.getpid()]
@@ -103,6 +114,8 @@ class ClientRuntime:
         self.keep: HubSessionPolicy | None = None
         """The policy while a session or agent holds the link (``client.keep``)."""
         self.state_listeners: list[StateListener] = []
+        self.origin: OriginRoute | None = None
+        """Dial through a preferred (LAN) origin first (``client.keep(origin=...)``)."""
         self.task_group: TaskGroup | None = None
         self.generation = 0
         """Bumped by every close: work started before a close must not reopen the client."""
@@ -237,9 +250,10 @@ class ClientRuntime:
             if not done:
                 host.cancel()
 
-    def hold(self, policy: HubSessionPolicy | None) -> None:
+    def hold(self, policy: HubSessionPolicy | None, origin: OriginRoute | None = None) -> None:
         """Hold the link with ``policy`` (None: stop holding); see ``client.keep``."""
         self.keep = policy
+        self.origin = origin
         if policy is not None:
             self.backoff = policy.backoff()
         sup = self.supervisor
@@ -255,6 +269,21 @@ class ClientRuntime:
         settings = self._settings
         sup = self.supervisor
         budget = (lambda: sup.attempt_deadline) if sup is not None else (lambda: None)
+        origin = self.origin
+        host = urlsplit(self.identity.endpoint_for(self.options.protocol) or "").hostname
+        if origin is not None and host:
+            return await origin.connect(
+                lambda _: self._dial_pinned(settings, telemetry, budget), host=host
+            )
+        return await self._dial_pinned(settings, telemetry, budget)
+
+    async def _dial_pinned(
+        self,
+        settings: LinkSettings,
+        telemetry: ConnectionTelemetry,
+        budget: Callable[[], float | None],
+    ) -> Link:
+        """One dial; a changed hub key goes to the pin policy, and a yes dials again."""
         try:
             return await dial(settings, telemetry, budget)
         except ThalovantHubKeyChangedError as exc:
