@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import time
 import tracemalloc
 from collections.abc import AsyncIterator
@@ -143,14 +144,16 @@ async def settle(agent: AsyncThalovantAgent) -> None:
 
 
 def measure() -> tuple[int, int]:
-    """Memory held by everything but this test's own bookkeeping (which grows with every
-    event it tallies), and the number of tasks."""
+    """Memory held by everything but this test's own bookkeeping (its tally grows with every
+    event, pytest keeps every log record), and the number of tasks."""
     gc.collect()
     snapshot = tracemalloc.take_snapshot().filter_traces(
         [
             tracemalloc.Filter(False, __file__),
             tracemalloc.Filter(False, conftest.__file__),
             tracemalloc.Filter(False, tracemalloc.__file__),
+            tracemalloc.Filter(False, logging.__file__),
+            tracemalloc.Filter(False, "*/_pytest/*"),
         ]
     )
     held = sum(stat.size for stat in snapshot.statistics("filename"))
@@ -265,6 +268,7 @@ async def inflict(
     else:
         await wait_redialed(agent, redials)
     took = time.monotonic() - began
+    soak.proxy.release_silenced()  # the client has moved on: end the black hole
     soak.recoveries.setdefault(fault, []).append(took)
     assert took <= outage + detect + policy.retry_ceiling_seconds + MARGIN, fault
     emitted += await emit_batch(soak, agent, tally)
