@@ -183,3 +183,52 @@ async def test_rotated_hub_key_pin_policy_decides(
     finally:
         await keeper.close(timeout=2)
         await strict.close(timeout=2)
+
+
+def test_replace_pin_is_a_compare_and_swap(tmp_path: Path) -> None:
+    from thalovant.identity.keystore import NoiseKeyStore
+
+    store = NoiseKeyStore(tmp_path / "keys")
+    old, new, other = b"\x01" * 32, b"\x02" * 32, b"\x03" * 32
+    store.pin("wss://hub", old)
+    assert not store.replace_pin("wss://hub", other, new)  # someone else's view: no change
+    assert store.pinned_key("wss://hub") == old
+    assert store.replace_pin("wss://hub", old, new)
+    assert store.replace_pin("wss://hub", old, new)  # already done by another worker
+    assert store.pinned_key("wss://hub") == new
+
+
+async def test_blocking_hub_session(
+    hub: LocalHub, identity: ThalovantIdentity, hub_tls: HubTLS, tmp_path: Path
+) -> None:
+    import threading
+
+    from thalovant.agent import HubSession
+
+    def run() -> tuple[str, list[str], list[bool], str]:
+        ticks: list[str] = []
+        states: list[bool] = []
+        got = threading.Event()
+        session = HubSession.for_identity(
+            identity,
+            policy=FAST,
+            protocol="wss",
+            ssl_context=hub_tls.client_context,
+            noise_state_dir=tmp_path / "noise",
+        )
+        try:
+            session.on_state_change(lambda held: states.append(bool(held)))
+            session.on("sync.tick", lambda event: (ticks.append(event.name), got.set()))
+            session.wait_state("ready", timeout=15)
+            text = session.ask("hello").text
+            anyio.from_thread.run(emit_to_all, hub, "sync.tick", {})
+            assert got.wait(10)
+            thread = threading.current_thread().name
+        finally:
+            session.close()
+        return text, ticks, states, thread
+
+    text, ticks, states, _ = await anyio.to_thread.run_sync(run)
+    assert text
+    assert ticks == ["sync.tick"]
+    assert True in states
