@@ -15,7 +15,6 @@ publication only (a failed connect, or :class:`~thalovant.link.link.LinkDown`), 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
 import weakref
@@ -31,10 +30,10 @@ from thalovant.bus.routing import InboundDispatcher
 from thalovant.carriers import CarrierOptions
 from thalovant.carriers.tls import client_ssl_context
 from thalovant.client.options import ClientOptions
+from thalovant.client.repin import accept_hub_key
 from thalovant.errors import (
     ThalovantConnectionError,
     ThalovantConnectTimeoutError,
-    ThalovantError,
     ThalovantHubKeyChangedError,
     ThalovantHubRefusedError,
     ThalovantRuntimeError,
@@ -51,7 +50,7 @@ from thalovant.link import (
     pin_id_for,
 )
 from thalovant.link.link import LinkDown
-from thalovant.link.policy import HubKeyChange, HubSessionPolicy
+from thalovant.link.policy import HubSessionPolicy
 from thalovant.link.supervisor import StateListener
 from thalovant.protocol.psk import default_psk_deriver
 
@@ -69,8 +68,6 @@ _FORKED = (
     "app's lifespan, not at import time (gunicorn --preload forks after importing the app)"
 )
 T = TypeVar("T")
-#: Bound of one pin-policy decision.
-_PIN_POLICY_SECONDS = 30.0
 
 
 class OriginRoute(Protocol):
@@ -287,42 +284,10 @@ class ClientRuntime:
         try:
             return await dial(settings, telemetry, budget)
         except ThalovantHubKeyChangedError as exc:
-            if not await self._accept_hub_key(settings, exc):
+            decide = self.keep.hub_key_policy if self.keep is not None else None
+            if not await accept_hub_key(decide, settings, exc):
                 raise
         return await dial(settings, telemetry, budget)
-
-    async def _accept_hub_key(
-        self, settings: LinkSettings, exc: ThalovantHubKeyChangedError
-    ) -> bool:
-        """Ask the pin policy about a changed hub key; re-pin when it says yes."""
-        decide = self.keep.hub_key_policy if self.keep is not None else None
-        old, new = exc.pinned_key, exc.presented_key
-        if decide is None or old is None or new is None:
-            return False
-        change = HubKeyChange(settings.pin_id, old, new)
-        try:
-            with anyio.fail_after(_PIN_POLICY_SECONDS):
-                verdict = decide(change)
-                if inspect.isawaitable(verdict):
-                    verdict = await verdict
-        except Exception as error:  # a raising policy says no
-            logger.warning("the pin policy failed (%s); the hub key change stands", error)
-            return False
-        if verdict is not True:
-            logger.warning("the pin policy refused the hub's new key for %s", settings.pin_id)
-            return False
-        try:
-            swapped = await anyio.to_thread.run_sync(
-                settings.key_store.replace_pin, settings.pin_id, old, new
-            )
-        except ThalovantError as error:
-            logger.warning("cannot re-pin the hub key: %s", error)
-            return False
-        if swapped:
-            logger.warning(
-                "re-pinned the hub key for %s (the pin policy accepted it)", settings.pin_id
-            )
-        return swapped
 
     def _make_settings(self) -> LinkSettings:
         # Blocking (CA bundle, folder creation): runs in a worker thread.
