@@ -23,15 +23,15 @@ POLICY = HubSessionPolicy(
 )
 
 
-async def ask_until_answered(agent: AsyncThalovantAgent, text: str) -> str:
+async def ask_until_answered(agent: AsyncThalovantAgent, text: str) -> tuple[str, int]:
     """Ask once the link is up; a link that turns out dead at publication (MQTT: the broker
     outlived the hub, so only the next publish shows the hub forgot the session) ends that
     ask, and the agent asks again on the redialed link."""
-    for _ in range(3):
+    for attempt in range(1, 4):
         await agent.session.wait_state("ready", timeout=60)
         try:
             reply = await agent.ask(text, timeout=20)
-            return str(reply.text)
+            return str(reply.text), attempt
         except ThalovantConnectionError:
             continue
     raise AssertionError("no answer after the hub came back")
@@ -61,17 +61,18 @@ async def test_agents_resume_after_the_hub_is_killed(
             for agent in agents.values():
                 tg.start_soon(agent.run_forever)
             for carrier, agent in agents.items():
-                assert "before" in await ask_until_answered(agent, f"before {carrier}")
+                text, _ = await ask_until_answered(agent, f"before {carrier}")
+                assert "before" in text
             await anyio.to_thread.run_sync(peer.kill_hub)
             killed = time.monotonic()
             await anyio.to_thread.run_sync(peer.start_hub)
             for carrier, agent in agents.items():
-                text = await ask_until_answered(agent, f"after {carrier}")
+                text, attempts = await ask_until_answered(agent, f"after {carrier}")
                 assert "after" in text
                 info = agent.client.connection_info()
                 print(
                     f"\n{carrier}: answered {time.monotonic() - killed:.1f} s after the kill, "
-                    f"{info.redials} redial(s)"
+                    f"{info.redials} redial(s), {attempts} ask(s)"
                 )
                 assert info.redials >= 1
             for agent in agents.values():
