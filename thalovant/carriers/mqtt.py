@@ -58,6 +58,7 @@ from thalovant.carriers.mqtt_wire import (
     close_notice,
     decode_payload,
     drop_connection,
+    guard_socket_writes,
     is_loopback_host,
     parse_broker_url,
     parse_close_notice,
@@ -372,6 +373,7 @@ async def open_mqtt(
         ),
     )
     client.pending_calls_threshold = 2 * PUBLISH_WINDOW  # pipelined publishes
+    guard_socket_writes(client, asyncio.get_running_loop())
     try:
         await client.__aenter__()
     except aiomqtt.MqttCodeError as exc:
