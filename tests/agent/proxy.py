@@ -7,7 +7,9 @@ Each accepted connection is piped to :attr:`FaultProxy.target` in both direction
   (bytes wait in the proxy, nothing is lost; no FIN);
 * :meth:`FaultProxy.silence`: black-hole the open connections for good: bytes are read and
   dropped, nothing is forwarded, no FIN (a peer that went silent, a sleeping laptop);
-* :attr:`FaultProxy.refusing`: close new connections at once (the hub is down).
+* :attr:`FaultProxy.refusing`: close new connections at once;
+* :meth:`FaultProxy.close_port` / :meth:`open_port`: stop listening and listen again on the
+  same port (the hub is down: connections are refused, as by a closed port).
 
 New connections after a cut, stall or silence are piped normally. :meth:`retarget` points
 new connections at another port (a restarted hub on a new port).
@@ -79,6 +81,7 @@ class FaultProxy:
         self.pipes: set[_Pipe] = set()
         self.accepted = 0
         self._silenced: list[_Pipe] = []
+        self._port = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -89,7 +92,18 @@ class FaultProxy:
 
     async def __aenter__(self) -> FaultProxy:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self._port = self.port
         return self
+
+    async def close_port(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await asyncio.wait_for(self._server.wait_closed(), 5.0)
+
+    async def open_port(self) -> None:
+        self._server = await asyncio.start_server(
+            self._accept, "127.0.0.1", self._port, reuse_address=True
+        )
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None

@@ -377,12 +377,14 @@ async def open_mqtt(
     try:
         await client.__aenter__()
     except aiomqtt.MqttCodeError as exc:
+        drop_connection(client)  # paho keeps the socket of a failed connect open
         if exc.rc in (4, 5) or getattr(exc.rc, "value", None) in (4, 5, 134, 135):
             raise ThalovantHubRefusedError(
                 f"the MQTT broker {shown} refused the credentials ({exc})"
             ) from None
         raise ThalovantConnectionError(f"cannot connect to {shown}: {exc}") from None
     except aiomqtt.MqttError as exc:
+        drop_connection(client)
         raise ThalovantConnectionError(f"cannot connect to {shown}: {exc}") from None
     except BaseException:
         drop_connection(client)
