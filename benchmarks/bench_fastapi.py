@@ -2,30 +2,28 @@
 
     .venv/bin/python benchmarks/bench_fastapi.py [--protocols wss,https,mqtt] [--seconds 4]
 
-Three processes on loopback: the local hub (this script with ``--serve-hub``, trustme TLS,
-demo skills), one uvicorn worker serving this module's ``app`` (one
-``AsyncThalovantClient`` opened in the lifespan, as docs/architecture.md "Several workers"
-describes), and the load generator (this script: 64 aiohttp clients, each sending its next
-request as soon as the last one answered). Per carrier, in one run, the same route is measured
-twice, alternating after a warm-up:
+Three processes on loopback, placed as in production, where the hub is another machine: one
+uvicorn worker serving this module's ``app`` (one ``AsyncThalovantClient`` opened in the
+lifespan, as docs/architecture.md "Several workers" describes) pinned to a core of its own;
+the local hub (this script with ``--serve-hub``, trustme TLS, demo skills) and the load
+generator (``wrk -c64`` when Debian's ``wrk`` is installed, else 64 aiohttp clients in this
+process) on the other cores. Per carrier and per route weight, in one run, the same route is
+measured twice, alternating after a warm-up:
 
 * ``GET /noask``: the route's own work (FastAPI, JSON) without the ask;
 * ``GET /ask``: the same route with ``await client.ask("hello")`` (the demo "hello" skill, the
   cheapest answer the hub has: one ``speak``, then ``handled``).
 
-Figures: requests/s and p50/p99 latency of each route, and the **throughput ratio** =
-``/ask`` requests/s ÷ ``/noask`` requests/s, measured twice in the same run:
+Figures per route: requests/s, p50/p99 latency, and the uvicorn process's CPU per request
+(``/proc``; the ask's CPU in the service is the difference). Per pair: the **throughput
+ratio** = ``/ask`` requests/s ÷ ``/noask`` requests/s and the added p50. The route weight
+``--work-ms`` (default ``0,20,50``) is a simulated backend call both routes await first:
 
-* ``work 0``: both routes do nothing else (FastAPI's floor, ~10 ms at 64 in flight). The
-  ratio is then the ask's whole cost against an empty route, hub included: a Noise decrypt,
-  a skill, two encrypted replies per ask, on the same few cores as uvicorn and the load
-  generator, so it is far below 0.9 on a small machine;
-* ``work --work-ms`` (default 20): both routes first await a simulated backend call of that
-  many milliseconds, as a real route does (a database, another service). This is the ratio
-  the issue's target (≥ 0.9 on wss) is about: the SDK's added cost inside a route that does
-  work of its own, with the hub's work small beside it.
-
-The added latency per request (p50 of ``/ask`` minus p50 of ``/noask``) is printed too.
+* ``0``: an empty route, FastAPI's floor. The service core is saturated by both routes, so
+  the ratio is FastAPI's CPU per request against FastAPI's plus the SDK's: the worst case;
+* ``20`` / ``50``: a route that awaits a database or another service, as real routes do. Once
+  the service core is no longer saturated the ratio is what the ask adds to a request's time
+  (about a millisecond), which is the SDK's cost a service sees (target ≥ 0.9 on wss).
 """
 
 from __future__ import annotations
@@ -34,6 +32,8 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import socket
 import ssl
 import statistics
@@ -47,6 +47,19 @@ from pathlib import Path
 from typing import Any
 
 CONCURRENCY = 64
+CPUS = sorted(os.sched_getaffinity(0))
+SERVICE_CPUS = CPUS[:1] if len(CPUS) > 1 else CPUS
+"""The uvicorn worker's own core: the hub and the load generator share the others."""
+OTHER_CPUS = CPUS[1:] if len(CPUS) > 1 else CPUS
+
+
+def _pin(cpus: list[int]) -> Any:
+    def apply() -> None:
+        os.sched_setaffinity(0, cpus)
+
+    return apply
+
+
 HERE = Path(__file__).resolve().parent
 
 # -- the app (imported by uvicorn as bench_fastapi:app) ---------------------------------------
@@ -136,8 +149,44 @@ async def _wait_ready(url: str, proc: subprocess.Popen[bytes], within: float = 9
     raise SystemExit("uvicorn was not ready in time")
 
 
-async def _load(url: str, seconds: float) -> tuple[float, list[float], int]:
-    """``CONCURRENCY`` clients for ``seconds``: requests/s, latencies (ms), errors."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _load(url: str, seconds: float) -> tuple[float, float, float, int]:
+    """``CONCURRENCY`` clients for ``seconds``: requests/s, p50 and p99 (ms), errors.
+
+    wrk (Debian ``wrk``) when installed, pinned beside the hub, so that the load generator
+    costs the service's core nothing; otherwise 64 aiohttp clients in this process.
+    """
+    if shutil.which("wrk"):
+        return await _wrk(url, seconds)
+    return await _aiohttp_load(url, seconds)
+
+
+async def _wrk(url: str, seconds: float) -> tuple[float, float, float, int]:
+    argv = ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{max(1, round(seconds))}s", "--latency", url]
+    proc = await asyncio.create_subprocess_exec(
+        "taskset", "-c", ",".join(map(str, OTHER_CPUS)), *argv, stdout=subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), seconds + 60)
+    text = out.decode()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    errors = sum(int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|timeout):? (\d+)", text))
+    return rps, _wrk_latency(text, "50%"), _wrk_latency(text, "99%"), errors
+
+
+def _wrk_latency(text: str, quantile: str) -> float:
+    match = re.search(rf"^\s+{quantile}\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    if match is None:
+        raise SystemExit(f"wrk printed no {quantile} latency:\n{text}")
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+    return float(match.group(1)) * scale
+
+
+async def _aiohttp_load(url: str, seconds: float) -> tuple[float, float, float, int]:
     import aiohttp
 
     latencies: list[float] = []
@@ -161,7 +210,7 @@ async def _load(url: str, seconds: float) -> tuple[float, list[float], int]:
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
         elapsed = time.perf_counter() - began
-    return len(latencies) / elapsed, latencies, errors
+    return len(latencies) / elapsed, _p(latencies, 50), _p(latencies, 99), errors
 
 
 def _p(values: list[float], q: float) -> float:
@@ -169,7 +218,7 @@ def _p(values: list[float], q: float) -> float:
 
 
 async def bench_protocol(
-    state: Path, ca_file: Path, protocol: str, seconds: float, work_ms: float
+    state: Path, ca_file: Path, protocol: str, seconds: float, works: list[float]
 ) -> list[dict[str, Any]]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("THALOVANT_")}
@@ -178,40 +227,49 @@ async def bench_protocol(
     argv = [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "bench_fastapi:app"]
     argv += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     argv += ["--log-level", "warning"]
-    proc = subprocess.Popen(argv, env=env)  # noqa: ASYNC220 - started once, before the load
+    proc = subprocess.Popen(argv, env=env, preexec_fn=_pin(SERVICE_CPUS))  # noqa: ASYNC220
     url = f"http://127.0.0.1:{port}"
     try:
         await _wait_ready(url, proc)
         await _load(f"{url}/ask", 1.0)  # warm-up: connections, caches
         await _load(f"{url}/noask", 1.0)
         rows = []
-        for work in sorted({0.0, work_ms}):
-            rows.append(await _measure(url, protocol, work, seconds))
+        for work in works:
+            rows.append(await _measure(url, proc.pid, protocol, work, seconds))
     finally:
         proc.terminate()
         proc.wait(20)
     return rows
 
 
-async def _measure(url: str, protocol: str, work_ms: float, seconds: float) -> dict[str, Any]:
-    runs: dict[str, list[tuple[float, list[float], int]]] = {"noask": [], "ask": []}
+async def _measure(
+    url: str, pid: int, protocol: str, work_ms: float, seconds: float
+) -> dict[str, Any]:
+    runs: dict[str, list[tuple[float, float, float, int]]] = {"noask": [], "ask": []}
+    cpu: dict[str, float] = {"noask": 0.0, "ask": 0.0}
+    served: dict[str, float] = {"noask": 0.0, "ask": 0.0}
     for _ in range(2):  # alternate, so drift hits both routes alike
         for route in ("noask", "ask"):
-            runs[route].append(await _load(f"{url}/{route}?work_ms={work_ms:g}", seconds / 2))
+            before = _cpu_seconds(pid)
+            began = time.perf_counter()
+            sample = await _load(f"{url}/{route}?work_ms={work_ms:g}", seconds / 2)
+            served[route] += sample[0] * (time.perf_counter() - began)
+            cpu[route] += _cpu_seconds(pid) - before
+            runs[route].append(sample)
     out: dict[str, Any] = {"protocol": protocol, "work_ms": work_ms}
     for route, samples in runs.items():
-        lat = [x for _, values, _ in samples for x in values]
         out[route] = {
-            "rps": sum(r for r, _, _ in samples) / len(samples),
-            "p50": _p(lat, 50),
-            "p99": _p(lat, 99),
-            "errors": sum(e for _, _, e in samples),
+            "rps": statistics.fmean(s[0] for s in samples),
+            "p50": statistics.fmean(s[1] for s in samples),
+            "p99": statistics.fmean(s[2] for s in samples),
+            "errors": sum(s[3] for s in samples),
+            "cpu_us": cpu[route] / max(served[route], 1.0) * 1e6,
         }
     out["ratio"] = out["ask"]["rps"] / out["noask"]["rps"]
     return out
 
 
-async def run(protocols: list[str], seconds: float, work_ms: float) -> list[dict[str, Any]]:
+async def run(protocols: list[str], seconds: float, works: list[float]) -> list[dict[str, Any]]:
     import trustme
 
     with tempfile.TemporaryDirectory(prefix="thalovant-bench-fastapi-") as tmp:
@@ -227,6 +285,7 @@ async def run(protocols: list[str], seconds: float, work_ms: float) -> list[dict
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            preexec_fn=_pin(OTHER_CPUS),
         )
         try:
             assert hub.stdout is not None
@@ -234,7 +293,7 @@ async def run(protocols: list[str], seconds: float, work_ms: float) -> list[dict
                 raise SystemExit("the hub did not start")
             rows = []
             for protocol in protocols:
-                rows += await bench_protocol(state, ca_file, protocol, seconds, work_ms)
+                rows += await bench_protocol(state, ca_file, protocol, seconds, works)
             return rows
         finally:
             assert hub.stdin is not None
@@ -245,13 +304,16 @@ async def run(protocols: list[str], seconds: float, work_ms: float) -> list[dict
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
         f"FastAPI route, {CONCURRENCY} concurrent HTTP clients, one uvicorn worker",
-        "carrier  work  route   req/s    p50 ms   p99 ms  errors",
+        "carrier  work  route   req/s    p50 ms   p99 ms  errors  service CPU µs/req",
     ]
     for row in rows:
         for route in ("noask", "ask"):
             r = row[route]
             head = f"{row['protocol']:<8} {row['work_ms']:4g}  {route:<6}"
-            lines.append(f"{head} {r['rps']:7.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:6d}")
+            lines.append(
+                f"{head} {r['rps']:7.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:6d}"
+                f"  {r['cpu_us']:8.0f}"
+            )
         added = row["ask"]["p50"] - row["noask"]["p50"]
         lines.append(
             f"{row['protocol']:<8} {row['work_ms']:4g}  ratio (ask/noask req/s) "
@@ -266,14 +328,17 @@ def main() -> None:
     parser.add_argument("--protocols", default="wss,https,mqtt")
     parser.add_argument("--seconds", type=float, default=4.0, help="per route, per carrier")
     parser.add_argument(
-        "--work-ms", type=float, default=20.0, help="the route's own simulated backend call"
+        "--work-ms",
+        default="0,20,50",
+        help="the route's own simulated backend call(s), milliseconds, comma-separated",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     if args.serve_hub is not None:
         asyncio.run(serve_hub(args.serve_hub))
         return
-    rows = asyncio.run(run(args.protocols.split(","), args.seconds, args.work_ms))
+    works = [float(w) for w in args.work_ms.split(",")]
+    rows = asyncio.run(run(args.protocols.split(","), args.seconds, works))
     print(json.dumps(rows) if args.json else table(rows))
 
 

@@ -41,6 +41,12 @@ if TYPE_CHECKING:
     from thalovant.control.client import DEFAULT_CONTROL_API_URL as DEFAULT_CONTROL_API_URL
     from thalovant.control.client import AsyncThalovantControlPlane as AsyncThalovantControlPlane
     from thalovant.control.client import BootstrapIdentityResult as BootstrapIdentityResult
+    from thalovant.control.skill_models import DeviceLoginRequest as DeviceLoginRequest
+    from thalovant.control.skill_models import HubSkill as HubSkill
+    from thalovant.control.skill_models import HubSkillList as HubSkillList
+    from thalovant.control.skill_models import HubSkillOperation as HubSkillOperation
+    from thalovant.control.skill_models import HubSkillOperationState as HubSkillOperationState
+    from thalovant.control.skill_models import HubSkillState as HubSkillState
     from thalovant.identity.endpoints import HubDataPlaneEndpoints as HubDataPlaneEndpoints
     from thalovant.identity.endpoints import HubProtocolSettings as HubProtocolSettings
     from thalovant.identity.endpoints import (
@@ -50,6 +56,26 @@ if TYPE_CHECKING:
     from thalovant.identity.model import mqtt_topics_for_identity as mqtt_topics_for_identity
     from thalovant.identity.mqtt import MqttBrokerCredentials as MqttBrokerCredentials
     from thalovant.identity.mqtt import MqttTopicSet as MqttTopicSet
+    from thalovant.models.doctor import ThalovantDoctorCheck as ThalovantDoctorCheck
+    from thalovant.models.doctor import ThalovantDoctorReport as ThalovantDoctorReport
+    from thalovant.models.intents import HubFallback as HubFallback
+    from thalovant.models.intents import HubIntent as HubIntent
+    from thalovant.models.intents import HubIntentInventory as HubIntentInventory
+    from thalovant.models.intents import HubSkillIntents as HubSkillIntents
+    from thalovant.models.intents import IntentDefinition as IntentDefinition
+    from thalovant.models.intents import IntentRegistration as IntentRegistration
+    from thalovant.models.inventory import Intent as Intent
+    from thalovant.models.inventory import Inventory as Inventory
+    from thalovant.models.inventory import Skill as Skill
+    from thalovant.models.inventory import languages_present as languages_present
+    from thalovant.models.listing import as_sentence as as_sentence
+    from thalovant.models.listing import common_affix as common_affix
+    from thalovant.models.listing import friendly_title as friendly_title
+    from thalovant.models.listing import humanize as humanize
+    from thalovant.models.listing import sort_key as sort_key
+    from thalovant.models.listing import speakable as speakable
+    from thalovant.models.listing import strip_affix as strip_affix
+    from thalovant.models.listing_cache import InventoryCache as InventoryCache
     from thalovant.models.types import ThalovantConnectionInfo as ThalovantConnectionInfo
     from thalovant.models.types import ThalovantDisplayItem as ThalovantDisplayItem
     from thalovant.models.types import ThalovantEvent as ThalovantEvent
@@ -71,6 +97,12 @@ _LAZY: dict[str, str] = {
     "DEFAULT_CONTROL_API_URL": "thalovant.control.client",
     "AsyncThalovantControlPlane": "thalovant.control.client",
     "BootstrapIdentityResult": "thalovant.control.client",
+    "DeviceLoginRequest": "thalovant.control.skill_models",
+    "HubSkill": "thalovant.control.skill_models",
+    "HubSkillList": "thalovant.control.skill_models",
+    "HubSkillOperation": "thalovant.control.skill_models",
+    "HubSkillOperationState": "thalovant.control.skill_models",
+    "HubSkillState": "thalovant.control.skill_models",
     "ThalovantControlPlane": "thalovant.sync.control",
     "build_location": "thalovant.client.context",
     "request_context": "thalovant.client.context",
@@ -90,6 +122,27 @@ _LAZY: dict[str, str] = {
     "ThalovantClient": "thalovant.sync.client",
     "ThalovantConversation": "thalovant.sync.client",
     "ThalovantReplyStream": "thalovant.sync.bridges",
+    # doctor, intent inventory and listing helpers (issue 14)
+    "ThalovantDoctorCheck": "thalovant.models.doctor",
+    "ThalovantDoctorReport": "thalovant.models.doctor",
+    "HubFallback": "thalovant.models.intents",
+    "HubIntent": "thalovant.models.intents",
+    "HubIntentInventory": "thalovant.models.intents",
+    "HubSkillIntents": "thalovant.models.intents",
+    "IntentDefinition": "thalovant.models.intents",
+    "IntentRegistration": "thalovant.models.intents",
+    "Intent": "thalovant.models.inventory",
+    "Inventory": "thalovant.models.inventory",
+    "Skill": "thalovant.models.inventory",
+    "as_sentence": "thalovant.models.listing",
+    "common_affix": "thalovant.models.listing",
+    "friendly_title": "thalovant.models.listing",
+    "humanize": "thalovant.models.listing",
+    "languages_present": "thalovant.models.inventory",
+    "sort_key": "thalovant.models.listing",
+    "speakable": "thalovant.models.listing",
+    "strip_affix": "thalovant.models.listing",
+    "InventoryCache": "thalovant.models.listing_cache",
     # long-lived clients (issue #15)
     "AsyncHubSession": "thalovant.agent",
     "AsyncThalovantAgent": "thalovant.agent",

@@ -7,8 +7,9 @@ test extras needed), then does what a new user does, printing each step with its
 1. control plane: list public hubs, sign in, read the profile, create a client identity,
    wait for its admission;
 2. data plane, over every protocol the new identity offers: connect, ask for a joke, a
-   two-turn conversation that remembers a colour (one session id, a base context), a
-   ``send_utterance`` answered through ``listen``, an action and a code.
+   two-turn conversation that remembers a colour (one session id, a base context), the
+   carrier and status answers, a ``send_utterance`` answered through ``listen``, an action
+   and a code. The hub's fallback skill is on, as in ``thalovant hub``.
 
 Exit status 0 when every step worked, 1 with ``thalovant: <reason>`` otherwise.
 """
@@ -32,7 +33,7 @@ T = TypeVar("T")
 
 #: The first question of the quickstart.
 JOKE_QUESTION = "Tell me a short clean joke."
-_WIDTH = 46
+_WIDTH = 52
 
 
 class _Steps:
@@ -171,16 +172,26 @@ async def _data_plane(
         talk = client.conversation(context={"metadata": {"demo": "colour"}})
         steps.say(f"     conversation session {talk.session_id}, context {talk.context}")
         await steps.run(
-            "turn 1: 'My favourite colour is blue.'",
-            lambda: talk.ask("My favourite colour is blue."),
+            "turn 1: 'Remember that my favorite color is blue.'",
+            lambda: talk.ask("Remember that my favorite color is blue."),
             lambda r: f"{_quote(r.text)} [request {r.request_id}]",
         )
         second = await steps.run(
-            "turn 2: 'What is my favourite colour?'",
-            lambda: talk.ask("What is my favourite colour?"),
+            "turn 2: 'What color did I mention?'",
+            lambda: talk.ask("What color did I mention?"),
             lambda r: f"{_quote(r.text)} [session {r.session_id}]",
         )
         _expect("blue" in second.text.lower(), "the conversation remembers the colour")
+        await steps.run(
+            f"ask 'Reply over {protocol}.'",
+            lambda: client.ask(f"Reply over {protocol}."),
+            lambda r: _quote(r.text),
+        )
+        await steps.run(
+            "ask 'Say the current status.'",
+            lambda: client.ask("Say the current status."),
+            lambda r: _quote(r.text, 200),
+        )
         await _fire_and_listen(
             steps,
             client,

@@ -14,8 +14,20 @@ with its ``test`` extra makes these fixtures available everywhere::
   ``127.0.0.1``/``localhost``/``::1``, a client context trusting only that CA, and the CA as
   a PEM file (``ca_file``) for code that wants a path (``SSL_CERT_FILE``, ``cafile=``).
 - ``local_hub`` (async, function scope): a started :class:`~thalovant.hub.LocalHub` on
-  ``wss://127.0.0.1:<free port>`` with the demo skills and a fresh state folder. It needs the
-  anyio pytest plugin (``@pytest.mark.anyio`` on the test) on the asyncio backend.
+  ``wss://127.0.0.1:<free port>`` with the demo skills, the fallback skill and a fresh state
+  folder. It needs the anyio pytest plugin (``@pytest.mark.anyio`` on the test) on the
+  asyncio backend.
+
+The fallback skill answers every utterance no skill matches, so ``ask`` never raises
+``ThalovantUnansweredError`` against the fixture. To test that error, switch it off for
+one test with the ``thalovant_hub`` marker (its keywords go to ``LocalHub``)::
+
+    @pytest.mark.anyio
+    @pytest.mark.thalovant_hub(fallback=False)
+    async def test_unanswered(local_hub):
+        ...  # an unmatched utterance now gets ovos.intent.unmatched
+
+or, inside a test, with ``local_hub.fallback = False``.
 
 ``trustme`` and the hub are imported inside the fixtures, so loading this plugin costs nothing.
 """
@@ -33,9 +45,22 @@ import pytest
 if TYPE_CHECKING:
     from thalovant.hub import LocalHub
 
-__all__ = ["HubTLS", "hub_tls", "local_hub", "make_hub_tls"]
+__all__ = ["HUB_MARKER", "HubTLS", "hub_tls", "local_hub", "make_hub_tls", "pytest_configure"]
 
 _HOSTS = ("127.0.0.1", "localhost", "::1")
+
+HUB_MARKER = "thalovant_hub"
+"""``@pytest.mark.thalovant_hub(**options)``: ``LocalHub`` options of the ``local_hub``
+fixture for one test, e.g. ``fallback=False``."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the :data:`HUB_MARKER` marker (so ``--strict-markers`` accepts it)."""
+    config.addinivalue_line(
+        "markers",
+        f"{HUB_MARKER}(**options): LocalHub options of the local_hub fixture, "
+        "e.g. fallback=False to get ovos.intent.unmatched for unmatched utterances",
+    )
 
 
 @dataclass(frozen=True)
@@ -77,9 +102,15 @@ def hub_tls(tmp_path_factory: pytest.TempPathFactory) -> HubTLS:
 
 
 @pytest.fixture
-async def local_hub(anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path) -> AsyncIterator[LocalHub]:
-    """A running local hub (demo skills, trustme TLS, fresh state), closed after the test."""
+async def local_hub(
+    anyio_backend: Any, hub_tls: HubTLS, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[LocalHub]:
+    """A running local hub (demo skills, fallback on, trustme TLS, fresh state), closed after
+    the test; ``@pytest.mark.thalovant_hub(fallback=False, ...)`` passes options to it."""
     from thalovant.hub import LocalHub
 
-    async with LocalHub(tmp_path / "thalovant-hub", ssl_context=hub_tls.server_context) as hub:
+    marker = request.node.get_closest_marker(HUB_MARKER)
+    options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
+    options.setdefault("ssl_context", hub_tls.server_context)
+    async with LocalHub(tmp_path / "thalovant-hub", **options) as hub:
         yield hub

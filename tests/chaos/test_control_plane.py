@@ -32,7 +32,13 @@ from thalovant.hub.control import api as control_api
 from thalovant.hub.control import signin as control_signin
 from thalovant.hub.control.account import LocalAccount
 from thalovant.hub.control.resources import client_id_for, hub_id_for
-from thalovant.hub.control.tokens import ALL_SCOPES, IssuedToken, TokenStore
+from thalovant.hub.control.tokens import (
+    ALL_SCOPES,
+    EXTRA_SCOPES,
+    KNOWN_SCOPES,
+    IssuedToken,
+    TokenStore,
+)
 from thalovant.hub.control_plane import LocalControlPlane
 from thalovant.testing import HubTLS
 
@@ -475,14 +481,56 @@ EXPECTED_ACCESS: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("POST", "/clients"): ("clients:write",),
     ("GET", "/clients/{client_id}"): ("clients:read",),
     ("DELETE", "/clients/{client_id}"): ("clients:write",),
-    ("GET", "/operations/{op_id}"): ("clients:read", "clients:write"),
+    ("GET", "/operations/{op_id}"): ("clients:read", "clients:write", "hubs:read", "hubs:write"),
+    # the wider control plane (docs/control-plane.md)
+    ("POST", "/hubs"): ("hubs:write",),
+    ("PATCH", "/hubs/{hub_id}"): ("hubs:write",),
+    ("DELETE", "/hubs/{hub_id}"): ("hubs:write",),
+    ("POST", "/hubs/{hub_id}/release"): ("hubs:write",),
+    ("PUT", "/hubs/{hub_id}/rating"): ("hubs:read", "hubs:write"),
+    ("DELETE", "/hubs/{hub_id}/rating"): ("hubs:read", "hubs:write"),
+    ("GET", "/hubs/{hub_id}/runtime-capabilities"): ("hubs:inspect", "hubs:write"),
+    ("GET", "/hubs/{hub_id}/skills"): ("hubs:read", "hubs:write"),
+    ("POST", "/hubs/{hub_id}/skills"): ("hubs:write",),
+    ("GET", "/hubs/{hub_id}/skills/history"): ("hubs:read", "hubs:write"),
+    ("PATCH", "/hubs/{hub_id}/skills/{skill}"): ("hubs:write",),
+    ("DELETE", "/hubs/{hub_id}/skills/{skill}"): ("hubs:write",),
+    ("GET", "/marketplace/skills"): ("hubs:read", "hubs:write"),
+    ("GET", "/runtime-groups"): ("hubs:read", "hubs:write"),
+    ("POST", "/runtime-groups"): ("hubs:write",),
+    ("GET", "/runtime-groups/{group_id}"): ("hubs:read", "hubs:write"),
+    ("PATCH", "/runtime-groups/{group_id}"): ("hubs:write",),
+    ("DELETE", "/runtime-groups/{group_id}"): ("hubs:write",),
+    ("GET", "/runtime-groups/{group_id}/config"): ("hubs:read", "hubs:write"),
+    ("PATCH", "/runtime-groups/{group_id}/config"): ("hubs:write",),
+    ("PUT", "/runtime-groups/{group_id}/config"): ("hubs:write",),
+    ("POST", "/runtime-groups/{group_id}/release"): ("hubs:write",),
+    ("GET", "/runtime-groups/{group_id}/marketplace"): ("hubs:read", "hubs:write"),
+    ("GET", "/runtime-groups/{group_id}/inventory"): ("hubs:read", "hubs:write"),
+    ("POST", "/runtime-groups/{group_id}/skills"): ("hubs:write",),
+    ("DELETE", "/runtime-groups/{group_id}/skills/{skill_id}"): ("hubs:write",),
+    ("GET", "/memory"): ("memory:read", "memory:write"),
+    ("POST", "/memory"): ("memory:write",),
+    ("GET", "/memory/summary"): ("memory:read", "memory:write"),
+    ("GET", "/memory/{memory_id}"): ("memory:read", "memory:write"),
+    ("PATCH", "/memory/{memory_id}"): ("memory:write",),
+    ("DELETE", "/memory/{memory_id}"): ("memory:write",),
+    ("GET", "/analytics/overview"): ("analytics:read",),
+    ("GET", "/auth/device/codes/{user_code}"): (),
+    ("POST", "/auth/device/codes/{user_code}/approve"): (),
+    ("POST", "/auth/device/codes/{user_code}/deny"): (),
+    ("POST", "/auth/native/authorize"): (),
+    ("POST", "/auth/native/token"): None,
 }
 
 
 def _subsets() -> list[tuple[str, ...]]:
+    # every subset of the client scopes; each wider scope alone, and all of them
     out: list[tuple[str, ...]] = []
     for mask in range(2 ** len(ALL_SCOPES)):
         out.append(tuple(s for i, s in enumerate(ALL_SCOPES) if mask >> i & 1))
+    out += [(scope,) for scope in EXTRA_SCOPES]
+    out.append(KNOWN_SCOPES)
     return out
 
 
@@ -526,6 +574,11 @@ async def test_every_route_against_every_scope_set(
                         else victim.token_id,
                         "client_id": client_id_for(record.access_key),
                         "op_id": "op_missing",
+                        "skill": "skill-missing",
+                        "skill_id": "skill-missing",
+                        "group_id": "rg_missing",
+                        "memory_id": "mem_missing",
+                        "user_code": "CODE-MISSING",
                     }
                     path = "/v1" + template
                     for name, value in values.items():

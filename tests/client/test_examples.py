@@ -203,7 +203,8 @@ async def test_policy_denial(hub: LocalHub, make_client: ClientFactory) -> None:
     assert client.bus.in_flight == 0
 
 
-async def test_unmatched(client: AsyncThalovantClient) -> None:
+async def test_unmatched(client: AsyncThalovantClient, hub: LocalHub) -> None:
+    hub.fallback = False  # the fallback skill would answer it
     with anyio.fail_after(5), pytest.raises(ThalovantUnansweredError) as caught:
         await client.ask("please recalibrate the flux capacitor")
     assert caught.value.said == "please recalibrate the flux capacitor"

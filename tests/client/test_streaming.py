@@ -85,7 +85,8 @@ async def test_display_items_are_yielded(client: AsyncThalovantClient) -> None:
     assert next(item.kind for item in events[0].display_items()) == "choices"
 
 
-async def test_unanswered(client: AsyncThalovantClient) -> None:
+async def test_unanswered(client: AsyncThalovantClient, hub: LocalHub) -> None:
+    hub.fallback = False  # the fallback skill would answer it
     stream = client.ask_stream("please recalibrate the flux capacitor")
     with anyio.fail_after(10), pytest.raises(ThalovantUnansweredError) as caught:
         await _drain(stream)

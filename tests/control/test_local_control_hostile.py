@@ -24,7 +24,7 @@ from thalovant.hub.control import api as api_module
 from thalovant.hub.control import bodies as bodies_module
 from thalovant.hub.control.account import LocalAccount
 from thalovant.hub.control.resources import hub_id_for
-from thalovant.hub.control.tokens import ALL_SCOPES, TokenStore
+from thalovant.hub.control.tokens import KNOWN_SCOPES, TokenStore
 from thalovant.hub.control_plane import LocalControlPlane
 from thalovant.hub.state.registry import InvalidClientError
 from thalovant.testing import HubTLS
@@ -57,7 +57,7 @@ class Caller:
     def __init__(self, control: LocalControlPlane, hub_tls: HubTLS) -> None:
         self.control = control
         self.tls = hub_tls
-        self.token, self.record = control.tokens.issue(ALL_SCOPES)
+        self.token, self.record = control.tokens.issue(KNOWN_SCOPES)
 
     async def __call__(
         self,
@@ -395,7 +395,7 @@ async def test_deeply_nested_bodies(call: Caller, local_hub: LocalHub, kind: str
 async def test_read_only_token_cannot_revoke_other_tokens(
     call: Caller, control: LocalControlPlane
 ) -> None:
-    full, full_record = control.tokens.issue(ALL_SCOPES)
+    full, full_record = control.tokens.issue(KNOWN_SCOPES)
     reader, reader_record = control.tokens.issue(("hubs:read",))
     other, other_record = control.tokens.issue(("hubs:read",))
     path = f"/v1/auth/api-tokens/{full_record.token_id}"
@@ -435,7 +435,7 @@ async def test_route_table_covers_every_route(control: LocalControlPlane) -> Non
     assert served == declared
     for route in api_module.ROUTES:
         assert isinstance(route.access, api_module.Access), route
-        assert set(route.access.any_of) <= set(ALL_SCOPES), route
+        assert set(route.access.any_of) <= set(KNOWN_SCOPES), route
 
 
 @pytest.mark.parametrize(
@@ -457,7 +457,7 @@ async def test_every_route_enforces_its_scopes(
         return
     problem(await send(None), 401, "not_authenticated")
     if access.any_of:
-        lacking = tuple(s for s in ALL_SCOPES if s not in access.any_of)
+        lacking = tuple(s for s in KNOWN_SCOPES if s not in access.any_of)
         token, record = control.tokens.issue(lacking)
         problem(await send(token, record.token_id), 403, "insufficient_scopes")
         for scope in access.any_of:

@@ -266,7 +266,7 @@ async def test_scopes_are_enforced(api: AsyncThalovantControlPlane) -> None:
     assert caught.value.status_code == 403
     assert caught.value.detail == "Insufficient scopes"
     with pytest.raises(ThalovantAPIError) as bad:
-        await api.login(EMAIL, PASSWORD, scope="hubs:write")
+        await api.login(EMAIL, PASSWORD, scope="hubs:admin")
     assert bad.value.code == "invalid_scope"
 
 
@@ -283,13 +283,6 @@ async def test_failed_sign_ins_lock_with_retry_after(
     assert (err.status_code, err.code) == (429, "too_many_attempts")
     assert err.retry_after_seconds is not None
     assert 0 < err.retry_after_seconds <= control_api.LOCKOUT_SECONDS
-
-
-async def test_browser_sign_in_is_not_offered(api: AsyncThalovantControlPlane) -> None:
-    with pytest.raises(ThalovantAPIError) as caught:
-        await api.begin_device_login()
-    assert (caught.value.status_code, caught.value.code) == (501, "not_supported")
-    assert "login(email, password)" in str(caught.value)
 
 
 # ------------------------------------------------------------------------------ clients

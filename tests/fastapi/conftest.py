@@ -159,7 +159,11 @@ async def hub(
     anyio_backend: str, hub_tls: HubTLS, tmp_path_factory: pytest.TempPathFactory, waiters: Waiters
 ) -> AsyncIterator[LocalHub]:
     root = tmp_path_factory.mktemp("fastapi-hub")
-    async with LocalHub(root, ssl_context=hub_tls.server_context, skills=hub_skills(waiters)) as h:
+    # No fallback skill: the error-mapping tests need unmatched utterances to stay unanswered.
+    skills = hub_skills(waiters)
+    async with LocalHub(
+        root, ssl_context=hub_tls.server_context, skills=skills, fallback=False
+    ) as h:
         h.services.max_in_flight = 64  # the drain test parks 64 asks over two connections
         yield h
         waiters.release_all()

@@ -143,6 +143,7 @@ async def app_for(path: Path, tls: HubTLS, **kw: object) -> AsyncIterator[httpx.
     assert seen == ["up", "down"]
 
 
+@pytest.mark.thalovant_hub(fallback=False)  # the unmatched ask must stay unanswered (422)
 async def test_lifespan_health_and_handlers(
     local_hub: LocalHub, hub_tls: HubTLS, tmp_path: Path
 ) -> None:

@@ -80,8 +80,39 @@ async def test_hub_command_serves_until_ctrl_c(tmp_path: Path) -> None:
                 assert spoken(await client.ask("hello")) == [
                     "Hello! I am your local Thalovant hub."
                 ]
+                # The fallback skill is on: an unmatched utterance gets a helpful answer.
+                (fallback,) = spoken(await client.ask("reticulate the splines"))
+                assert fallback.startswith("I heard 'reticulate the splines', but no skill")
             finally:
                 await client.aclose()
+            process.send_signal(signal.SIGINT)
+            with anyio.fail_after(10):
+                assert await process.wait() == 130
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
+async def test_hub_command_no_fallback(tmp_path: Path) -> None:
+    state, identity_path = tmp_path / "state", tmp_path / "me.identity.json"
+    command = [sys.executable, "-m", "thalovant.cli", "hub", "--state-dir", str(state)]
+    command += ["--identity-out", str(identity_path), "--no-fallback", "--broker", "none"]
+    async with await anyio.open_process(command) as process:
+        try:
+            banner = await read_banner(process)
+            identity = ThalovantIdentity.from_file(identity_path)
+            client = await RawClient.connect(
+                banner["WSS URL"],
+                access_key=identity.access_key,
+                password=identity.password,
+                site_id=identity.site_id,
+            )
+            try:
+                messages = await client.ask("reticulate the splines")
+            finally:
+                await client.aclose()
+            assert [m.type for m in messages] == ["ovos.intent.unmatched", "ovos.utterance.handled"]
             process.send_signal(signal.SIGINT)
             with anyio.fail_after(10):
                 assert await process.wait() == 130

@@ -210,6 +210,7 @@ async def test_user_skill_written_in_a_test(hub: LocalHub, alice: RawClient) -> 
     assert ctx.client_name == "alice"
     assert ctx.session_state == {"asked": 1}
     assert hub.remove_skill("weather")
+    hub.fallback = False
     assert spoken(await alice.ask("what's the weather in Oslo")) == []
 
 

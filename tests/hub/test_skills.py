@@ -56,7 +56,8 @@ async def test_lang_is_echoed(alice: RawClient) -> None:
     assert messages[0].data["lang"] == "de-de"
 
 
-async def test_unmatched(alice: RawClient) -> None:
+async def test_unmatched(hub: LocalHub, alice: RawClient) -> None:
+    hub.fallback = False
     rid = f"thalovant-request-{uuid.uuid4().hex}"
     messages = await alice.ask("reticulate the splines", request_id=rid)
     assert [m.type for m in messages] == ["ovos.intent.unmatched", "ovos.utterance.handled"]

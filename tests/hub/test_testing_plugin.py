@@ -45,3 +45,25 @@ async def test_local_hub_fixture(local_hub: LocalHub, hub_tls: HubTLS) -> None:
 
 def test_plugin_is_registered(pytestconfig: pytest.Config) -> None:
     assert pytestconfig.pluginmanager.has_plugin("thalovant")
+
+
+async def test_local_hub_fixture_has_the_fallback_on(local_hub: LocalHub) -> None:
+    assert local_hub.fallback
+
+
+@pytest.mark.thalovant_hub(fallback=False)
+async def test_the_marker_switches_the_fallback_off(local_hub: LocalHub, hub_tls: HubTLS) -> None:
+    assert not local_hub.fallback
+    identity = local_hub.register_client("pytest", access_key="ak-pytest", password="pw-pytest")
+    client = await RawClient.connect(
+        identity.default_master,
+        access_key=identity.access_key,
+        password=identity.password,
+        ssl=hub_tls.client_context,
+        site_id=identity.site_id,
+    )
+    try:
+        messages = await client.ask("reticulate the splines")
+    finally:
+        await client.aclose()
+    assert [m.type for m in messages] == ["ovos.intent.unmatched", "ovos.utterance.handled"]

@@ -95,16 +95,19 @@ class CollectorSink:
         self._clock = clock
         self._error: BaseException | None = None
         self._wake: anyio.Event | None = None
+        self._sleeping_until: float | None = None  # the collector deadline the waiter saw
 
     def deliver(self, event: ThalovantEvent) -> None:
-        """Feed the collector and wake the waiter (its deadline may have moved).
+        """Feed the collector and wake the waiter when it is done or its deadline moved.
 
         Args:
             event: A correlated event.
         """
-        self.collector.feed(event, self._clock())
-        if self._wake is not None:
-            self._wake.set()
+        collector = self.collector
+        done = collector.feed(event, self._clock())
+        wake = self._wake
+        if wake is not None and (done or collector.next_deadline() != self._sleeping_until):
+            wake.set()
 
     def fail(self, exc: BaseException) -> None:
         """Make :meth:`wait` raise ``exc`` now.
@@ -140,6 +143,7 @@ class CollectorSink:
             end = deadline if own is None else min(own, deadline)
             if now >= end:
                 break
+            self._sleeping_until = own
             self._wake = anyio.Event()
             with anyio.move_on_after(end - now):
                 await self._wake.wait()

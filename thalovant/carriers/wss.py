@@ -12,6 +12,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import Event
 
 from thalovant.carriers.base import CarrierClosed, authorization_token, authorized_url
+from thalovant.carriers.coalesce import CoalescedWrites
 from thalovant.carriers.tls import trim_tls_read_buffer
 from thalovant.errors import ThalovantConnectionError, ThalovantHubRefusedError
 from thalovant.redact import RedactingLogger, redact_url
@@ -27,8 +28,9 @@ MAX_FRAME_BYTES = 256 * 1024
 _WS_LOGGER = logging.getLogger("thalovant.carriers.websockets")
 
 
-class _HubConnection(ClientConnection):
-    """Drops the TCP connection as soon as the hub's close frame is in, so ``recv()`` raises
+class _HubConnection(CoalescedWrites, ClientConnection):
+    """Writes the frames of one loop tick at once (:mod:`thalovant.carriers.coalesce`), and
+    drops the TCP connection as soon as the hub's close frame is in, so ``recv()`` raises
     (with the hub's close code) at once.
 
     Our answering close frame was handed to the transport before events are processed (the
@@ -43,6 +45,7 @@ class _HubConnection(ClientConnection):
     def process_event(self, event: Event) -> None:
         super().process_event(event)
         if isinstance(event, Frame) and event.opcode is Opcode.CLOSE:
+            self._flush()  # our answering close frame, then the drop
             self.transport.abort()
 
 

@@ -39,6 +39,8 @@ from thalovant._version import DEFAULT_USER_AGENT
 from thalovant.carriers import check_carrier_available
 from thalovant.client.asking import Asker
 from thalovant.client.conversation import AsyncThalovantConversation
+from thalovant.client.doctor import DoctorMethods
+from thalovant.client.intents import IntentMethods
 from thalovant.client.keeping import KeepingMethods
 from thalovant.client.options import DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, ClientOptions
 from thalovant.client.outgoing import RequestStamp
@@ -56,7 +58,13 @@ __all__ = ["AsyncThalovantClient"]
 
 
 class AsyncThalovantClient(
-    StatusMethods, UtteranceMethods, SendingMethods, SubscribingMethods, KeepingMethods
+    StatusMethods,
+    UtteranceMethods,
+    SendingMethods,
+    SubscribingMethods,
+    IntentMethods,
+    DoctorMethods,
+    KeepingMethods,
 ):
     """Asyncio-native client of one Thalovant hub (HiveMind v3). See the module docstring.
 

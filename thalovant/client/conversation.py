@@ -22,6 +22,7 @@ from thalovant.client.host import ConversationHost
 from thalovant.client.listen import EventListener
 from thalovant.client.outgoing import require_text
 from thalovant.client.streaming import AsyncThalovantReplyStream
+from thalovant.models.intents import HubIntentInventory, IntentDefinition, IntentRegistration
 from thalovant.models.types import ThalovantEvent, ThalovantReply
 
 __all__ = ["AsyncThalovantConversation"]
@@ -324,6 +325,52 @@ class AsyncThalovantConversation:
         session.setdefault("lang", self.lang)
         merged["session"] = session
         await self.client.emit(type, data, merged)
+
+    async def intents(
+        self, languages: Iterable[str] | None = None, *, timeout: float = 5.0
+    ) -> HubIntentInventory:
+        """``AsyncThalovantClient.intents`` in this conversation's language by default.
+
+        Args:
+            languages: Language tags (default ``[self.lang]``).
+            timeout: Seconds per query.
+
+        Returns:
+            The inventory.
+        """
+        return await self.client.intents(languages or [self.lang], timeout=timeout)
+
+    async def list_intents(
+        self, lang: str | None = None, *, timeout: float = 5.0
+    ) -> list[IntentRegistration]:
+        """``AsyncThalovantClient.list_intents`` (default this conversation's language).
+
+        Args:
+            lang: The language.
+            timeout: Seconds.
+
+        Returns:
+            The registrations.
+        """
+        return await self.client.list_intents(lang or self.lang, timeout=timeout)
+
+    async def describe_intent(
+        self, skill_id: str, intent_name: str, lang: str | None = None, *, timeout: float = 5.0
+    ) -> list[IntentDefinition]:
+        """``AsyncThalovantClient.describe_intent`` (default this conversation's language).
+
+        Args:
+            skill_id: The skill.
+            intent_name: The intent.
+            lang: The language.
+            timeout: Seconds.
+
+        Returns:
+            The definitions.
+        """
+        return await self.client.describe_intent(
+            skill_id, intent_name, lang or self.lang, timeout=timeout
+        )
 
     def on(
         self,

@@ -15,6 +15,7 @@ from thalovant.bus.bus import Handler, Predicate, Subscription
 from thalovant.client.listen import EventListener
 from thalovant.client.streaming import AsyncThalovantReplyStream
 from thalovant.identity.model import ThalovantIdentity
+from thalovant.models.intents import HubIntentInventory, IntentDefinition, IntentRegistration
 from thalovant.models.types import ThalovantEvent, ThalovantReply
 
 __all__ = ["ConversationHost"]
@@ -120,6 +121,24 @@ class ConversationHost(Protocol):
         context: Mapping[str, Any] | None = ...,
     ) -> None:
         """See ``AsyncThalovantClient.emit``."""
+        ...
+
+    async def intents(
+        self, languages: Iterable[str] | None = ..., *, timeout: float = ...
+    ) -> HubIntentInventory:
+        """See ``AsyncThalovantClient.intents``."""
+        ...
+
+    async def list_intents(
+        self, lang: str | None = ..., *, timeout: float = ...
+    ) -> list[IntentRegistration]:
+        """See ``AsyncThalovantClient.list_intents``."""
+        ...
+
+    async def describe_intent(
+        self, skill_id: str, intent_name: str, lang: str | None = ..., *, timeout: float = ...
+    ) -> list[IntentDefinition]:
+        """See ``AsyncThalovantClient.describe_intent``."""
         ...
 
     def on(

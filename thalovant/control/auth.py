@@ -243,7 +243,7 @@ class AuthEndpoints(ControlHTTP):
             ThalovantAuthError: No token, or the token was refused.
             ThalovantAPIError: The request failed otherwise.
         """
-        answer = await self._call("GET", "/v1/users/profile")
+        answer = await self._call("GET", "/v1/users/profile", retry=True)
         data = answer.get("data")
         return dict(data) if isinstance(data, Mapping) else answer
 

@@ -7,13 +7,19 @@ bodies, tokens or client secrets.
 
 Transport rules: redirects are never followed; requests that carry credentials go only to
 ``https://`` (or plain ``http://`` on ``localhost``, ``127.0.0.1``, ``::1``); API URLs with
-``user:password@`` are refused; nothing is retried except by the operation pollers, which ride
-out HTTP 429 and 5xx.
+``user:password@`` are refused; the operation pollers ride out HTTP 429 and 5xx, and calls
+that are safe to repeat (reads, the newer families' PUTs and DELETEs, creates that carry an
+``Idempotency-Key``) are retried on them with :mod:`stamina` (docs/control-plane.md).
+Proxies come from the environment (``HTTPS_PROXY``, ``NO_PROXY``) for the session the client
+opens itself.
 
 The class is assembled from one module per family of endpoints (docs/architecture.md):
 :mod:`~thalovant.control.auth` (sign-in), :mod:`~thalovant.control.hubs`,
 :mod:`~thalovant.control.clients` and :mod:`~thalovant.control.operations`, all over the HTTP
-plumbing of :mod:`~thalovant.control.http`.
+plumbing of :mod:`~thalovant.control.http`; hub management
+(:mod:`~thalovant.control.hub_admin`), hub skills (:mod:`~thalovant.control.hub_skills`),
+runtime groups and the marketplace (:mod:`~thalovant.control.groups`), memory items,
+analytics and host-driven sign-in steps (:mod:`~thalovant.control.memory`).
 
 ::
 
@@ -27,7 +33,11 @@ from __future__ import annotations
 
 from thalovant.control.auth import AuthEndpoints
 from thalovant.control.clients import ClientEndpoints
+from thalovant.control.groups import RuntimeGroupEndpoints
 from thalovant.control.http import DEFAULT_CONTROL_API_URL
+from thalovant.control.hub_admin import HubAdminEndpoints
+from thalovant.control.hub_skills import HubSkillEndpoints
+from thalovant.control.memory import MemoryEndpoints
 from thalovant.control.models import (
     BootstrapIdentityResult,
     DeviceAuthorization,
@@ -35,18 +45,40 @@ from thalovant.control.models import (
     OperationResource,
 )
 from thalovant.control.operations import OperationEndpoints
+from thalovant.control.skill_models import (
+    DeviceLoginRequest,
+    HubSkill,
+    HubSkillList,
+    HubSkillOperation,
+    HubSkillOperationState,
+    HubSkillState,
+)
 
 __all__ = [
     "DEFAULT_CONTROL_API_URL",
     "AsyncThalovantControlPlane",
     "BootstrapIdentityResult",
     "DeviceAuthorization",
+    "DeviceLoginRequest",
     "DeviceLoginToken",
+    "HubSkill",
+    "HubSkillList",
+    "HubSkillOperation",
+    "HubSkillOperationState",
+    "HubSkillState",
     "OperationResource",
 ]
 
 
-class AsyncThalovantControlPlane(AuthEndpoints, ClientEndpoints, OperationEndpoints):
+class AsyncThalovantControlPlane(
+    AuthEndpoints,
+    ClientEndpoints,
+    HubAdminEndpoints,
+    HubSkillEndpoints,
+    RuntimeGroupEndpoints,
+    MemoryEndpoints,
+    OperationEndpoints,
+):
     """Client of the Thalovant control plane REST API.
 
     Use it as ``async with`` (or call :meth:`aclose`); it is bound to the event loop that first

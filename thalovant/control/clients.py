@@ -71,7 +71,7 @@ class ClientEndpoints(HubEndpoints):
         params = query_params(
             hub_id=hub_id, limit=limit, cursor=cursor, owner_id=owner_id, include_spec=include_spec
         )
-        return await self._call("GET", "/v1/clients", params=params)
+        return await self._call("GET", "/v1/clients", params=params, retry=True)
 
     async def get_client(self, client_id: str) -> dict[str, Any]:
         """``GET /v1/clients/{id}``: one client (secrets appear only as ``*Ref`` references).
@@ -87,7 +87,9 @@ class ClientEndpoints(HubEndpoints):
             ThalovantAPIError: ``client_id`` is empty, or the request failed (404: no such
                 client).
         """
-        return await self._call("GET", f"/v1/clients/{path_segment(client_id, 'client id')}")
+        return await self._call(
+            "GET", f"/v1/clients/{path_segment(client_id, 'client id')}", retry=True
+        )
 
     def iter_clients(
         self,

@@ -15,18 +15,27 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import aiohttp
 import anyio
 import msgspec
+import stamina
 
 from thalovant._version import DEFAULT_USER_AGENT
 from thalovant.control.problems import MISSING_TOKEN, api_error, unreachable_error
 from thalovant.control.values import text_or_none
-from thalovant.errors import ThalovantAPIError, ThalovantAuthError, ThalovantRuntimeError
+from thalovant.errors import (
+    ThalovantAPIError,
+    ThalovantAPIUnreachableError,
+    ThalovantAuthError,
+    ThalovantRuntimeError,
+)
 from thalovant.redact import redact_url
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "DEFAULT_CONTROL_API_URL",
@@ -54,6 +63,20 @@ _NO_ANSWER = (
     TimeoutError,
 )
 _Self = TypeVar("_Self", bound="ControlHTTP")
+
+
+class SendOptions(TypedDict, total=False):
+    """The keyword arguments of :meth:`ControlHTTP._send`, typed for :meth:`ControlHTTP._call`."""
+
+    auth: bool
+    credential: bool | None
+    params: Mapping[str, str] | None
+    body: Mapping[str, Any] | None
+    headers: Mapping[str, str] | None
+    device: bool
+    device_interval: float | None
+    connection_type: str | None
+    secrets: Sequence[str | None]
 
 
 def path_segment(value: object, what: str) -> str:
@@ -201,7 +224,8 @@ class ControlHTTP:
     def _http_session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            # trust_env: HTTPS_PROXY / HTTP_PROXY / NO_PROXY (and ~/.netrc) are honoured.
+            self._session = aiohttp.ClientSession(trust_env=True)
             self._session_loop = loop
         elif self._owns_session and self._session_loop is not loop:
             # An aiohttp session is bound to its loop; using it elsewhere fails obscurely
@@ -213,6 +237,50 @@ class ControlHTTP:
         return self._session
 
     async def _call(
+        self, method: str, target: str, *, retry: bool = False, **kw: Unpack[SendOptions]
+    ) -> dict[str, Any]:
+        """:meth:`_send`, retried on 429, 5xx and no answer when ``retry`` (idempotent calls).
+
+        Retries use :mod:`stamina` (exponential backoff with jitter, at most
+        :attr:`retry_attempts` tries within :attr:`retry_timeout` seconds); a 429 waits what
+        its ``Retry-After`` says, and one asking for longer than :attr:`retry_wait_max` is not
+        retried.
+        """
+        if not retry:
+            return await self._send(method, target, **kw)
+        async for attempt in stamina.retry_context(
+            on=self._retry_hook,
+            attempts=self.retry_attempts,
+            timeout=self.retry_timeout,
+            wait_initial=0.05,
+            wait_max=self.retry_wait_max,
+            wait_jitter=0.05,
+            name=f"thalovant.control {method}",
+        ):
+            with attempt:
+                return await self._send(method, target, **kw)
+        raise AssertionError("unreachable: stamina raises once attempts run out")
+
+    #: Tries of an idempotent call (the first one included).
+    retry_attempts = 4
+    #: Seconds all tries of one idempotent call may take.
+    retry_timeout = 30.0
+    #: Longest wait between two tries (also the longest ``Retry-After`` honoured).
+    retry_wait_max = 5.0
+
+    def _retry_hook(self, exc: BaseException) -> bool | float:
+        if isinstance(exc, ThalovantAPIUnreachableError):
+            return True
+        if not isinstance(exc, ThalovantAPIError) or exc.status_code is None:
+            return False
+        if exc.status_code == 429:
+            wait = exc.retry_after_seconds
+            if wait is None:
+                return True
+            return float(wait) if wait <= self.retry_wait_max else False
+        return exc.status_code >= 500
+
+    async def _send(
         self,
         method: str,
         target: str,

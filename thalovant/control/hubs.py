@@ -34,7 +34,7 @@ class HubEndpoints(ControlHTTP):
             ThalovantAPIError: The request failed (a subclass names the reason).
         """
         params = query_params(limit=limit, cursor=cursor)
-        return await self._call("GET", "/v1/public/hubs", auth=False, params=params)
+        return await self._call("GET", "/v1/public/hubs", auth=False, params=params, retry=True)
 
     async def get_public_hub(self, ref: str | Mapping[str, Any]) -> dict[str, Any]:
         """``GET /v1/public/hubs/{ref}``, without a token: one public hub card.
@@ -60,7 +60,7 @@ class HubEndpoints(ControlHTTP):
         if "://" in text:
             text = urlsplit(text).path.rstrip("/").rpartition("/")[2]
         path = f"/v1/public/hubs/{path_segment(text, 'hub reference')}"
-        return await self._call("GET", path, auth=False)
+        return await self._call("GET", path, auth=False, retry=True)
 
     async def list_hubs(
         self, limit: int = 100, cursor: str | None = None, owner_id: str | None = None
@@ -80,7 +80,7 @@ class HubEndpoints(ControlHTTP):
             ThalovantAPIError: The request failed otherwise.
         """
         params = query_params(limit=limit, cursor=cursor, owner_id=owner_id)
-        return await self._call("GET", "/v1/hubs", params=params)
+        return await self._call("GET", "/v1/hubs", params=params, retry=True)
 
     async def get_hub(self, hub_id: str) -> dict[str, Any]:
         """``GET /v1/hubs/{id}``: one hub of the workspace.
@@ -96,7 +96,7 @@ class HubEndpoints(ControlHTTP):
             ThalovantAuthError: No token, or the token was refused.
             ThalovantAPIError: ``hub_id`` is empty, or the request failed (404: no such hub).
         """
-        return await self._call("GET", f"/v1/hubs/{path_segment(hub_id, 'hub id')}")
+        return await self._call("GET", f"/v1/hubs/{path_segment(hub_id, 'hub id')}", retry=True)
 
     def iter_public_hubs(self, limit: int = 24) -> AsyncIterator[dict[str, Any]]:
         """Every public hub, page by page.

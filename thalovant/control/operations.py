@@ -7,7 +7,8 @@ The pollers are the only retries of the client: they ride out HTTP 429 (waiting 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from thalovant.control.http import ControlHTTP, path_segment
@@ -20,7 +21,18 @@ from thalovant.errors import (
     ThalovantTimeoutError,
 )
 
-__all__ = ["OperationEndpoints", "operation_of", "settle_operation"]
+__all__ = ["OperationEndpoints", "ProgressCallback", "operation_of", "settle_operation"]
+
+#: Called with the operation each time a poll sees a new status (it may be a coroutine
+#: function); an exception it raises ends the wait.
+ProgressCallback = Callable[[OperationResource], Any]
+
+
+async def _report(progress: ProgressCallback | None, operation: OperationResource) -> None:
+    if progress is not None:
+        shown = progress(operation)
+        if inspect.isawaitable(shown):
+            await shown
 
 
 def operation_of(target: object) -> OperationResource | None:
@@ -95,7 +107,7 @@ class OperationEndpoints(ControlHTTP):
             ThalovantAPIError: ``operation_id`` is empty, or the request failed.
         """
         path = f"/v1/operations/{path_segment(operation_id, 'operation id')}"
-        return OperationResource.from_mapping(await self._call("GET", path))
+        return OperationResource.from_mapping(await self._call("GET", path, retry=True))
 
     async def _poll(
         self,
@@ -104,8 +116,12 @@ class OperationEndpoints(ControlHTTP):
         timeout: float,
         interval: float,
         admission: bool,
+        progress: ProgressCallback | None = None,
     ) -> OperationResource | None:
         current = operation_of(target)
+        seen = current.status if current is not None else None
+        if current is not None:
+            await _report(progress, current)
         if current is not None and current.is_terminal:
             return settle_operation(current, admission)
         op_id = current.id if current else (target if isinstance(target, str) else None)
@@ -129,6 +145,9 @@ class OperationEndpoints(ControlHTTP):
                 last = exc
                 delay = interval if exc.retry_after_seconds is None else exc.retry_after_seconds
             else:
+                if current.status != seen:
+                    seen = current.status
+                    await _report(progress, current)
                 if current.is_terminal:
                     return settle_operation(current, admission)
                 delay = interval
@@ -145,6 +164,8 @@ class OperationEndpoints(ControlHTTP):
         operation: str | OperationResource | Mapping[str, Any],
         timeout: float = 120.0,
         interval: float = 2.0,
+        *,
+        progress: ProgressCallback | None = None,
     ) -> OperationResource:
         """Poll an operation until it is ``ready``, ``failed`` or ``timed_out``.
 
@@ -156,6 +177,8 @@ class OperationEndpoints(ControlHTTP):
             operation: The operation, its id, or an operation or client resource.
             timeout: Seconds to keep polling.
             interval: Seconds between polls.
+            progress: Called with the operation whenever its status changes (first with the
+                operation as given, when it is one).
 
         Returns:
             The operation in its final state.
@@ -166,7 +189,9 @@ class OperationEndpoints(ControlHTTP):
                 with an error other than 429 or 5xx.
             TypeError: ``operation`` is none of the accepted types.
         """
-        result = await self._poll(operation, timeout=timeout, interval=interval, admission=False)
+        result = await self._poll(
+            operation, timeout=timeout, interval=interval, admission=False, progress=progress
+        )
         assert result is not None
         return result
 

@@ -6,9 +6,18 @@ gives ``None`` or the default, never an exception from deep inside a parser.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["fold_key", "positive_number", "text_or_none"]
+__all__ = ["fold_key", "positive_number", "snake_keys", "text_or_none"]
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def snake_keys(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Top-level ``camelCase`` keys → ``snake_case`` (nested objects keep their spelling)."""
+    return {_CAMEL.sub("_", str(k)).lower(): v for k, v in payload.items()}
 
 
 def text_or_none(value: object) -> str | None:

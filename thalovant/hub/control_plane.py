@@ -20,7 +20,14 @@ from aiohttp import web
 
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.hub.control.account import LocalAccount
-from thalovant.hub.control.api import MAX_BODY, build_control_app, problem_response
+from thalovant.hub.control.api import (
+    MAX_BODY,
+    STATE,
+    ControlState,
+    build_control_app,
+    problem_response,
+)
+from thalovant.hub.control.faults import FaultInjector
 from thalovant.hub.control.host import ControlledHub
 from thalovant.hub.control.tokens import TokenStore
 from thalovant.hub.limits import HubLimits
@@ -66,6 +73,16 @@ class LocalControlPlane:
         self.limits = limits or HubLimits()
         self.gate = ConnectionGate("control-plane listener", self.limits, ssl_context=ssl_context)
         """Connection caps, first-request and keep-alive deadlines (TLS is done by the gate)."""
+
+    @property
+    def state(self) -> ControlState:
+        """What the handlers share: skills, runtime groups, memory, operations, faults."""
+        return self.app[STATE]
+
+    @property
+    def faults(self) -> FaultInjector:
+        """Test-only faults: make the next matching requests answer 429 or 5xx."""
+        return self.app[STATE].faults
 
     @property
     def port(self) -> int:

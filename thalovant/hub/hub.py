@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -20,18 +21,22 @@ import anyio
 
 from thalovant.errors import ThalovantRuntimeError
 from thalovant.hub.control.api import build_control_app
+from thalovant.hub.control.resources import HUB_TITLE
 from thalovant.hub.enrolment import ClientEnrolment, MqttProvisioner
 from thalovant.hub.limits import HubLimits
 from thalovant.hub.responder.demo import demo_skills
+from thalovant.hub.responder.demo_hub import fallback_skill, suggestions_from
 from thalovant.hub.responder.dispatch import Dispatcher
 from thalovant.hub.responder.hooks import SkillHooks
+from thalovant.hub.responder.marketplace import SkillMarketplace
 from thalovant.hub.responder.reassembly import ReassemblyPool
 from thalovant.hub.responder.session import DEFAULT_OFFER_EXTRA, HubServices, HubSession
-from thalovant.hub.responder.skills import HubSkill, SkillRuntime
+from thalovant.hub.responder.skills import HubFacts, HubSkill, SkillRuntime
 from thalovant.hub.servers.broker import EmbeddedBroker
 from thalovant.hub.servers.http import HTTPServer
 from thalovant.hub.servers.listeners import Listeners
 from thalovant.hub.servers.mqtt import MQTTHubServer
+from thalovant.hub.servers.ovos_agent import OvosAgent
 from thalovant.hub.servers.wss import WSSServer
 from thalovant.hub.state.files import ensure_private_dir
 from thalovant.hub.state.identities import write_identity_file
@@ -75,6 +80,10 @@ class LocalHub(ClientEnrolment, SkillHooks):
         node_id: The node id for a new state folder (``None``: a fresh one).
         skills: The skills to install (``None``: the demo skills,
             :func:`~thalovant.hub.responder.demo.demo_skills`; ``[]``: none).
+        fallback: Answer utterances no skill matches with the fallback skill (what it
+            heard, what to try), as real hubs do; ``False``: send ``ovos.intent.unmatched``
+            (clients raise ``ThalovantUnansweredError``). Switchable later through
+            :attr:`fallback`.
         argon2: Accepted for compatibility and changes nothing: the PSK is always Argon2id,
             because that is the wire (speed comes from the PSK cache instead).
         psk_deriver: Derives the PSKs (``None``: the process-wide cache, so a client and a
@@ -100,13 +109,19 @@ class LocalHub(ClientEnrolment, SkillHooks):
         control_account: A :class:`~thalovant.hub.control.account.LocalAccount`: also serve
             the local control plane (``/v1``, docs/protocol.md §7) from the HTTPS server's
             app, at :attr:`api_url`.
+        ovos_bus: Agent mode: relay client bus messages to this OVOS messagebus
+            (``ws://127.0.0.1:8181/core``) and its replies back to the asking client, as
+            HiveMind-core's OVOS agent plugin does
+            (:class:`~thalovant.hub.servers.ovos_agent.OvosAgent`); the policy and the bus
+            hooks still apply, the hub's own skills do not answer. ``None``: the skills.
         limits: Bounds what clients can hold (:class:`~thalovant.hub.limits.HubLimits`:
             time to a first request, connections per listener and per peer address,
             sessions per client, memory for unfinished chunked messages and how long such a
             message may stall; ``None``: the defaults).
 
     Raises:
-        ThalovantRuntimeError: ``control_account`` without an HTTPS server.
+        ThalovantRuntimeError: ``control_account`` without an HTTPS server, or an
+            ``ovos_bus`` that is not a ``ws://``/``wss://`` URL.
     """
 
     def __init__(
@@ -119,6 +134,7 @@ class LocalHub(ClientEnrolment, SkillHooks):
         ssl_context: ssl.SSLContext | None = None,
         node_id: str | None = None,
         skills: Iterable[HubSkill] | None = None,
+        fallback: bool = True,
         argon2: bool = True,
         psk_deriver: PskDeriver | None = None,
         patterns: Sequence[str] = PATTERNS,
@@ -134,6 +150,7 @@ class LocalHub(ClientEnrolment, SkillHooks):
         mqtt_provisioner: MqttProvisioner | None = None,
         control_account: LocalAccount | None = None,
         limits: HubLimits | None = None,
+        ovos_bus: str | None = None,
     ) -> None:
         self.limits = limits or HubLimits()
         """Bounds on connections and reassembly memory (:class:`~thalovant.hub.HubLimits`)."""
@@ -146,10 +163,23 @@ class LocalHub(ClientEnrolment, SkillHooks):
             demo_skills() if skills is None else skills, handler_timeout=skill_timeout
         )
         """The skill runtime (ordered skills and per-session state)."""
+        self.marketplace = SkillMarketplace.with_demo_skills()
+        """The skills the control plane can install, by name and version (the demo skills;
+        :meth:`~thalovant.hub.responder.marketplace.SkillMarketplace.publish` adds yours)."""
+        self._fallback_skill = fallback_skill(lambda: suggestions_from(self.runtime.skills))
+        self.fallback = fallback
         self._sessions: set[HubSession] = set()
         self._changed = anyio.Event()
+        self.facts = HubFacts(
+            f"{HUB_TITLE} {self.keys.node_id}",
+            clients=lambda: sorted(s.client.name for s in self._sessions),
+        )
+        """What skills may tell about this hub (name, uptime, connected clients)."""
         self.dispatcher = Dispatcher(
-            self.runtime, peers=lambda: list(self._sessions), current_client=self._current
+            self.runtime,
+            peers=lambda: list(self._sessions),
+            current_client=self._current,
+            facts=self.facts,
         )
         self.services = HubServices(
             keys=self.keys,
@@ -183,6 +213,9 @@ class LocalHub(ClientEnrolment, SkillHooks):
             limits=self.limits,
         )
         self._mqtt_provisioner = mqtt_provisioner
+        self.ovos_agent = OvosAgent(ovos_bus) if ovos_bus is not None else None
+        """Agent mode's link to the OVOS messagebus (``None`` without ``ovos_bus``)."""
+        self.dispatcher.relay = self.ovos_agent
         self._running = False
         self.control_app: web.Application | None = None
         """The local control plane's ``/v1`` app, when ``control_account`` is given."""
@@ -262,6 +295,16 @@ class LocalHub(ClientEnrolment, SkillHooks):
         return self._listeners.http
 
     @property
+    def fallback(self) -> bool:
+        """Whether the fallback skill answers what no skill matches (set ``False`` to get
+        ``ovos.intent.unmatched`` instead, e.g. to test ``ThalovantUnansweredError``)."""
+        return self.runtime.fallback is not None
+
+    @fallback.setter
+    def fallback(self, on: bool) -> None:
+        self.runtime.fallback = self._fallback_skill if on else None
+
+    @property
     def running(self) -> bool:
         """Between start and close."""
         return self._running
@@ -283,11 +326,20 @@ class LocalHub(ClientEnrolment, SkillHooks):
 
         Raises:
             ThalovantRuntimeError: The hub is already running.
+            ThalovantConnectionError: Agent mode, and the OVOS messagebus is unreachable.
             OSError: A listener could not bind (the ones started are stopped again).
         """
         if self._running:
             raise ThalovantRuntimeError("the local hub is already running")
-        await self._listeners.start()
+        if self.ovos_agent is not None:
+            await self.ovos_agent.start()
+        try:
+            await self._listeners.start()
+        except BaseException:
+            if self.ovos_agent is not None:
+                await self.ovos_agent.aclose()
+            raise
+        self.facts.started = time.monotonic()
         self._running = True
 
     async def aclose(self) -> None:
@@ -297,6 +349,8 @@ class LocalHub(ClientEnrolment, SkillHooks):
         """
         self._running = False
         await self._listeners.aclose()
+        if self.ovos_agent is not None:
+            await self.ovos_agent.aclose()
 
     async def __aenter__(self) -> LocalHub:
         await self.start()
@@ -374,6 +428,8 @@ class LocalHub(ClientEnrolment, SkillHooks):
 
     def _on_closed(self, session: HubSession) -> None:
         self._sessions.discard(session)
+        if self.ovos_agent is not None:
+            self.ovos_agent.forget(session)
         self._notify()
 
     def _notify(self) -> None:

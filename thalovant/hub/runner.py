@@ -23,6 +23,7 @@ from thalovant.hub.hub import LocalHub, write_identity_file
 from thalovant.hub.limits import HubLimits
 from thalovant.hub.servers.tls import dev_certificates
 from thalovant.identity.model import ThalovantIdentity
+from thalovant.redact import redact_url
 
 __all__ = ["HubOptions", "default_state_dir", "serve_hub"]
 
@@ -52,6 +53,10 @@ class HubOptions:
     """``"embedded"``, a broker URL (``mqtt://hub:pw@host:1883``), or ``None`` (no MQTT)."""
     limits: HubLimits | None = None
     """Connection and memory bounds of every listener (``None``: the defaults)."""
+    fallback: bool = True
+    ovos_bus: str | None = None
+    """Agent mode: the OVOS messagebus to relay client bus messages to (``None``: skills)."""
+    """Answer unmatched utterances with the fallback skill (``False``: unmatched)."""
 
 
 def _existing_identity(hub: LocalHub, path: Path) -> ThalovantIdentity | None:
@@ -84,6 +89,8 @@ async def serve_hub(options: HubOptions, *, out: TextIO = sys.stdout) -> None:
                 mqtt_broker=options.broker,
                 control_account=account if options.https_port is not None else None,
                 limits=options.limits,
+                fallback=options.fallback,
+                ovos_bus=options.ovos_bus,
             )
         )
         api_url = hub.api_url
@@ -105,6 +112,8 @@ async def serve_hub(options: HubOptions, *, out: TextIO = sys.stdout) -> None:
             rows.append(("HTTPS URL", hub.https_url))
         if hub.mqtt_url is not None:
             rows.append(("MQTT URL", hub.mqtt_url))
+        if options.ovos_bus is not None:
+            rows.append(("OVOS bus", f"{redact_url(options.ovos_bus)}  (agent mode)"))
         rows.append(("identity", str(written)))
         rows.append(("API URL", f"{api_url}  (control plane /v1)"))
         login = f"{account.email} / {shown_password}" if shown_password else account.email

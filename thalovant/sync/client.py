@@ -60,6 +60,8 @@ from thalovant.identity.model import ThalovantIdentity
 from thalovant.models.types import ThalovantConnectionInfo, ThalovantHealth
 from thalovant.sync.bridges import SyncIterator, SyncSubscription
 from thalovant.sync.conversation import ThalovantConversation
+from thalovant.sync.doctor import DoctorMethods
+from thalovant.sync.intents import IntentMethods
 from thalovant.sync.portal import LoopThread
 from thalovant.sync.sending import SendingMethods
 from thalovant.sync.status import StatusMethods
@@ -69,7 +71,14 @@ from thalovant.sync.utterances import UtteranceMethods
 __all__ = ["SyncIterator", "SyncSubscription", "ThalovantClient", "ThalovantConversation"]
 
 
-class ThalovantClient(StatusMethods, UtteranceMethods, SendingMethods, SubscribingMethods):
+class ThalovantClient(
+    StatusMethods,
+    UtteranceMethods,
+    SendingMethods,
+    SubscribingMethods,
+    IntentMethods,
+    DoctorMethods,
+):
     """Blocking client of one Thalovant hub: ``AsyncThalovantClient`` on a private
     event-loop thread (see the module docstring).
 

@@ -11,7 +11,9 @@ parameters and defaults; a test keeps them identical) on a private event-loop th
         result = api.create_client_identity(hubs[0]["id"], name="kiosk")
 
 The method families live in mixins: :mod:`thalovant.sync.control_discovery`,
-:mod:`thalovant.sync.control_signin` and :mod:`thalovant.sync.control_identities`; this
+:mod:`thalovant.sync.control_signin`, :mod:`thalovant.sync.control_identities`,
+:mod:`thalovant.sync.control_admin`, :mod:`thalovant.sync.control_groups` and
+:mod:`thalovant.sync.control_memory`; this
 module keeps construction, state and lifecycle (docs/protocol.md §7, docs/architecture.md).
 The ``iter_*`` methods return plain iterators (one loop hop per page item). ``close()`` (or
 leaving ``with``) closes the HTTP session and stops the thread; the object cannot be used
@@ -33,8 +35,11 @@ import anyio
 from thalovant._version import DEFAULT_USER_AGENT
 from thalovant.control.client import AsyncThalovantControlPlane
 from thalovant.control.http import DEFAULT_CONTROL_API_URL, SleepFunction
+from thalovant.sync.control_admin import HubAdminMethods
 from thalovant.sync.control_discovery import DiscoveryMethods
+from thalovant.sync.control_groups import RuntimeGroupMethods
 from thalovant.sync.control_identities import IdentityMethods
+from thalovant.sync.control_memory import MemoryMethods
 from thalovant.sync.control_signin import SignInMethods
 from thalovant.sync.portal import LoopThread
 
@@ -44,7 +49,14 @@ __all__ = ["ThalovantControlPlane"]
 CONTROL_THREAD_NAME = "thalovant-control-plane"
 
 
-class ThalovantControlPlane(DiscoveryMethods, SignInMethods, IdentityMethods):
+class ThalovantControlPlane(
+    DiscoveryMethods,
+    SignInMethods,
+    IdentityMethods,
+    HubAdminMethods,
+    RuntimeGroupMethods,
+    MemoryMethods,
+):
     """Blocking client of the Thalovant control plane: the async client on a private
     event-loop thread (see the module docstring). Same arguments except ``session``.
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from thalovant.control.client import AsyncThalovantControlPlane
 from thalovant.control.models import BootstrapIdentityResult, OperationResource
+from thalovant.control.operations import ProgressCallback
 from thalovant.identity.endpoints import DEFAULT_PROTOCOL_PREFERENCE
 from thalovant.sync.portal import LoopThread
 
@@ -124,6 +125,8 @@ class IdentityMethods:
         operation: str | OperationResource | Mapping[str, Any],
         timeout: float = 120.0,
         interval: float = 2.0,
+        *,
+        progress: ProgressCallback | None = None,
     ) -> OperationResource:
         """Poll an operation until it ends (rides out 429 and 5xx).
 
@@ -131,6 +134,8 @@ class IdentityMethods:
             operation: The operation, or its id.
             timeout: Seconds in total.
             interval: Seconds between polls.
+            progress: Called with the operation on each new status (on the control plane's
+                loop thread; it must not call this object).
 
         Returns:
             The final operation (check ``is_ready`` or call ``raise_for_failure``).
@@ -138,7 +143,9 @@ class IdentityMethods:
         Raises:
             ThalovantTimeoutError: Not ended within ``timeout``.
         """
-        return self._loop.call(self._async.wait_for_operation, operation, timeout, interval)
+        return self._loop.call(
+            self._async.wait_for_operation, operation, timeout, interval, progress=progress
+        )
 
     def wait_for_admission(
         self,

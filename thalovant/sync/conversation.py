@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from thalovant.bus.bus import Handler, Predicate
 from thalovant.client.client import AsyncThalovantClient
 from thalovant.client.conversation import AsyncThalovantConversation
+from thalovant.models.intents import HubIntentInventory, IntentDefinition, IntentRegistration
 from thalovant.models.types import ThalovantEvent, ThalovantReply
 from thalovant.sync.bridges import SyncIterator, SyncSubscription, ThalovantReplyStream
 from thalovant.sync.handlers import HandlerBridge
@@ -324,6 +325,53 @@ class ThalovantConversation:
             ThalovantConnectionError: Not sent.
         """
         self._loop.call(self._async.emit, type, data, context)
+
+    def intents(
+        self, languages: Iterable[str] | None = None, *, timeout: float = 5.0
+    ) -> HubIntentInventory:
+        """``AsyncThalovantConversation.intents``, blocking.
+
+        Args:
+            languages: Language tags (default the conversation's).
+            timeout: Seconds per query.
+
+        Returns:
+            The inventory.
+        """
+        langs = None if languages is None else list(languages)
+        return self._loop.call(self._async.intents, langs, timeout=timeout)
+
+    def list_intents(
+        self, lang: str | None = None, *, timeout: float = 5.0
+    ) -> list[IntentRegistration]:
+        """``AsyncThalovantConversation.list_intents``, blocking.
+
+        Args:
+            lang: The language.
+            timeout: Seconds.
+
+        Returns:
+            The registrations.
+        """
+        return self._loop.call(self._async.list_intents, lang, timeout=timeout)
+
+    def describe_intent(
+        self, skill_id: str, intent_name: str, lang: str | None = None, *, timeout: float = 5.0
+    ) -> list[IntentDefinition]:
+        """``AsyncThalovantConversation.describe_intent``, blocking.
+
+        Args:
+            skill_id: The skill.
+            intent_name: The intent.
+            lang: The language.
+            timeout: Seconds.
+
+        Returns:
+            The definitions.
+        """
+        return self._loop.call(
+            self._async.describe_intent, skill_id, intent_name, lang, timeout=timeout
+        )
 
     def on(
         self,

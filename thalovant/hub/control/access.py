@@ -15,7 +15,7 @@ from aiohttp import web
 
 from thalovant.hub.control.app_state import control_state
 from thalovant.hub.control.problems import ApiProblem
-from thalovant.hub.control.tokens import ALL_SCOPES, IssuedToken
+from thalovant.hub.control.tokens import KNOWN_SCOPES, IssuedToken
 
 __all__ = ["PUBLIC", "SIGNED_IN", "TOKEN", "Access", "Handler", "Route", "guarded", "scoped"]
 
@@ -42,7 +42,7 @@ SIGNED_IN = Access()
 
 def scoped(*scopes: str) -> Access:
     """A token holding at least one of ``scopes``."""
-    unknown = set(scopes) - set(ALL_SCOPES)
+    unknown = set(scopes) - set(KNOWN_SCOPES)
     if not scopes or unknown:
         raise ValueError(f"unknown or missing scopes: {sorted(unknown)}")
     return Access(any_of=scopes)

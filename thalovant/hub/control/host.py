@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from thalovant.hub.responder.marketplace import SkillMarketplace
+from thalovant.hub.responder.skills import SkillRuntime
 from thalovant.hub.state.registry import ClientRegistry
 from thalovant.identity.model import ThalovantIdentity
 
@@ -22,6 +24,16 @@ class ControlledHub(Protocol):
     @property
     def registry(self) -> ClientRegistry:
         """The hub's client registry, which the client resources are derived from."""
+        ...
+
+    @property
+    def runtime(self) -> SkillRuntime:
+        """The hub's skill runtime: what is installed is what it runs."""
+        ...
+
+    @property
+    def marketplace(self) -> SkillMarketplace:
+        """The skills that can be installed, by name and version."""
         ...
 
     @property

@@ -204,6 +204,56 @@ class OperationStore:
                 self._ops.popitem(last=False)
         return dict(op)
 
+    def start(
+        self,
+        kind: str,
+        aggregate_type: str,
+        aggregate_id: str,
+        details: Mapping[str, Any],
+        prefix: str = "/v1",
+    ) -> dict[str, Any]:
+        """Record a new operation in status ``requested``; :meth:`update` moves it on."""
+        now = iso_time(time.time())
+        op_id = f"op_{secrets.token_hex(10)}"
+        op: dict[str, Any] = {
+            "id": op_id,
+            "kind": kind,
+            "aggregate_type": aggregate_type,
+            "aggregate_id": aggregate_id,
+            "status": "requested",
+            "details": dict(details),
+            "git_commit_sha": None,
+            "error_code": None,
+            "error_message": None,
+            "created_at": now,
+            "updated_at": now,
+            "committed_at": None,
+            "applied_at": None,
+            "ready_at": None,
+            "terminal_at": None,
+            "links": {"self": f"{prefix}/operations/{op_id}"},
+        }
+        with self._lock:
+            self._ops[op_id] = op
+            while len(self._ops) > _KEEP:
+                self._ops.popitem(last=False)
+        return dict(op)
+
+    def update(self, op_id: str, status: str, **fields: Any) -> dict[str, Any] | None:
+        """Move an operation to ``status`` (stamping ``<status>_at``, and ``terminal_at``
+        for ``ready``/``failed``/``timed_out``); ``None`` when it is forgotten."""
+        now = iso_time(time.time())
+        with self._lock:
+            op = self._ops.get(op_id)
+            if op is None:
+                return None
+            op.update(fields, status=status, updated_at=now)
+            if f"{status}_at" in op:
+                op[f"{status}_at"] = now
+            if status in ("ready", "failed", "timed_out"):
+                op["terminal_at"] = now
+            return dict(op)
+
     def get(self, op_id: str) -> dict[str, Any] | None:
         """The operation, or ``None``."""
         with self._lock:

@@ -3,7 +3,8 @@
 The :class:`~thalovant.hub.control.account.LocalAccount` signs in with email and password and,
 when two-step sign-in is on, a TOTP or recovery code (``mfa_required`` without one).
 :data:`LOCKOUT_AFTER` failed sign-ins in a row lock sign-in for :data:`LOCKOUT_SECONDS`
-(HTTP 429 with ``Retry-After``). Browser (device) sign-in is not offered (docs/protocol.md §7).
+(HTTP 429 with ``Retry-After``). Browser (device) and native-app sign-in are
+:mod:`thalovant.hub.control.device` (docs/protocol.md §7).
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from thalovant.hub.control.account import MAX_EMAIL, MAX_PASSWORD, password_text
 from thalovant.hub.control.app_state import ControlState, control_state
 from thalovant.hub.control.bodies import json_object, optional_text, text_field
 from thalovant.hub.control.problems import ApiProblem
-from thalovant.hub.control.tokens import ALL_SCOPES
+from thalovant.hub.control.tokens import ALL_SCOPES, KNOWN_SCOPES
 
 __all__ = [
     "LOCKOUT_AFTER",
     "LOCKOUT_SECONDS",
     "login",
-    "no_device_login",
     "profile",
     "revoke_token",
 ]
@@ -37,16 +37,16 @@ LOCKOUT_AFTER, LOCKOUT_SECONDS = 10, 60.0
 
 def _scopes(value: object) -> tuple[str, ...]:
     if value is None or value == "" or value == []:
-        return ALL_SCOPES
+        return KNOWN_SCOPES
     items = value.split() if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
         raise ApiProblem(422, "invalid_scope", "scope must be a space-separated string")
-    unknown = sorted(set(items) - set(ALL_SCOPES))
+    unknown = sorted(set(items) - set(KNOWN_SCOPES))
     if unknown:
         named = ", ".join(unknown)[:80]
         shown = f" {named}" if re.fullmatch(r"[\x20-\x7e]*", named) else ""
         raise ApiProblem(
-            422, "invalid_scope", f"Unknown scope(s){shown}; known: " + " ".join(ALL_SCOPES)
+            422, "invalid_scope", f"Unknown scope(s){shown}; known: " + " ".join(KNOWN_SCOPES)
         )
     return tuple(dict.fromkeys(items))
 
@@ -97,14 +97,6 @@ def _failed(state: ControlState) -> None:
     if state.failed_logins >= LOCKOUT_AFTER:
         state.failed_logins = 0
         state.locked_until = time.monotonic() + LOCKOUT_SECONDS
-
-
-async def no_device_login(request: web.Request) -> web.Response:
-    raise ApiProblem(
-        501,
-        "not_supported",
-        "Browser sign-in is not available on the local control plane; use login(email, password)",
-    )
 
 
 async def revoke_token(request: web.Request) -> web.Response:

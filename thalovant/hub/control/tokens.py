@@ -14,10 +14,29 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-__all__ = ["ALL_SCOPES", "DEFAULT_TOKEN_TTL", "IssuedToken", "TokenStore", "iso_time"]
+__all__ = [
+    "ALL_SCOPES",
+    "DEFAULT_TOKEN_TTL",
+    "EXTRA_SCOPES",
+    "KNOWN_SCOPES",
+    "IssuedToken",
+    "TokenStore",
+    "iso_time",
+]
 
-#: Scopes a local token can carry (what free-plan tokens may have upstream).
+#: The client and hub-reading scopes (what free-plan tokens may have upstream); holding all
+#: of them is a "full-scope" token (it may revoke other tokens).
 ALL_SCOPES: tuple[str, ...] = ("hubs:read", "clients:read", "clients:write")
+#: The scopes of the wider control plane (paid-plan scopes upstream).
+EXTRA_SCOPES: tuple[str, ...] = (
+    "hubs:write",
+    "hubs:inspect",
+    "memory:read",
+    "memory:write",
+    "analytics:read",
+)
+#: Every scope a local token can carry; a sign-in without ``scope`` gets them all.
+KNOWN_SCOPES: tuple[str, ...] = ALL_SCOPES + EXTRA_SCOPES
 #: Seconds a token stays valid.
 DEFAULT_TOKEN_TTL = 12 * 3600.0
 

@@ -9,26 +9,38 @@ joke      "tell me a joke"                                a short clean joke
 hello     "hello", "hi"                                   a greeting
 time      "what time is it"                               the hub's local time
 help      "what can this hub do?", "help"                 a list of things to try
-colour    "my favourite colour is blue" /                 remembered per session id;
-          "what is my favourite colour"                   another session: "I don't know yet"
+colour    "(remember that) my favorite color is blue" /   remembered per session id (either
+          "what is my favourite colour",                  spelling, favorite/favourite and
+          "what color did I mention / say / tell you"     color/colour); another session:
+                                                          "I don't know yet"
+remember  "remember that the door code is 42" /           notes kept per session id
+          "what did I ask you to remember"
 choices   "show me choices", "choose a drink"             speech + ``rich_media`` choices
 action    ``send_action(payload, title=...)``             "You chose <title or payload>"
 code      ``send_code(value, kind=..., label=...)``       "Got <kind> <label>: <value>"
 story     "tell me a story"                               three ``speak`` events, 50 ms apart
 quiet     "be quiet"                                      handled, no speech
+status    "say the current status"                        hub name, uptime, clients, session
+next      "show the next instruction",                    the next step of a short demo
+          "what should happen next?"                      workflow, kept per session id
+carrier   "reply over wss." (https, mqtt)                 the carrier the request came in on
 ========  ==============================================  ===================================
 
-Anything else gets ``ovos.intent.unmatched``.
+The last three live in :mod:`thalovant.hub.responder.demo_hub`. Anything else goes to the
+hub's fallback skill (:func:`~thalovant.hub.responder.demo_hub.fallback_skill`), or gets
+``ovos.intent.unmatched`` when the fallback is off.
 """
 
 from __future__ import annotations
 
 import datetime
 import random
+import re
 from typing import Any
 
 import anyio
 
+from thalovant.hub.responder.demo_hub import hub_skills
 from thalovant.hub.responder.skills import HubSkill, SkillContext
 
 __all__ = ["DEMO_CHOICES", "DEMO_JOKES", "demo_skills"]
@@ -48,6 +60,10 @@ DEMO_CHOICES: tuple[dict[str, str], ...] = (
 """What the choices skill offers; each payload comes back through ``send_action``."""
 
 _COLOUR_KEY = "favourite_colour"
+_NOTES_KEY = "notes"
+_MAX_NOTES = 20
+_COLOUR = r"favou?rite colou?r"
+_COLOUR_NOTE = "your favourite colour is "
 _PREFIX = "thalovant-demo."
 
 
@@ -94,24 +110,61 @@ async def _time(ctx: SkillContext) -> None:
 
 async def _help(ctx: SkillContext) -> None:
     await ctx.speak(
-        "I can tell a joke, say hello, tell the time, remember your favourite colour, "
-        "show choices, echo codes and scans, and tell a short story."
+        "I can tell a joke, say hello, tell the time, remember your favourite colour "
+        "(and anything after 'remember that'), show choices, echo codes and scans, tell a "
+        "short story, say the current status, show the next instruction of a demo "
+        "workflow, and tell which carrier your request came in on."
     )
+
+
+def _note(ctx: SkillContext, text: str) -> list[str]:
+    notes: list[str] = ctx.session_state.setdefault(_NOTES_KEY, [])
+    if text not in notes:
+        notes.append(text)
+        del notes[:-_MAX_NOTES]  # bounded: the oldest notes go first
+    return notes
 
 
 async def _remember_colour(ctx: SkillContext) -> None:
     assert ctx.match is not None
     colour = ctx.match.group(1).strip()
     ctx.session_state[_COLOUR_KEY] = colour
-    await ctx.speak(f"Got it: your favourite colour is {colour}.")
+    notes: list[str] = ctx.session_state.setdefault(_NOTES_KEY, [])
+    notes[:] = [note for note in notes if not note.startswith(_COLOUR_NOTE)]
+    _note(ctx, f"{_COLOUR_NOTE}{colour}")
+    await ctx.speak(
+        f"Got it: your favourite colour is {colour}.",
+        meta={"remembered": {"favourite_colour": colour}, "session_id": ctx.session_id},
+    )
 
 
 async def _recall_colour(ctx: SkillContext) -> None:
     colour = ctx.session_state.get(_COLOUR_KEY)
+    meta = {"favourite_colour": colour, "session_id": ctx.session_id}
     if colour is None:
-        await ctx.speak("I don't know yet. Tell me: my favourite colour is ...")
+        await ctx.speak("I don't know yet. Tell me: my favourite colour is ...", meta=meta)
+    elif re.search(r"\bdid i\b", ctx.utterance, re.IGNORECASE):
+        await ctx.speak(f"You mentioned {colour}: your favourite colour is {colour}.", meta=meta)
     else:
-        await ctx.speak(f"Your favourite colour is {colour}.")
+        await ctx.speak(f"Your favourite colour is {colour}.", meta=meta)
+
+
+async def _remember(ctx: SkillContext) -> None:
+    assert ctx.match is not None
+    text = ctx.match.group(1).strip()
+    notes = _note(ctx, text)
+    await ctx.speak(
+        f"I'll remember that {text}. That makes {len(notes)} note(s) in this session.",
+        meta={"remembered": text, "notes": len(notes)},
+    )
+
+
+async def _recall(ctx: SkillContext) -> None:
+    notes: list[str] = ctx.session_state.get(_NOTES_KEY) or []
+    if not notes:
+        await ctx.speak("Nothing yet. Tell me: remember that ...")
+    else:
+        await ctx.speak("You asked me to remember: " + "; ".join(notes) + ".")
 
 
 async def _choices(ctx: SkillContext) -> None:
@@ -151,14 +204,30 @@ def demo_skills() -> list[HubSkill]:
         skill(
             "colour.remember",
             _remember_colour,
-            r"\bmy favou?rite colou?r is ([\w][\w '-]*?)[\s.!]*$",
+            rf"\bmy {_COLOUR} is ([\w][\w '-]*?)[\s.!]*$",
             "my favourite colour is blue",
+            "remember that my favorite color is blue",
         ),
         skill(
             "colour.recall",
             _recall_colour,
-            r"\bwhat(?:'s| is) my favou?rite colou?r\b",
+            rf"\bwhat(?:'s| is| was) my {_COLOUR}\b"
+            r"|\b(?:what|which) colou?r did i (?:mention|say|tell you|give you|pick)\b"
+            rf"|\bdo you (?:know|remember) my {_COLOUR}\b",
             "what is my favourite colour",
+            "what color did I mention",
+        ),
+        skill(
+            "remember",
+            _remember,
+            r"^\s*(?:please\s+)?remember (?:that )?(.*?\w.*?)[\s.!]*$",
+            "remember that the door code is 42",
+        ),
+        skill(
+            "recall",
+            _recall,
+            r"\bwhat (?:did i (?:ask|tell) you to remember|do you remember)\b",
+            "what did I ask you to remember",
         ),
         skill(
             "choices",
@@ -178,5 +247,6 @@ def demo_skills() -> list[HubSkill]:
             "what can this hub do",
             "help",
         ),
+        *hub_skills(),
         skill("hello", _hello, r"\b(?:hello|hi|hey)\b", "hello", "hi"),
     ]

@@ -11,6 +11,8 @@ a coroutine the session runs concurrently with later messages:
   inventory answers; other types are ignored.
 - ``query``: the nested bus message is handled the same way, but every answer travels in a
   ``query`` frame carrying ``metadata.query_id``, and a final ``hive.query.complete`` ends it.
+- agent mode (:attr:`Dispatcher.relay` set, e.g. an OVOS messagebus): after the policy check
+  and the hooks, bus messages (also a query's) go to the relay instead of the skills.
 - ``broadcast`` (admin only) and ``propagate``: delivered to the other connected clients
   (``broadcast`` only to those whose site id equals ``target_site_id``, when set).
 - ``bin`` (binary) frames: handed to the binary hooks.
@@ -34,12 +36,18 @@ from thalovant.hub.responder.messages import (
     wrap_query,
 )
 from thalovant.hub.responder.policy import ADMIN_ONLY_KINDS, denial_data, is_type_allowed
-from thalovant.hub.responder.skills import DeliveryError, SkillContext, SkillHandler, SkillRuntime
+from thalovant.hub.responder.skills import (
+    DeliveryError,
+    HubFacts,
+    SkillContext,
+    SkillHandler,
+    SkillRuntime,
+)
 from thalovant.hub.state.registry import ClientRecord
 from thalovant.protocol.binary import BinaryFrame
 from thalovant.protocol.envelope import BusMessage, HiveMessage, bus_payload, inner_message
 
-__all__ = ["BinaryHandler", "Dispatcher", "PolicyViolation", "SessionView"]
+__all__ = ["BinaryHandler", "BusRelay", "Dispatcher", "PolicyViolation", "SessionView"]
 
 logger = logging.getLogger("thalovant.hub.dispatch")
 
@@ -66,11 +74,24 @@ class SessionView(Protocol):
     @property
     def site_id(self) -> str | None: ...
 
+    @property
+    def carrier(self) -> str: ...
+
     async def send_message(self, message: HiveMessage) -> None: ...
 
 
 BinaryHandler = Callable[[SessionView, BinaryFrame], Awaitable[None]]
 """``async def on_binary(session, frame) -> None``."""
+
+
+class BusRelay(Protocol):
+    """Where agent mode sends client bus messages (and how their replies come back)."""
+
+    async def relay(
+        self, session: SessionView, message: BusMessage, *, query_id: str | None = None
+    ) -> None:
+        """Send ``message`` (context normalised, policy passed) on; ``query_id`` when it came
+        in a HiveMind ``query`` (the relay then also completes the query)."""
 
 
 class Dispatcher:
@@ -82,11 +103,16 @@ class Dispatcher:
         *,
         peers: Callable[[], Iterable[SessionView]] = tuple,
         current_client: Callable[[ClientRecord], ClientRecord] | None = None,
+        facts: HubFacts | None = None,
     ) -> None:
         self.runtime = runtime
+        self.facts = facts
+        """What skills may tell about the hub (:attr:`SkillContext.hub`)."""
         self.bus_hooks: dict[str, SkillHandler] = {}
         """User handlers by bus type; they replace the built-in handling of that type."""
         self.binary_hooks: list[BinaryHandler] = []
+        self.relay: BusRelay | None = None
+        """Agent mode: the relay that answers bus messages instead of the skills."""
         self._peers = peers
         self._current_client = current_client
 
@@ -122,6 +148,16 @@ class Dispatcher:
         bus: BusMessage,
         send: Callable[[BusMessage], Awaitable[None]],
     ) -> None:
+        await self._handle(session, bus, send)
+
+    async def _handle(
+        self,
+        session: SessionView,
+        bus: BusMessage,
+        send: Callable[[BusMessage], Awaitable[None]],
+        query_id: str | None = None,
+    ) -> bool:
+        """Handle one bus message; ``False`` when the relay took it (it completes queries)."""
         client = self._client(session)
         context = normalize_request_context(
             bus.context, session_id=session.session_id, site_id=session.site_id
@@ -130,7 +166,13 @@ class Dispatcher:
             logger.info("denied %s from %s (%s)", bus.type[:60], client.name, session.peer)
             denial = denial_data(bus.type, client.allowed_types)
             await send(denied_message(reply_context(context), denial))
-            return
+            return True
+        hook = self.bus_hooks.get(bus.type)
+        if hook is None and self.relay is not None:
+            await self.relay.relay(
+                session, BusMessage(bus.type, bus.data, context), query_id=query_id
+            )
+            return False
         session_key = str(context["session"].get("session_id") or session.peer)
         ctx = SkillContext(
             message_type=bus.type,
@@ -141,8 +183,9 @@ class Dispatcher:
             send=send,
             client_name=client.name,
             peer=session.peer,
+            carrier=session.carrier,
+            hub=self.facts,
         )
-        hook = self.bus_hooks.get(bus.type)
         if hook is not None:
             await hook(ctx)
         elif bus.type == EVENT_RECOGNIZER_LOOP_UTTERANCE:
@@ -151,12 +194,14 @@ class Dispatcher:
             await answer_inventory(ctx, self.runtime.skills)
         else:
             logger.debug("no handler for bus type %s", bus.type[:60])
+        return True
 
     async def _query(self, session: SessionView, bus: BusMessage, query_id: str) -> None:
         async def send(reply: BusMessage) -> None:
             await session.send_message(wrap_query(reply, query_id))
 
-        await self._bus(session, bus, send)
+        if not await self._handle(session, bus, send, query_id):
+            return
         context = reply_context(
             normalize_request_context(
                 bus.context, session_id=session.session_id, site_id=session.site_id

@@ -128,8 +128,10 @@ class HubSession:
         task_group: TaskGroup,
         abort: Callable[[int, str], Awaitable[None]] | None = None,
         evict_first: Callable[[], bool] | None = None,
+        carrier: str = "",
     ) -> None:
         self._services = services
+        self._carrier = carrier
         self._evict_first = evict_first or (lambda: False)
         self._client = client
         self._peer = peer
@@ -172,6 +174,11 @@ class HubSession:
     def site_id(self) -> str | None:
         """The site id from the client's HELLO, else the registered one."""
         return self._site_id or self._client.site_id
+
+    @property
+    def carrier(self) -> str:
+        """The carrier this connection runs on (``wss``, ``https``, ``mqtt``; ``""``: unknown)."""
+        return self._carrier
 
     @property
     def ready(self) -> bool:

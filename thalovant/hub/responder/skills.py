@@ -8,7 +8,9 @@ A skill is a name, a matcher and an ``async def handler(ctx: SkillContext) -> No
 
 For each ``recognizer_loop:utterance`` the runtime picks the first matching skill (highest
 ``priority`` first, then registration order), runs it, and finishes the request with
-``ovos.utterance.handled``; with no match it sends ``ovos.intent.unmatched`` then handled.
+``ovos.utterance.handled``; with no match the runtime's :attr:`SkillRuntime.fallback` skill
+answers, as a real hub's fallback skills do, and without one (or with it switched off) the
+hub sends ``ovos.intent.unmatched`` then handled.
 Every reply context echoes the request context (OVOS ``Message.reply``), so the client's
 request ids come back unchanged. Requests of one session run one at a time, in order; other
 sessions run concurrently. A skill that raises or overruns its time budget is logged, and the
@@ -20,25 +22,20 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import anyio
 
-from thalovant.hub.responder.messages import (
-    DEFAULT_LANG,
-    handled_message,
-    reply_context,
-    speak_message,
-    unmatched_message,
-)
-from thalovant.protocol.envelope import BusMessage
+from thalovant.hub.responder.messages import handled_message, unmatched_message
+from thalovant.hub.responder.skill_context import DeliveryError, HubFacts, SkillContext
 
 __all__ = [
     "DEFAULT_PIPELINE_ID",
     "UNMATCHED_PIPELINE_ID",
     "DeliveryError",
+    "HubFacts",
     "HubSkill",
     "SessionStore",
     "SkillContext",
@@ -52,201 +49,7 @@ logger = logging.getLogger("thalovant.hub.skills")
 DEFAULT_PIPELINE_ID = "padatious_high"
 """``context.pipeline_id`` of a reply from a matched skill."""
 UNMATCHED_PIPELINE_ID = "fallback_low"
-"""``context.pipeline_id`` of the unmatched answer."""
-
-
-class DeliveryError(Exception):
-    """A reply could not be sent: the connection is gone. Skills need not catch it."""
-
-
-class SkillContext:
-    """One request as a skill (or a bus hook) sees it, plus the ways to answer it.
-
-    Read: :attr:`message_type`, :attr:`utterance`, :attr:`utterances`, :attr:`lang`,
-    :attr:`data`, :attr:`request_context` (the request's context after the hub filled in the
-    session), :attr:`session_id`, :attr:`site_id`, :attr:`request_id`, :attr:`input` (the
-    ``send_action``/``send_code`` input object), :attr:`match` (the regex match, when the
-    skill matched by regex), :attr:`session_state` (a dict kept per session id across
-    requests and connections), :attr:`client_name`, :attr:`peer`.
-
-    Answer: :meth:`speak` and :meth:`emit`. Both build reply contexts for you
-    (docs/protocol.md §3.2).
-
-    Args:
-        message_type: The request's bus message type.
-        data: Its ``data``.
-        request_context: Its context, after the hub filled in the session.
-        session_id: The session id of the request.
-        session_state: The state kept for that session id.
-        send: Sends one bus message to the client.
-        client_name: The registered name of the client.
-        peer: The client's address, for logs.
-    """
-
-    def __init__(
-        self,
-        *,
-        message_type: str,
-        data: dict[str, Any],
-        request_context: dict[str, Any],
-        session_id: str,
-        session_state: dict[str, Any],
-        send: Callable[[BusMessage], Awaitable[None]],
-        client_name: str = "",
-        peer: str = "",
-    ) -> None:
-        self.message_type = message_type
-        self.data = data
-        self.request_context = request_context
-        self.session_id = session_id
-        self.session_state = session_state
-        self.client_name = client_name
-        self.peer = peer
-        self.skill: str | None = None
-        """Name of the skill handling the request (``None`` in a bus hook)."""
-        self.pipeline_id: str | None = None
-        self.match: re.Match[str] | None = None
-        self.spoken: list[str] = []
-        """Texts spoken so far, in order."""
-        self._send = send
-
-    # ------------------------------------------------------------------------- request
-
-    @property
-    def utterances(self) -> list[str]:
-        """``data.utterances`` (strings only), else ``[data.utterance]``, else ``[]``."""
-        raw = self.data.get("utterances")
-        if isinstance(raw, list):
-            return [u for u in raw if isinstance(u, str)]
-        single = self.data.get("utterance")
-        return [single] if isinstance(single, str) else []
-
-    @property
-    def utterance(self) -> str:
-        """The first utterance, stripped (``""`` if none)."""
-        utterances = self.utterances
-        return utterances[0].strip() if utterances else ""
-
-    @property
-    def lang(self) -> str:
-        """``data.lang``, else ``context.lang``, else ``context.session.lang``, else en-us."""
-        session = self.request_context.get("session")
-        for value in (
-            self.data.get("lang"),
-            self.request_context.get("lang"),
-            session.get("lang") if isinstance(session, dict) else None,
-        ):
-            if isinstance(value, str) and value:
-                return value
-        return DEFAULT_LANG
-
-    @property
-    def site_id(self) -> str | None:
-        """``context.session.site_id`` (the hub fills in the connection's)."""
-        session = self.request_context.get("session")
-        value = session.get("site_id") if isinstance(session, dict) else None
-        return value if isinstance(value, str) else None
-
-    @property
-    def request_id(self) -> str | None:
-        """The request id (``request_id``, ``thalovant_request_id`` or the session's)."""
-        session = self.request_context.get("session")
-        for value in (
-            self.request_context.get("request_id"),
-            self.request_context.get("thalovant_request_id"),
-            session.get("request_id") if isinstance(session, dict) else None,
-        ):
-            if isinstance(value, str) and value:
-                return value
-        return None
-
-    @property
-    def input(self) -> dict[str, Any] | None:
-        """``context.input`` or ``data.input`` (``send_action`` / ``send_code``), if any."""
-        for value in (self.request_context.get("input"), self.data.get("input")):
-            if isinstance(value, dict):
-                return value
-        return None
-
-    # -------------------------------------------------------------------------- answer
-
-    def reply_context(self, **extra: Any) -> dict[str, Any]:
-        """A reply context for this request, tagged with the skill and pipeline ids.
-
-        Args:
-            **extra: Keys to add to the reply context.
-
-        Returns:
-            The reply context (docs/protocol.md §3.2).
-        """
-        tags: dict[str, Any] = {}
-        if self.skill is not None:
-            tags["skill_id"] = self.skill
-        if self.pipeline_id is not None:
-            tags["pipeline_id"] = self.pipeline_id
-        return reply_context(self.request_context, **tags, **extra)
-
-    async def speak(
-        self,
-        text: str,
-        *,
-        meta: dict[str, Any] | None = None,
-        rich_media: Any = None,
-        expect_response: bool = False,
-    ) -> None:
-        """Send a ``speak`` event as a reply to this request.
-
-        Args:
-            text: What to say.
-            meta: ``data.meta`` of the event.
-            rich_media: Display items (e.g. choices).
-            expect_response: Whether the client should listen for an answer.
-
-        Raises:
-            DeliveryError: The connection is gone (skills need not catch it).
-        """
-        message = speak_message(
-            self.reply_context(),
-            text,
-            lang=self.lang,
-            skill=self.skill or "hub",
-            meta=meta,
-            rich_media=rich_media,
-            expect_response=expect_response,
-        )
-        await self.send(message)
-        self.spoken.append(text)
-
-    async def emit(
-        self,
-        msg_type: str,
-        data: dict[str, Any] | None = None,
-        *,
-        context: dict[str, Any] | None = None,
-    ) -> None:
-        """Send any bus event as a reply to this request.
-
-        Args:
-            msg_type: The event's type.
-            data: Its ``data``.
-            context: Overlays the reply context.
-
-        Raises:
-            DeliveryError: The connection is gone (skills need not catch it).
-        """
-        reply = self.reply_context(**(context or {}))
-        await self.send(BusMessage(msg_type, dict(data or {}), reply))
-
-    async def send(self, message: BusMessage) -> None:
-        """Send a bus message exactly as given (to a ``query``, wrapped in a query frame).
-
-        Args:
-            message: The message.
-
-        Raises:
-            DeliveryError: The connection is gone (skills need not catch it).
-        """
-        await self._send(message)
+"""``context.pipeline_id`` of the unmatched answer (and of the fallback skill's)."""
 
 
 SkillHandler = Callable[[SkillContext], Awaitable[None]]
@@ -361,10 +164,26 @@ class SessionStore:
 class SkillRuntime:
     """Ordered skills, and the handling of one utterance from match to ``handled``."""
 
-    def __init__(self, skills: Iterable[HubSkill] = (), *, handler_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        skills: Iterable[HubSkill] = (),
+        *,
+        handler_timeout: float = 30.0,
+        fallback: HubSkill | None = None,
+    ) -> None:
         self._skills: list[HubSkill] = []
         self.handler_timeout = handler_timeout
         self.sessions = SessionStore()
+        self.fallback = fallback
+        """Answers what no skill matches (``None``: the hub sends ``ovos.intent.unmatched``).
+        It is not one of :attr:`skills`: it never shadows them and the inventory omits it."""
+        self.gate: Callable[[HubSkill, SkillContext], bool] | None = None
+        """Decides whether an installed skill may take a request (the runtime group's
+        ``language`` and ``enabled_skills``, set by the control plane); ``None``: all may."""
+        self.memory_source: Callable[[SkillContext], list[dict[str, Any]]] | None = None
+        """Gives each request its :attr:`SkillContext.memory` (set by the control plane)."""
+        self.counts: Counter[str] = Counter()
+        """``utterances``, ``answered``, ``unmatched`` and ``skill:<name>`` request counts."""
         for skill in skills:
             self.add(skill)
 
@@ -395,6 +214,8 @@ class SkillRuntime:
         """The first skill that matches the request."""
         for skill in self._skills:
             try:
+                if self.gate is not None and not self.gate(skill, ctx):
+                    continue
                 if skill.matches(ctx):
                     return skill
             except Exception:
@@ -411,7 +232,19 @@ class SkillRuntime:
                 logger.debug("reply to %s not delivered: connection gone", ctx.peer)
 
     async def _answer(self, ctx: SkillContext) -> None:
+        if self.memory_source is not None:
+            ctx.memory = self.memory_source(ctx)
         skill = self.select(ctx)
+        fallback = self.fallback
+        if skill is None and fallback is not None:
+            try:
+                skill = fallback if fallback.matches(ctx) else None
+            except Exception:
+                logger.exception("matcher of the fallback skill %s raised", fallback.name)
+        self.counts["utterances"] += 1
+        self.counts["unmatched" if skill is None else "answered"] += 1
+        if skill is not None:
+            self.counts[f"skill:{skill.name}"] += 1
         if skill is None:
             ctx.pipeline_id = UNMATCHED_PIPELINE_ID
             await ctx.send(unmatched_message(ctx.reply_context(), ctx.utterance, ctx.lang))

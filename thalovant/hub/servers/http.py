@@ -235,6 +235,7 @@ class HTTPServer:
                         task_group=tg,
                         abort=self._aborter(conn),
                         evict_first=lambda: not conn.bound,
+                        carrier="https",
                     )
                     try:
                         closing = await self._drive(conn, session)

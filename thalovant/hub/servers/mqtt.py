@@ -356,6 +356,7 @@ class MQTTHubServer:
             send=send,
             task_group=tg,
             abort=abort,
+            carrier="mqtt",
         )
         peer = _Peer(session, sender, receiver)
         self._peers[access_key] = peer

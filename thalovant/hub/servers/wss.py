@@ -27,6 +27,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from thalovant.carriers.coalesce import CoalescedWrites
 from thalovant.carriers.tls import trim_tls_read_buffer
 from thalovant.hub.limits import HubLimits
 from thalovant.hub.responder.session import CLOSE_PROTOCOL, HubServices, HubSession, SessionClosed
@@ -76,6 +77,11 @@ def _peer_name(address: Any) -> str:
         host, port = address[0], address[1]
         return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
     return "unknown"
+
+
+class _CoalescedConnection(CoalescedWrites, ServerConnection):
+    """A server connection writing the frames of one loop tick at once (a reply's speak and
+    ``handled``, the replies of many clients' asks)."""
 
 
 class WSSServer:
@@ -143,7 +149,7 @@ class WSSServer:
     def _gated_connection(self, *args: Any, **kwargs: Any) -> ServerConnection:
         # websockets' protocol factory builds the connection through this hook: the gate's
         # protocol wraps it (caps, TLS, the deadline to the upgrade request).
-        factory = self.gate.protocol_factory(lambda: ServerConnection(*args, **kwargs))
+        factory = self.gate.protocol_factory(lambda: _CoalescedConnection(*args, **kwargs))
         return cast(ServerConnection, factory())
 
     async def drop_connections(self, code: int = _CLOSE_INTERNAL, reason: str = "") -> None:
@@ -213,6 +219,7 @@ class WSSServer:
                 send=ws.send,
                 task_group=tg,
                 abort=ws.close,
+                carrier="wss",
             )
             try:
                 closing = await self._drive(ws, session)

@@ -1,38 +1,19 @@
-"""The ``thalovant`` command line.
-
-Errors print ``thalovant: <message>`` on stderr and exit 1; Ctrl-C exits 130.
-"""
+"""Commands that need no hub connection: ``identity``, ``demo`` and ``hub``."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import sys
-from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from thalovant._version import __version__
-from thalovant.errors import ThalovantError
+from thalovant.cli.common import load_identity
 
-__all__ = ["main"]
-
-
-def _load_identity(args: argparse.Namespace) -> Any:
-    from thalovant.identity.model import ThalovantIdentity
-
-    if args.identity:
-        identity = ThalovantIdentity.from_file(args.identity)
-    elif args.config or args.profile:
-        identity = ThalovantIdentity.from_config(args.config, profile=args.profile)
-    else:
-        identity = ThalovantIdentity.from_env()
-    return identity
+__all__ = ["register"]
 
 
 def _cmd_identity(args: argparse.Namespace) -> int:
-    identity = _load_identity(args)
+    identity = load_identity(args)
     shown = identity.as_dict(include_secrets=False)
     shown["enabled_protocols"] = list(identity.enabled_protocols())
     print(json.dumps(shown, indent=2, sort_keys=True))
@@ -63,15 +44,15 @@ def _cmd_hub(args: argparse.Namespace) -> int:
         account_password=args.account_password,
         account_totp_secret=args.account_totp_secret,
         broker=None if args.broker == "none" else args.broker,
+        fallback=not args.no_fallback,
+        ovos_bus=args.ovos_bus,
     )
     anyio.run(serve_hub, options)
     return 0
 
 
 def _add_hub_parser(sub: Any) -> None:
-    from pathlib import Path
-
-    hub = sub.add_parser("hub", help="run a local hub (loopback) until Ctrl-C")
+    hub = sub.add_parser("hub", shared=False, help="run a local hub (loopback) until Ctrl-C")
     hub.add_argument("--host", default="127.0.0.1", help="address to listen on")
     hub.add_argument("--port", type=int, default=0, help="WebSocket port (0: any free port)")
     hub.add_argument(
@@ -117,18 +98,26 @@ def _add_hub_parser(sub: Any) -> None:
         default="embedded",
         help="MQTT broker: 'embedded' (default), a URL mqtt://user:pw@host:1883, or 'none'",
     )
+    hub.add_argument(
+        "--no-fallback",
+        action="store_true",
+        help="no fallback skill: unmatched utterances get ovos.intent.unmatched",
+    )
+    hub.add_argument(
+        "--ovos-bus",
+        default=None,
+        metavar="URL",
+        help="agent mode: relay to an OVOS messagebus, e.g. ws://127.0.0.1:8181/core",
+    )
     hub.set_defaults(func=_cmd_hub)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="thalovant", description="Talk to Thalovant hubs, or run a local one."
-    )
-    parser.add_argument("--version", action="version", version=f"thalovant {__version__}")
-    parser.add_argument("-i", "--identity", metavar="PATH", help="identity JSON file")
-    parser.add_argument("--config", metavar="PATH", help="config.yaml (default: XDG location)")
-    parser.add_argument("--profile", metavar="NAME", help="profile inside the config file")
-    sub = parser.add_subparsers(dest="command", required=True)
+def register(sub: Any) -> None:
+    """Add ``identity``, ``demo`` and ``hub``.
+
+    Args:
+        sub: The subparsers action.
+    """
     sub.add_parser("identity", help="show the identity (secrets redacted)").set_defaults(
         func=_cmd_identity
     )
@@ -136,24 +125,3 @@ def _parser() -> argparse.ArgumentParser:
         func=_cmd_demo
     )
     _add_hub_parser(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``thalovant`` console script."""
-    args = _parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except ThalovantError as exc:
-        print(f"thalovant: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:  # e.g. `thalovant identity | head`
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the flush at exit
-        return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m thalovant.cli``."""
+
+import sys
+
+from thalovant.cli import main
+
+sys.exit(main())
