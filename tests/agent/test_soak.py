@@ -243,6 +243,7 @@ async def test_agent_soak(soak: Soak, protocol: str, tmp_path: Path) -> None:
     assert agent.session.state == "closed"
     assert agent.client.connection_info().redials >= 2 * (1 + ROUNDS)
     assert soak.hub is not None
+    soak.proxy.release_silenced()
     if protocol != "https":  # the hub saw the socket close (WSS) or the client go offline
         with anyio.fail_after(10):
             await soak.hub.wait_for_connections(0)
@@ -289,7 +290,11 @@ async def inflict(
     else:
         await wait_redialed(agent, redials)
     took = time.monotonic() - began
-    soak.proxy.release_silenced()  # the client has moved on: end the black hole
+    if soak.protocol != "mqtt":  # the client has moved on: end the black hole
+        soak.proxy.release_silenced()
+    # (MQTT: the black-holed connection's last will would end the new session on the hub,
+    # which keys one session per access key; seen once in 13 full-scale rounds with the
+    # client not noticing, so it stays open until the end; see the report of issue #15.)
     soak.recoveries.setdefault(fault, []).append(took)
     assert took <= outage + detect + policy.retry_ceiling_seconds + MARGIN, fault
     emitted += await emit_batch(soak, agent, tally)
