@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox -s lint typecheck tests`` (and ``bench``)."""
+"""Developer sessions: ``nox -s lint typecheck tests`` (and ``bench``, ``chaos``, ``soak``)."""
 
 from __future__ import annotations
 
@@ -66,3 +66,20 @@ def chaos(session: nox.Session) -> None:
     """The chaos suite at full scale: hostile input, silent sockets, floods, load."""
     session.install("-e", ".[test]")
     session.run("pytest", "tests/chaos", *session.posargs, env={"THALOVANT_CHAOS_SCALE": "full"})
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """The agent soak (tests/agent/test_soak.py) with many more fault rounds per carrier."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "tests/agent/test_soak.py",
+        "-s",
+        "-p",
+        "no:randomly",
+        "-o",
+        "timeout=1800",
+        *session.posargs,
+        env={"THALOVANT_CHAOS_SCALE": "full"},
+    )

@@ -19,6 +19,16 @@ from thalovant.telemetry.logs import configure_from_env as _configure_logging
 _configure_logging()  # THALOVANT_LOG=debug|info (thalovant/telemetry/logs.py)
 
 if TYPE_CHECKING:
+    from thalovant.agent import AsyncHubSession as AsyncHubSession
+    from thalovant.agent import AsyncThalovantAgent as AsyncThalovantAgent
+    from thalovant.agent import HubKeyChange as HubKeyChange
+    from thalovant.agent import HubSession as HubSession
+    from thalovant.agent import HubSessionPolicy as HubSessionPolicy
+    from thalovant.agent import HubSessionState as HubSessionState
+    from thalovant.agent import OriginPreference as OriginPreference
+    from thalovant.agent import ThalovantAgent as ThalovantAgent
+    from thalovant.agent import accept_hub_keys as accept_hub_keys
+    from thalovant.agent import preferred_origin as preferred_origin
     from thalovant.bus.routing import ThalovantBinary as ThalovantBinary
     from thalovant.carriers.faces import AsyncHiveMindHTTPTransport as AsyncHiveMindHTTPTransport
     from thalovant.carriers.faces import AsyncHiveMindMQTTTransport as AsyncHiveMindMQTTTransport
@@ -204,6 +214,17 @@ _LAZY: dict[str, str] = {
     "speakable": "thalovant.models.listing",
     "strip_affix": "thalovant.models.listing",
     "InventoryCache": "thalovant.models.listing_cache",
+    # long-lived clients (issue #15)
+    "AsyncHubSession": "thalovant.agent",
+    "AsyncThalovantAgent": "thalovant.agent",
+    "HubKeyChange": "thalovant.agent",
+    "HubSession": "thalovant.agent",
+    "HubSessionPolicy": "thalovant.agent",
+    "HubSessionState": "thalovant.agent",
+    "OriginPreference": "thalovant.agent",
+    "ThalovantAgent": "thalovant.agent",
+    "accept_hub_keys": "thalovant.agent",
+    "preferred_origin": "thalovant.agent",
 }
 
 __all__ = [

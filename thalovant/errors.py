@@ -136,7 +136,24 @@ class ThalovantClientKeyRejectedError(ThalovantHubRefusedError):
 
 
 class ThalovantHubKeyChangedError(ThalovantConnectionError):
-    """The hub's static key differs from the pinned one. Pins are never replaced silently."""
+    """The hub's static key differs from the pinned one. Pins are never replaced silently.
+
+    Args:
+        message: What happened.
+        pinned_key: The pinned 32-byte public key, if known.
+        presented_key: The 32-byte public key the hub presented, if known.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        pinned_key: bytes | None = None,
+        presented_key: bytes | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.pinned_key = pinned_key
+        self.presented_key = presented_key
 
 
 class ThalovantTimeoutError(ThalovantError, TimeoutError):

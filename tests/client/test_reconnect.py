@@ -41,7 +41,9 @@ class FakeLink:
         self._end = anyio.Event()
         self._result: ThalovantError | None = None
 
-    async def run(self, dispatch: Any, on_ready: Callable[[], None]) -> ThalovantError | None:
+    async def run(
+        self, dispatch: Any, on_ready: Callable[[], None], *, probe: Any = None
+    ) -> ThalovantError | None:
         self.ready = True
         on_ready()
         await self._end.wait()

@@ -187,6 +187,15 @@ class PeerHub:
             self._stop_proc(proc)
             self._procs.remove(proc)
 
+    def kill_hub(self) -> None:
+        """Kill the hub process (SIGKILL: no goodbye to any client); broker, bus and
+        responder keep running. :meth:`start_hub` starts it again."""
+        for proc in [p for p in self._procs if p.name == "hub"]:
+            if proc.popen.poll() is None:
+                proc.popen.kill()
+            proc.popen.wait(timeout=10)
+            self._procs.remove(proc)
+
     def rotate_hub_key(self) -> None:
         """Give the hub a new Noise static key: stop it, delete its key, start it again."""
         self.stop_hub()

@@ -20,6 +20,9 @@ RENAMED = {"__aenter__": "__enter__", "__aexit__": "__exit__"}
 ASYNC_ONLY = {"aclose"}  # the async spelling of close()
 # attributes that must not cross threads: the bus is used from its loop only
 LOOP_ONLY = {"bus"}
+# holding the link is loop-bound; HubSession and ThalovantAgent are its blocking forms
+ASYNC_ONLY |= {"keep", "on_link_state"}
+LOOP_ONLY |= {"link_failure"}
 
 PAIRS = [
     (AsyncThalovantClient, ThalovantClient),

@@ -155,6 +155,7 @@ class HTTPSCarrier:
         self._sender: asyncio.Task[None] | None = None
         self._failure: CarrierClosed | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._poll_done = anyio.Event()
         self._closer: asyncio.Task[None] | None = None
         self._closed = False
         self.requests = 0
@@ -348,6 +349,18 @@ class HTTPSCarrier:
             self._drained.set()
         return frame
 
+    async def probe(self) -> None:
+        """One round trip with the hub: wait for a poll to complete (asking for one now).
+
+        Raises:
+            CarrierClosed: The carrier is closed.
+        """
+        self._raise_if_closed()
+        done = self._poll_done
+        self._kick.set()
+        await done.wait()  # also set when the carrier fails
+        self._raise_if_closed()
+
     async def aclose(self) -> None:
         """Stop polling, ``POST /disconnect`` (bounded), close the session. Idempotent."""
         if self._closed:
@@ -398,6 +411,8 @@ class HTTPSCarrier:
                     await self._drained.wait()
                 frames = await self._poll_once()
                 schedule.polled(anyio.current_time(), len(frames))
+                done, self._poll_done = self._poll_done, anyio.Event()
+                done.set()
                 if frames:
                     self._inbox.extend(frames)
                     self._arrived.set()
@@ -432,6 +447,7 @@ class HTTPSCarrier:
         if self._failure is None:
             self._failure = exc
         self._arrived.set()
+        self._poll_done.set()
         self._drained.set()
         self._room.set()
         self._queued.set()

@@ -58,6 +58,7 @@ from thalovant.carriers.mqtt_wire import (
     close_notice,
     decode_payload,
     drop_connection,
+    guard_socket_writes,
     is_loopback_host,
     parse_broker_url,
     parse_close_notice,
@@ -263,6 +264,22 @@ class MQTTCarrier:
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             raise self._ended or CarrierClosed("the MQTT carrier is closed") from None
 
+    async def probe(self) -> None:
+        """One round trip with the broker: the retained ``online`` presence again, at QoS 1
+        (its PUBACK is the answer).
+
+        Raises:
+            CarrierClosed: The carrier is closed or ended.
+        """
+        if self._ended is not None:
+            raise self._ended
+        try:
+            await self._client.publish(
+                self._topics.status, b"online", qos=1, retain=True, timeout=self._send_timeout
+            )
+        except aiomqtt.MqttError as exc:
+            raise CarrierClosed(f"probing {self._shown} failed: {exc}", code=_LOST) from None
+
     async def aclose(self) -> None:
         """Publish ``offline`` (retained) and disconnect; bounded, idempotent."""
         if self._closed:
@@ -356,15 +373,18 @@ async def open_mqtt(
         ),
     )
     client.pending_calls_threshold = 2 * PUBLISH_WINDOW  # pipelined publishes
+    guard_socket_writes(client, asyncio.get_running_loop())
     try:
         await client.__aenter__()
     except aiomqtt.MqttCodeError as exc:
+        drop_connection(client)  # paho keeps the socket of a failed connect open
         if exc.rc in (4, 5) or getattr(exc.rc, "value", None) in (4, 5, 134, 135):
             raise ThalovantHubRefusedError(
                 f"the MQTT broker {shown} refused the credentials ({exc})"
             ) from None
         raise ThalovantConnectionError(f"cannot connect to {shown}: {exc}") from None
     except aiomqtt.MqttError as exc:
+        drop_connection(client)
         raise ThalovantConnectionError(f"cannot connect to {shown}: {exc}") from None
     except BaseException:
         drop_connection(client)

@@ -8,6 +8,7 @@ server. Nothing here knows HiveMind messages: a close notice is the hub's MQTT c
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import json
@@ -31,6 +32,7 @@ __all__ = [
     "close_notice",
     "decode_payload",
     "drop_connection",
+    "guard_socket_writes",
     "is_loopback_host",
     "parse_broker_url",
     "parse_close_notice",
@@ -197,3 +199,37 @@ def drop_connection(client: aiomqtt.Client) -> None:
         disconnected.exception()  # retrieved: no "Future exception was never retrieved" at GC
     if client._lock.locked():
         client._lock.release()
+
+
+def guard_socket_writes(client: aiomqtt.Client, loop: asyncio.AbstractEventLoop) -> None:
+    """Make ``client`` register its socket for writing only while that socket is open.
+
+    aiomqtt defers ``loop.add_writer`` with ``call_soon_threadsafe`` but removes the writer at
+    once: when the connection breaks (or is dropped) in between, the deferred call registers
+    a closed descriptor, and the loop reports ``OSError: Bad file descriptor`` from a callback
+    (seen under frequent publishes, e.g. idle probes, while a link was cut). The guard skips
+    the registration when paho no longer uses that socket.
+
+    Args:
+        client: The aiomqtt client (before connecting).
+        loop: The loop it runs on.
+    """
+    paho: Any = client._client
+
+    def register(_client: Any, _userdata: Any, sock: Any) -> None:
+        def add() -> None:
+            if paho.socket() is not sock or sock.fileno() < 0:
+                return  # closed or replaced meanwhile: nothing to write on it
+            loop.add_writer(sock.fileno(), write)
+
+        def write() -> None:
+            try:
+                paho.loop_write()
+            except Exception as exc:  # as aiomqtt: a broken connection ends the client
+                disconnected = client._disconnected
+                if not disconnected.done():
+                    disconnected.set_exception(exc)
+
+        loop.call_soon_threadsafe(add)
+
+    paho.on_socket_register_write = register

@@ -90,6 +90,18 @@ class WSSCarrier:
         except ConnectionClosed as exc:
             raise _closed(exc) from exc
 
+    async def probe(self) -> None:
+        """One round trip with the hub: a WebSocket ping, answered by its pong.
+
+        Raises:
+            CarrierClosed: The WebSocket is closed.
+        """
+        try:
+            pong = await self._ws.ping()
+            await pong
+        except ConnectionClosed as exc:
+            raise _closed(exc) from exc
+
     async def aclose(self) -> None:
         """Close the WebSocket (bounded by the close timeout)."""
         await self._ws.close()

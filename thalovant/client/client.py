@@ -41,6 +41,7 @@ from thalovant.client.asking import Asker
 from thalovant.client.conversation import AsyncThalovantConversation
 from thalovant.client.doctor import DoctorMethods
 from thalovant.client.intents import IntentMethods
+from thalovant.client.keeping import KeepingMethods
 from thalovant.client.options import DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, ClientOptions
 from thalovant.client.outgoing import RequestStamp
 from thalovant.client.runtime import ClientRuntime
@@ -67,6 +68,7 @@ class AsyncThalovantClient(
     SubscribingMethods,
     IntentMethods,
     DoctorMethods,
+    KeepingMethods,
 ):
     """Asyncio-native client of one Thalovant hub (HiveMind v3). See the module docstring.
 

@@ -19,7 +19,8 @@ import logging
 import os
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 from anyio.abc import TaskGroup
@@ -29,6 +30,7 @@ from thalovant.bus.routing import InboundDispatcher
 from thalovant.carriers import CarrierOptions
 from thalovant.carriers.tls import client_ssl_context
 from thalovant.client.options import ClientOptions
+from thalovant.client.repin import accept_hub_key
 from thalovant.errors import (
     ThalovantConnectionError,
     ThalovantConnectTimeoutError,
@@ -48,6 +50,8 @@ from thalovant.link import (
     pin_id_for,
 )
 from thalovant.link.link import LinkDown
+from thalovant.link.policy import HubSessionPolicy
+from thalovant.link.supervisor import StateListener
 from thalovant.protocol.psk import default_psk_deriver
 
 __all__ = ["ClientRuntime"]
@@ -64,6 +68,16 @@ _FORKED = (
     "app's lifespan, not at import time (gunicorn --preload forks after importing the app)"
 )
 T = TypeVar("T")
+
+
+class OriginRoute(Protocol):
+    """What the runtime needs of an ``OriginPreference`` (thalovant.agent.origin): run one
+    dial through a preferred address for ``host``, falling back to the public origin."""
+
+    async def connect(self, build: Callable[[float | None], Awaitable[Link]], *, host: str) -> Link:
+        """Dial through the preferred origin first."""
+        ...
+
 
 # This process's pid, refreshed in a forked child (``os.getpid()`` is a system call; the
 # check runs on every public call). docs/architecture.md, "Several workers".
@@ -94,6 +108,11 @@ class ClientRuntime:
         self.bus = EventBus()
         self.inbound = InboundDispatcher(self.bus, identity.site_id)
         self.supervisor: Supervisor | None = None
+        self.keep: HubSessionPolicy | None = None
+        """The policy while a session or agent holds the link (``client.keep``)."""
+        self.state_listeners: list[StateListener] = []
+        self.origin: OriginRoute | None = None
+        """Dial through a preferred (LAN) origin first (``client.keep(origin=...)``)."""
         self.task_group: TaskGroup | None = None
         self.generation = 0
         """Bumped by every close: work started before a close must not reopen the client."""
@@ -154,6 +173,8 @@ class ClientRuntime:
                 on_lost=bus.fail_all,
                 auto_reconnect=self.options.auto_reconnect,
                 backoff=self.backoff,
+                keep=self.keep,
+                listeners=self.state_listeners,
             )
             started, stop = anyio.Event(), anyio.Event()
             self.supervisor, self._started, self._stop = sup, started, stop
@@ -226,14 +247,47 @@ class ClientRuntime:
             if not done:
                 host.cancel()
 
+    def hold(self, policy: HubSessionPolicy | None, origin: OriginRoute | None = None) -> None:
+        """Hold the link with ``policy`` (None: stop holding); see ``client.keep``."""
+        self.keep = policy
+        self.origin = origin
+        if policy is not None:
+            self.backoff = policy.backoff()
+        sup = self.supervisor
+        if sup is not None:
+            sup.keep = policy
+            sup.backoff = self.backoff
+
     # -- connecting -------------------------------------------------------------------------
 
     async def _dial(self, telemetry: ConnectionTelemetry) -> Link:
         if self._settings is None:
             self._settings = await anyio.to_thread.run_sync(self._make_settings)
+        settings = self._settings
         sup = self.supervisor
         budget = (lambda: sup.attempt_deadline) if sup is not None else (lambda: None)
-        return await dial(self._settings, telemetry, budget)
+        origin = self.origin
+        host = urlsplit(self.identity.endpoint_for(self.options.protocol) or "").hostname
+        if origin is not None and host:
+            return await origin.connect(
+                lambda _: self._dial_pinned(settings, telemetry, budget), host=host
+            )
+        return await self._dial_pinned(settings, telemetry, budget)
+
+    async def _dial_pinned(
+        self,
+        settings: LinkSettings,
+        telemetry: ConnectionTelemetry,
+        budget: Callable[[], float | None],
+    ) -> Link:
+        """One dial; a changed hub key goes to the pin policy, and a yes dials again."""
+        try:
+            return await dial(settings, telemetry, budget)
+        except ThalovantHubKeyChangedError as exc:
+            decide = self.keep.hub_key_policy if self.keep is not None else None
+            if not await accept_hub_key(decide, settings, exc):
+                raise
+        return await dial(settings, telemetry, budget)
 
     def _make_settings(self) -> LinkSettings:
         # Blocking (CA bundle, folder creation): runs in a worker thread.

@@ -60,6 +60,11 @@ class StatusMethods:
         sup = self._runtime.supervisor
         return sup.redials if sup is not None else 0
 
+    @property
+    def last_error(self) -> str | None:
+        """The last connection error (scrubbed), read without awaiting; None if none yet."""
+        return self._runtime.telemetry.last_error
+
     async def connection_info(self) -> ThalovantConnectionInfo:
         """The connection's telemetry.
 

@@ -300,6 +300,30 @@ class NoiseKeyStore:
             identity[_PINS] = pins
             self._write_json(self.identity_path, identity)
 
+    def replace_pin(self, pin_id: str, old: bytes, new: bytes) -> bool:
+        """Re-pin ``pin_id`` from ``old`` to ``new`` (a pin policy's decision, issue #15).
+
+        Compare-and-swap under the folder lock: nothing changes unless ``old`` is still the
+        pin (another worker may have re-pinned already: True if ``new`` is the pin then).
+
+        Returns:
+            True when ``new`` is now the pin.
+        """
+        if len(new) != 32:
+            raise ValueError("a Noise static public key is 32 bytes")
+        with self._locked():
+            current = self.pinned_key(pin_id)
+            if current == new:
+                return True
+            if current != old:
+                return False
+            identity = self._read_identity()
+            pins = dict(self._pins(identity))
+            pins[pin_id] = bytes(new).hex()
+            identity[_PINS] = pins
+            self._write_json(self.identity_path, identity)
+            return True
+
     def unpin(self, pin_id: str) -> bool:
         """Remove the pin for ``pin_id`` (explicit user action only); True if one existed."""
         with self._locked():

@@ -16,6 +16,12 @@ cleartext hub HELLO on a carrier that greets in cleartext (MQTT): HiveMind's MQT
 a session without a word, and the client's next publish opens a new session that greets anew
 (docs/interop.md). The link reads that as a close without a status (1005), so the refusal
 window applies exactly as to any other close.
+
+Silent peers: with ``probe=(idle, down)`` (a held link, :mod:`thalovant.link.policy`),
+:meth:`Link.run` probes the carrier with one round trip (``Carrier.probe``: a WebSocket
+ping, the next HTTPS poll, an MQTT QoS 1 publish) whenever no frame arrived for ``idle``
+seconds, and ends the link as a drop when the probe gets no answer within ``down`` seconds,
+instead of waiting for the operating system's TCP timeout.
 """
 
 from __future__ import annotations
@@ -97,6 +103,9 @@ class Link:
         self._established = time.monotonic()
         self._decrypted = 0
         self._closing = False
+        self._silenced: ThalovantConnectionError | None = None
+        self.last_heard = time.monotonic()
+        """``time.monotonic()`` of the last frame from the hub (or of the handshake)."""
         self.dead = False
         """True once the link can no longer carry messages."""
         self.ready = False
@@ -175,13 +184,21 @@ class Link:
 
     # -- reading --------------------------------------------------------------------------
 
-    async def run(self, dispatch: Dispatch, on_ready: Callable[[], None]) -> ThalovantError | None:
+    async def run(
+        self,
+        dispatch: Dispatch,
+        on_ready: Callable[[], None],
+        *,
+        probe: tuple[float, float] | None = None,
+    ) -> ThalovantError | None:
         """Read until the link ends.
 
         Args:
             dispatch: Called with every decrypted message (synchronously; its errors are
                 logged and the link kept).
             on_ready: Called once the link counts as ready (see the module docstring).
+            probe: ``(idle, down)`` seconds: probe after ``idle`` without a frame, end the
+                link when a probe gets no answer within ``down`` (None: no probes).
 
         Returns:
             The public error that ended the link (a refusal is a ThalovantHubRefusedError),
@@ -193,6 +210,8 @@ class Link:
                 tg.start_soon(self._settle, on_ready)
             else:
                 self._mark_ready(on_ready)
+            if probe is not None and callable(getattr(self._carrier, "probe", None)):
+                tg.start_soon(self._watch, *probe)
             try:
                 ended = await self._read(dispatch, on_ready)
             finally:
@@ -203,6 +222,32 @@ class Link:
     async def _settle(self, on_ready: Callable[[], None]) -> None:
         await anyio.sleep(max(0.0, REFUSAL_SETTLE_SECONDS - (time.monotonic() - self._established)))
         self._mark_ready(on_ready)
+
+    async def _watch(self, idle: float, down: float) -> None:
+        """Probe an idle link; abort it when a probe goes unanswered (a silent peer)."""
+        probe: Callable[[], Any] = self._carrier.probe  # type: ignore[attr-defined]
+        while not self.dead:
+            quiet = time.monotonic() - self.last_heard
+            if quiet < idle:
+                await anyio.sleep(idle - quiet)
+                continue
+            sent = time.monotonic()
+            answered = False
+            with anyio.move_on_after(down):
+                try:
+                    await probe()
+                    answered = True
+                except ThalovantConnectionError:
+                    return  # the carrier is gone: the reader reports it
+            if answered or self.last_heard >= sent:
+                self.last_heard = max(self.last_heard, time.monotonic())
+                continue
+            self._silenced = ThalovantConnectionError(
+                f"the hub went silent: no answer to a probe within {down:g} s"
+            )
+            logger.warning("%s; dropping the link", self._silenced)
+            self.abort()
+            return
 
     def _mark_ready(self, on_ready: Callable[[], None]) -> None:
         if not self.ready and not self.dead:
@@ -217,9 +262,14 @@ class Link:
             try:
                 frame = await carrier.receive()
             except CarrierClosed as exc:
+                if self._silenced is not None:
+                    return self._silenced
                 return None if self._closing else self._classify(exc)
             except ThalovantConnectionError as exc:
+                if self._silenced is not None:
+                    return self._silenced
                 return None if self._closing else public_error(exc)
+            self.last_heard = time.monotonic()
             if isinstance(frame, str):
                 if self._hello_ends_session and is_hello(frame):
                     gone = CarrierClosed(

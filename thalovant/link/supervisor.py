@@ -15,6 +15,13 @@ States::
   link meanwhile skips the remaining wait. Refusals are never retried by the supervisor.
 * Whenever a link ends, ``on_lost`` runs first (the client fails every in-flight request at
   once); subscriptions live on the client's bus, so they survive redials untouched.
+* **Held** (:attr:`Supervisor.keep` set, by a session or an agent): every failed attempt is
+  redialed on the policy's ladder, the first one included; the link is probed when idle
+  (:meth:`Link.run`); a credential refusal is redialed (state ``refused``) until the policy's
+  grace period has passed, then the supervisor stops in ``failed``; a changed hub key is
+  ``failed`` at once (the pin policy was already asked by the dial). ``failed`` is terminal for
+  redials; a caller's own request may still dial. Every state change reaches
+  :attr:`Supervisor.listeners` (synchronously, on the loop).
 """
 
 from __future__ import annotations
@@ -36,14 +43,17 @@ from thalovant.errors import (
 )
 from thalovant.link.backoff import Backoff
 from thalovant.link.link import Dispatch, Link
+from thalovant.link.policy import HubSessionPolicy
 from thalovant.link.telemetry import ConnectionTelemetry
 from thalovant.telemetry import otel
 
-__all__ = ["Backoff", "State", "Supervisor"]
+__all__ = ["Backoff", "State", "StateListener", "Supervisor"]
 
 logger = logging.getLogger("thalovant.reconnect")
 
-State = Literal["idle", "connecting", "ready", "backoff", "closed"]
+State = Literal["idle", "connecting", "ready", "backoff", "refused", "failed", "closed"]
+#: Called with the new state on every change.
+StateListener = Callable[[State], None]
 
 
 class _Attempt:
@@ -74,6 +84,8 @@ class Supervisor:
         on_lost: Called with the error when a link ends (fails the requests in flight).
         auto_reconnect: Redial after a drop (never after a refusal or a key change).
         backoff: The redial delays.
+        keep: Hold the link with this policy (see the module docstring).
+        listeners: Called with every new state (the list is shared, not copied).
     """
 
     def __init__(
@@ -85,6 +97,8 @@ class Supervisor:
         on_lost: Callable[[ThalovantError], None],
         auto_reconnect: bool,
         backoff: Backoff,
+        keep: HubSessionPolicy | None = None,
+        listeners: list[StateListener] | None = None,
     ) -> None:
         self._dial = dial
         self._dispatch = dispatch
@@ -103,6 +117,12 @@ class Supervisor:
         self._closed = False
         self.redials = 0
         """Successful reconnections after a drop (for diagnostics and tests)."""
+        self.keep = keep
+        """The policy while the link is held (None: redial only after drops)."""
+        self.listeners: list[StateListener] = listeners if listeners is not None else []
+        self.failure: ThalovantError | None = None
+        """What put a held link in ``failed`` (cleared by the next ready link)."""
+        self._refused_since: float | None = None
 
     # -- what callers see -----------------------------------------------------------------
 
@@ -193,6 +213,8 @@ class Supervisor:
         while self.link is None:
             if self._closed:
                 raise ThalovantConnectionError("the client is closed")
+            if self.state == "failed" and self._pending is None and self.failure is not None:
+                raise self.failure
             if self.state == "idle" and self._pending is None:
                 raise ThalovantConnectionError(
                     "not connected and not reconnecting"
@@ -206,7 +228,7 @@ class Supervisor:
 
     async def wait_down(self) -> None:
         """Wait until no link is up and none is coming by itself (closed, or idle)."""
-        while not (self._closed or (self.state == "idle" and self._pending is None)):
+        while not (self._closed or (self.state in ("idle", "failed") and self._pending is None)):
             await self._changed.wait()
 
     def close(self, error: ThalovantError) -> Link | None:
@@ -245,7 +267,9 @@ class Supervisor:
                     return
                 self._link = link
                 on_ready = functools.partial(self._on_ready, attempt, link)
-                ended = await link.run(self._dispatch, on_ready)
+                keep = self.keep
+                probe = (keep.probe_seconds, keep.probe_down_seconds) if keep else None
+                ended = await link.run(self._dispatch, on_ready, probe=probe)
                 self._link = None
                 if not self._is_closed():  # fail in-flight requests before closing
                     self._on_link_end(attempt, ended or ThalovantConnectionError("link closed"))
@@ -297,11 +321,15 @@ class Supervisor:
         return link
 
     def _on_ready(self, attempt: _Attempt, link: Link) -> None:
-        if attempt.redial or self._redialing:
+        redialed = attempt.redial or self._redialing
+        if redialed:
             self.redials += 1
+            self.telemetry.redials += 1
             logger.info("reconnected to the hub")
         self._redialing = False
         self._failures = 0
+        self._refused_since = None
+        self.failure = None
         self.telemetry.ready()
         self._set_state("ready")
         self._finish(attempt, link=link)
@@ -312,12 +340,39 @@ class Supervisor:
         self.telemetry.fail(exc)
         logger.info("connect attempt failed: %s", exc)
         self._finish(attempt, error=exc)
-        if self._redialing and self.auto_reconnect and not _is_refusal(exc):
+        if _is_refusal(exc):
+            self._refused(exc)
+        elif (self._redialing or self.keep is not None) and self.auto_reconnect:
             self._failures += 1
             self._schedule_redial()
         else:
             self._redialing = False
             self._set_state("idle")
+
+    def _refused(self, exc: ThalovantError) -> None:
+        """A refusal or a changed hub key: redial within the grace period, if held."""
+        if not isinstance(exc, ThalovantHubKeyChangedError):
+            self.telemetry.refusals += 1
+        keep = self.keep
+        if keep is None or not self.auto_reconnect:
+            self._redialing = False
+            self._set_state("idle")
+            return
+        now = anyio.current_time()
+        if self._refused_since is None:
+            self._refused_since = now
+        if (
+            isinstance(exc, ThalovantHubKeyChangedError)
+            or now - self._refused_since >= keep.refusal_grace_seconds
+        ):
+            logger.warning("giving up on the hub: %s", exc)
+            self._redialing = False
+            self.failure = exc
+            self._set_state("failed")
+            return
+        self._redialing = True
+        self._failures += 1
+        self._schedule_redial("refused")
 
     def _on_link_end(self, attempt: _Attempt, ended: ThalovantError) -> None:
         self.telemetry.fail(ended)
@@ -327,7 +382,11 @@ class Supervisor:
             self._on_lost(ended)
         except Exception:  # pragma: no cover - the client's callback must not raise
             logger.exception("on_lost callback failed")
-        if _is_refusal(ended) or not self.auto_reconnect:
+        if _is_refusal(ended):
+            logger.warning("link to the hub ended: %s", ended)
+            self._refused(ended)
+            return
+        if not self.auto_reconnect:
             logger.warning("link to the hub ended: %s", ended)
             self._redialing = False
             self._set_state("idle")
@@ -337,11 +396,11 @@ class Supervisor:
         self._failures = 0
         self._schedule_redial()
 
-    def _schedule_redial(self) -> None:
+    def _schedule_redial(self, state: State = "backoff") -> None:
         delay = self.backoff.delay(self._failures)
         self._redial_at = anyio.current_time() + delay
         self.telemetry.phase = "connecting"
-        self._set_state("backoff")
+        self._set_state(state)
 
     def _finish(
         self, attempt: _Attempt, *, link: Link | None = None, error: ThalovantError | None = None
@@ -354,6 +413,13 @@ class Supervisor:
         attempt.done.set()
 
     def _set_state(self, state: State) -> None:
-        self.state = state
+        previous, self.state = self.state, state
         changed, self._changed = self._changed, anyio.Event()
         changed.set()
+        if state == previous:
+            return
+        for listener in list(self.listeners):
+            try:
+                listener(state)
+            except Exception:
+                logger.exception("a connection-state listener raised; ignored")

@@ -27,6 +27,10 @@ class ConnectionTelemetry:
         self.connect_ms: float | None = None
         self.last_error: str | None = None
         self.pattern: str | None = None
+        # long-run figures (issue #15): kept across redials and closes
+        self.redials = 0
+        self.refusals = 0
+        self._up_since: float | None = None
 
     def begin(self) -> None:
         """A new connect attempt starts."""
@@ -43,10 +47,12 @@ class ConnectionTelemetry:
         """
         self.phase = "error"
         self.last_error = f"{type(exc).__name__}: {exc}"
+        self._up_since = None
 
     def ready(self) -> None:
         """The link is up."""
         self.phase = "ready"
+        self._up_since = time.monotonic()
         self.connected_at = time.time()
         if self.started_at is not None:
             self.connect_ms = round((self.connected_at - self.started_at) * 1000.0, 3)
@@ -68,7 +74,16 @@ class ConnectionTelemetry:
             connect_ms=self.connect_ms,
             last_error=self.last_error,
             pattern=self.pattern,
+            redials=self.redials,
+            refusals=self.refusals,
+            uptime_seconds=self.uptime(),
         )
+
+    def uptime(self) -> float | None:
+        """Seconds the current link has been up (None while no link is up)."""
+        if self._up_since is None or self.phase != "ready":
+            return None
+        return round(time.monotonic() - self._up_since, 3)
 
 
 def _iso(epoch: float | None) -> str | None:

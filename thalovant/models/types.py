@@ -457,6 +457,12 @@ class ThalovantConnectionInfo(msgspec.Struct, frozen=True):
     last_error: str | None = None
     protocol: str | None = None
     pattern: str | None = None
+    redials: int = 0
+    """Times the link came back after a drop (long-run figure, kept across closes)."""
+    refusals: int = 0
+    """Credential refusals seen (long-run figure)."""
+    uptime_seconds: float | None = None
+    """Seconds the current link has been up (None while no link is up)."""
 
     def __post_init__(self) -> None:
         if self.phase not in _PHASES:

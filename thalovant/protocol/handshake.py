@@ -259,7 +259,9 @@ class ClientHandshake(HandshakeMachine):
             # Checked before message 3, so our static key is never sent to the wrong hub.
             raise ThalovantHubKeyChangedError(
                 f"hub static key changed: pinned {self._pin.hex()}, hub presented "
-                f"{hub_key.hex()}; the pin is never replaced automatically"
+                f"{hub_key.hex()}; the pin is never replaced automatically",
+                pinned_key=bytes(self._pin),
+                presented_key=bytes(hub_key),
             )
         out: list[str] = []
         if not noise.is_complete:
