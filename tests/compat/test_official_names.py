@@ -79,13 +79,8 @@ _P17_SIGNATURE = "pending #17 (control plane: its methods' signatures are rework
 
 PENDING: dict[str, str] = {
     # _P15
-    "AsyncHubSession": _P15,
     "HubSession": _P15,
-    "HubSessionPolicy": _P15,
     "OriginPreference": _P15,
-    "preferred_origin": _P15,
-    "AsyncThalovantAgent": _P15,
-    "ThalovantAgent": _P15,
     # _P17_SIGNATURE
     "AsyncThalovantControlPlane.get_public_hub": _P17_SIGNATURE,
     "AsyncThalovantControlPlane.list_clients(include_spec)": _P17_SIGNATURE,
