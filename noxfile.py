@@ -36,6 +36,9 @@ def tests(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Micro-benchmarks and end-to-end figures; prints a table."""
     session.install("-e", ".[test]")
+    # bench_fastapi: uvicorn as deployed (uvicorn[standard]: uvloop, httptools); wrk (Debian)
+    # is used as the load generator when installed.
+    session.install("uvloop", "httptools")
     for script in sorted(p for p in __import__("pathlib").Path("benchmarks").glob("bench_*.py")):
         session.run("python", str(script))
 

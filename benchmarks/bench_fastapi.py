@@ -301,9 +301,18 @@ async def run(protocols: list[str], seconds: float, works: list[float]) -> list[
             hub.wait(20)
 
 
+def _installed(module: str, otherwise: str) -> str:
+    """What uvicorn picks by default: ``module`` when it is installed (uvicorn[standard])."""
+    import importlib.util
+
+    return module if importlib.util.find_spec(module) is not None else otherwise
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        f"FastAPI route, {CONCURRENCY} concurrent HTTP clients, one uvicorn worker",
+        f"FastAPI route, {CONCURRENCY} concurrent HTTP clients, one uvicorn worker"
+        f" (loop {_installed('uvloop', 'asyncio')}, http {_installed('httptools', 'h11')},"
+        f" load {'wrk' if shutil.which('wrk') else 'aiohttp'})",
         "carrier  work  route   req/s    p50 ms   p99 ms  errors  service CPU µs/req",
     ]
     for row in rows:
