@@ -16,6 +16,7 @@ from thalovant.agent import (
     OriginPreference,
     preferred_origin,
 )
+from thalovant.errors import ThalovantHubRefusedError, ThalovantRuntimeError
 from thalovant.hub import LocalHub
 from thalovant.identity.endpoints import hub_hostname
 from thalovant.identity.model import ThalovantIdentity
@@ -74,3 +75,41 @@ async def test_session_prefers_the_lan_origin(
         assert origin.lan_dials == (2 if lan == "127.0.0.1" else 0)
     finally:
         await session.close(timeout=2)
+
+
+def test_blocking_connect_prefers_the_lan_origin_then_cools_down(hub: LocalHub) -> None:
+    """The official, blocking ``connect``: ``build`` dials by name with the budget it is
+    given; a failed LAN address falls back to the public origin and then cools down."""
+    port = int(hub.wss_server.port)
+    budgets: list[float | None] = []
+
+    def build(budget: float | None) -> str:
+        budgets.append(budget)
+        with socket.create_connection(("localhost", port), timeout=budget or 5.0) as sock:
+            return str(sock.getpeername()[0])
+
+    works = OriginPreference("127.0.0.1", handshake_seconds=2.0)
+    assert works.connect(build, host="localhost", connect_timeout=9.0) == "127.0.0.1"
+    assert (works.lan_dials, budgets) == (1, [2.0])
+
+    budgets.clear()
+    fails = OriginPreference("127.0.0.3", handshake_seconds=2.0, cooldown_seconds=300)
+    assert fails.connect(build, host="localhost", connect_timeout=9.0) == "127.0.0.1"
+    assert (fails.lan_dials, budgets, fails.cooling_down) == (0, [2.0, 9.0], True)
+    budgets.clear()
+    fails.connect(build, host="localhost", connect_timeout=9.0)
+    assert budgets == [9.0]  # cooling down: the public origin only
+
+    def refused(budget: float | None) -> None:
+        raise ThalovantHubRefusedError("refused")
+
+    fresh = OriginPreference("127.0.0.1")
+    with pytest.raises(ThalovantHubRefusedError):
+        fresh.connect(refused, host="localhost", connect_timeout=1.0)
+    assert not fresh.cooling_down  # a refusal is the hub's answer, not the LAN's failure
+
+    async def dial(budget: float | None) -> None:
+        return None
+
+    with pytest.raises(ThalovantRuntimeError, match="connect_async"):
+        fresh.connect(dial, host="localhost", connect_timeout=1.0)

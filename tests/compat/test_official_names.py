@@ -77,22 +77,7 @@ KEPT: dict[str, str] = {
 _P15 = "pending #15 (agents and hub sessions)"
 _P17_SIGNATURE = "pending #17 (control plane: its methods' signatures are reworked there)"
 
-PENDING: dict[str, str] = {
-    # _P15
-    "HubSession": _P15,
-    "OriginPreference": _P15,
-    # _P17_SIGNATURE
-    "AsyncThalovantControlPlane.get_public_hub": _P17_SIGNATURE,
-    "AsyncThalovantControlPlane.list_clients(include_spec)": _P17_SIGNATURE,
-    "AsyncThalovantControlPlane.poll_device_login": _P17_SIGNATURE,
-    "AsyncThalovantControlPlane.wait_for_admission": _P17_SIGNATURE,
-    "AsyncThalovantControlPlane.wait_for_operation(poll_interval)": _P17_SIGNATURE,
-    "ThalovantControlPlane.get_public_hub": _P17_SIGNATURE,
-    "ThalovantControlPlane.list_clients(include_spec)": _P17_SIGNATURE,
-    "ThalovantControlPlane.poll_device_login": _P17_SIGNATURE,
-    "ThalovantControlPlane.wait_for_admission": _P17_SIGNATURE,
-    "ThalovantControlPlane.wait_for_operation(poll_interval)": _P17_SIGNATURE,
-}
+PENDING: dict[str, str] = {}
 
 EXEMPT = {**KEPT, **PENDING}
 

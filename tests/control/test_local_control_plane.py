@@ -135,7 +135,7 @@ async def test_quickstart_async(
     assert identity.mqtt is not None
     assert identity.mqtt.username == record.mqtt_username
     assert identity.endpoint_for("wss") == local_hub.wss_url
-    admitted = await api.wait_for_admission(result, timeout=5)
+    admitted = await api.wait_for_admission(connection=result, timeout=5, poll_interval=0.1)
     assert admitted is not None
     assert admitted.is_ready
     safe = repr(result.as_dict())
@@ -312,8 +312,10 @@ async def test_pagination(api: AsyncThalovantControlPlane, local_hub: LocalHub) 
     first = await api.list_clients(limit=2)
     assert len(first["data"]) == 2
     assert first["meta"]["next"]
-    assert "spec" not in first["data"][0]
-    names = [c["name"] async for c in api.iter_clients(limit=2, include_spec=True)]
+    assert "spec" in first["data"][0]  # include_spec defaults to True, as officially
+    lean = await api.list_clients(limit=2, include_spec=False)
+    assert "spec" not in lean["data"][0]
+    names = [c["name"] async for c in api.iter_clients(limit=2, include_spec=False)]
     assert names == [f"kiosk-{n}" for n in range(5)]
     assert [h["slug"] async for h in api.iter_public_hubs(limit=1)] == ["local-hub"]
     elsewhere = await api.list_clients(hub_id="hub_somewhere_else")

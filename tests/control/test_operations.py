@@ -74,7 +74,7 @@ async def test_wait_for_operation_returns_failure_for_the_caller(
     api: AsyncThalovantControlPlane, fake_api: FakeAPI
 ) -> None:
     fake_api.on("GET", OP_PATH, op("failed", error_code="git_push_failed", error_message="no"))
-    done = await api.wait_for_operation({"id": "op_1", "status": "requested"}, interval=1)
+    done = await api.wait_for_operation({"id": "op_1", "status": "requested"}, poll_interval=1)
     assert done.is_failed
     with pytest.raises(ThalovantAPIError, match="git_push_failed"):
         done.raise_for_failure()
@@ -99,7 +99,7 @@ async def test_wait_for_operation_timeout(
 ) -> None:
     fake_api.on("GET", OP_PATH, op("applied"))
     with pytest.raises(ThalovantTimeoutError, match="last status: applied"):
-        await api.wait_for_operation("op_1", timeout=5, interval=2)
+        await api.wait_for_operation("op_1", timeout=5, poll_interval=2)
     assert fake_time.sleeps == [2.0, 2.0, 1.0]
 
 

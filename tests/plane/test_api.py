@@ -41,7 +41,7 @@ async def test_hub_management(api: AsyncThalovantControlPlane, hub: LocalHub) ->
     edited = await api.update_hub(served["id"], {"title": "Kitchen hub"}, etag=served["etag"])
     assert edited["title"] == "Kitchen hub"
     assert edited["etag"] != served["etag"]
-    public = await api.get_public_hub("local-hub")
+    public = await api.get_public_hub(hub_ref="local-hub")
     assert public["title"] == public["spec"]["catalog"]["title"] == "Kitchen hub"
 
     rated = await api.set_hub_rating(served["id"], 4)

@@ -44,6 +44,8 @@ async def test_device_login_described_approved_and_redeemed(
         with pytest.raises(ThalovantDeviceLoginPending) as pending:
             await device.poll_device_login(grant)
         assert pending.value.interval == 1
+        with pytest.raises(ThalovantDeviceLoginPending):  # the bare device code works too
+            await device.poll_device_login(authorization=grant.device_code)
 
         request = await api.describe_device_login(grant.user_code)
         assert isinstance(request, DeviceLoginRequest)
@@ -53,7 +55,7 @@ async def test_device_login_described_approved_and_redeemed(
         assert not request.client_verified
 
         await api._call("POST", f"/v1/auth/device/codes/{grant.user_code}/approve")
-        token = await device.poll_device_login(grant)
+        token = await device.poll_device_login(authorization=grant)  # the official keyword
         assert token.scopes == ("hubs:read", "clients:write")
         assert device.access_token == token.access_token
         assert (await device.list_hubs())["data"]

@@ -21,7 +21,7 @@ ASYNC_ONLY = {"aclose"}  # the async spelling of close()
 # attributes that must not cross threads: the bus is used from its loop only
 LOOP_ONLY = {"bus"}
 # holding the link is loop-bound; HubSession and ThalovantAgent are its blocking forms
-ASYNC_ONLY |= {"keep", "on_link_state"}
+ASYNC_ONLY |= {"keep", "on_link_state", "keep_timing", "probe_link"}
 LOOP_ONLY |= {"link_failure"}
 
 PAIRS = [

@@ -239,6 +239,24 @@ class HubSession:
         """How the link is kept."""
         return self._async.policy
 
+    @property
+    def retry_at(self) -> float | None:
+        """See :attr:`AsyncHubSession.retry_at`."""
+        return self._async.retry_at
+
+    @property
+    def retry_wait(self) -> float:
+        """See :attr:`AsyncHubSession.retry_wait`."""
+        return self._async.retry_wait
+
+    def probe_delay(self) -> float:
+        """See :meth:`AsyncHubSession.probe_delay`."""
+        return self._async.probe_delay()
+
+    def probe(self, timeout: float | None = None) -> bool:
+        """See :meth:`AsyncHubSession.probe` (blocks until the check is done)."""
+        return self._loop.call(self._async.probe, timeout)
+
     def warm(self) -> None:
         """Start holding the link in the background (the session's ``run``)."""
         self._loop.start()

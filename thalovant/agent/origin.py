@@ -7,7 +7,9 @@ dial of the session's link first resolves the hub's hostname to that address, wi
 short budget (``handshake_seconds``: carrier and handshake); when that fails (not a refusal)
 it dials the public origin at once and leaves the LAN address alone for ``cooldown_seconds``.
 Only name resolution changes: TLS still verifies the certificate for the hostname, and the
-Noise pin is the same, so a LAN address can never stand in for another hub.
+Noise pin is the same, so a LAN address can never stand in for another hub. The session's
+dials go through :meth:`OriginPreference.connect_async`; :meth:`OriginPreference.connect` is the
+official blocking form, for code that dials with a blocking ``build`` of its own.
 
 :func:`preferred_origin` is the resolution override itself: a process-wide table consulted by
 ``socket.getaddrinfo`` (which asyncio, aiohttp, websockets and paho all resolve through) for
@@ -136,7 +138,59 @@ class OriginPreference:
         """Stop preferring the LAN address."""
         self._closed = True
 
-    async def connect(
+    def _lan_usable(self) -> bool:
+        return not self._closed and not self.cooling_down
+
+    def _lan_failed(self, exc: BaseException) -> None:
+        self._failed_at = self._clock()
+        logger.info(
+            "the LAN origin %s failed (%s); using the public one for %g s",
+            self.address,
+            type(exc).__name__,
+            self.cooldown_seconds,
+        )
+
+    def connect(
+        self,
+        build: Callable[[float | None], T],
+        *,
+        host: str,
+        connect_timeout: float | None = None,
+        handshake_seconds: float | None = None,
+    ) -> T:
+        """Run the blocking ``build`` through the LAN address first, then through the public
+        origin (the official, synchronous form; :meth:`connect_async` is the async one).
+
+        Args:
+            build: Dials once, given the attempt's budget in seconds, which it must keep:
+                ``handshake_seconds`` for the LAN attempt, ``connect_timeout`` for the public
+                one. It must not return an awaitable.
+            host: The hub's hostname.
+            connect_timeout: The public attempt's budget (None: ``build``'s own timeouts).
+            handshake_seconds: The LAN attempt's budget (default the preference's).
+
+        Returns:
+            What ``build`` returned.
+
+        Raises:
+            ThalovantHubRefusedError: The hub refused the credentials (never retried here).
+            ThalovantConnectionError: The public attempt failed too.
+            ThalovantRuntimeError: ``build`` returned an awaitable (use :meth:`connect_async`).
+        """
+        if self._lan_usable():
+            budget = handshake_seconds or self.handshake_seconds
+            try:
+                with preferred_origin(host, self.address):
+                    result = _plain(build(budget))
+                self.lan_dials += 1
+                return result
+            except (ThalovantHubRefusedError, ThalovantHubKeyChangedError):
+                raise
+            except (ThalovantConnectionError, TimeoutError, OSError) as exc:
+                self._lan_failed(exc)
+        return _plain(build(connect_timeout))
+
+    async def connect_async(
         self,
         build: Callable[[float | None], Awaitable[T] | T],
         *,
@@ -144,13 +198,13 @@ class OriginPreference:
         connect_timeout: float | None = None,
         handshake_seconds: float | None = None,
     ) -> T:
-        """Run ``build`` through the LAN address first, then through the public origin.
+        """Run ``build`` (plain or async) through the LAN address first, then through the
+        public origin; the LAN attempt is also cancelled when its budget is over.
 
         Args:
-            build: Dials once, given the budget of the attempt (None: its own timeouts).
+            build: Dials once, given the attempt's budget (as in :meth:`connect`).
             host: The hub's hostname.
-            connect_timeout: Accepted for compatibility (the public attempt's own timeouts
-                apply).
+            connect_timeout: The public attempt's budget (None: ``build``'s own timeouts).
             handshake_seconds: The LAN attempt's budget (default the preference's).
 
         Returns:
@@ -160,7 +214,7 @@ class OriginPreference:
             ThalovantHubRefusedError: The hub refused the credentials (never retried here).
             ThalovantConnectionError: The public attempt failed too.
         """
-        if not self._closed and not self.cooling_down:
+        if self._lan_usable():
             budget = handshake_seconds or self.handshake_seconds
             try:
                 with preferred_origin(host, self.address), anyio.fail_after(budget):
@@ -172,14 +226,19 @@ class OriginPreference:
             except (ThalovantHubRefusedError, ThalovantHubKeyChangedError):
                 raise
             except (ThalovantConnectionError, TimeoutError, OSError) as exc:
-                self._failed_at = self._clock()
-                logger.info(
-                    "the LAN origin %s failed (%s); using the public one for %g s",
-                    self.address,
-                    type(exc).__name__,
-                    self.cooldown_seconds,
-                )
-        result = build(None)
+                self._lan_failed(exc)
+        result = build(connect_timeout)
         if inspect.isawaitable(result):
             result = await result
         return result
+
+
+def _plain(result: T) -> T:
+    if inspect.isawaitable(result):
+        close = getattr(result, "close", None)
+        if callable(close):
+            close()  # a coroutine never awaited: no "never awaited" warning
+        raise ThalovantRuntimeError(
+            "OriginPreference.connect needs a blocking build; await connect_async for an async one"
+        )
+    return result

@@ -24,6 +24,7 @@ from typing import Any
 
 import anyio
 
+from thalovant.agent.probing import ProbingMethods
 from thalovant.agent.state import PHASES, HubSessionState
 from thalovant.client.client import AsyncThalovantClient
 from thalovant.client.options import DEFAULT_CONNECT_TIMEOUT
@@ -44,8 +45,9 @@ logger = logging.getLogger("thalovant.session")
 StateCallback = Callable[[HubSessionState], Any]
 
 
-class AsyncHubSession:
-    """Keeps one hub link up (see the module docstring).
+class AsyncHubSession(ProbingMethods):
+    """Keeps one hub link up (see the module docstring); :meth:`probe`, :meth:`probe_delay`,
+    :attr:`retry_at` and :attr:`retry_wait` come from :mod:`thalovant.agent.probing`.
 
     Args:
         connect: Returns the session's client (called once, on first use; may be async). The

@@ -74,7 +74,9 @@ class OriginRoute(Protocol):
     """What the runtime needs of an ``OriginPreference`` (thalovant.agent.origin): run one
     dial through a preferred address for ``host``, falling back to the public origin."""
 
-    async def connect(self, build: Callable[[float | None], Awaitable[Link]], *, host: str) -> Link:
+    async def connect_async(
+        self, build: Callable[[float | None], Awaitable[Link]], *, host: str
+    ) -> Link:
         """Dial through the preferred origin first."""
         ...
 
@@ -269,7 +271,7 @@ class ClientRuntime:
         origin = self.origin
         host = urlsplit(self.identity.endpoint_for(self.options.protocol) or "").hostname
         if origin is not None and host:
-            return await origin.connect(
+            return await origin.connect_async(
                 lambda _: self._dial_pinned(settings, telemetry, budget), host=host
             )
         return await self._dial_pinned(settings, telemetry, budget)

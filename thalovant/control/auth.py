@@ -124,13 +124,13 @@ class AuthEndpoints(ControlHTTP):
         return DeviceAuthorization.from_mapping(answer)
 
     async def poll_device_login(
-        self, device_code: str | DeviceAuthorization, *, interval: float | None = None
+        self, authorization: DeviceAuthorization | str, *, interval: float | None = None
     ) -> DeviceLoginToken:
         """``POST /v1/auth/device/token`` once; stores and returns the token when approved.
 
         Args:
-            device_code: The device code, or the authorization that holds it (and its
-                interval).
+            authorization: What :meth:`begin_device_login` returned (its ``device_code``
+                and ``interval`` are used), or the bare device code.
             interval: The polling interval in use, for the next interval ``slow_down`` asks
                 for (5 s more).
 
@@ -143,9 +143,11 @@ class AuthEndpoints(ControlHTTP):
             ThalovantDeviceLoginDenied: The user refused.
             ThalovantAPIError: The request failed otherwise.
         """
-        if isinstance(device_code, DeviceAuthorization):
-            interval = device_code.interval if interval is None else interval
-            device_code = device_code.device_code
+        if isinstance(authorization, DeviceAuthorization):
+            interval = authorization.interval if interval is None else interval
+            device_code = authorization.device_code
+        else:
+            device_code = authorization
         answer = await self._call(
             "POST",
             "/v1/auth/device/token",

@@ -52,7 +52,7 @@ class ClientEndpoints(HubEndpoints):
         limit: int = 100,
         cursor: str | None = None,
         owner_id: str | None = None,
-        include_spec: bool | None = None,
+        include_spec: bool = True,
     ) -> Page:
         """``GET /v1/clients``: one page of clients, optionally filtered by hub or owner.
 
@@ -61,7 +61,7 @@ class ClientEndpoints(HubEndpoints):
             limit: Clients per page.
             cursor: The cursor of the page to read (``None`` for the first one).
             owner_id: Only the clients of this owner.
-            include_spec: Ask for each client's ``spec`` too.
+            include_spec: Ask for each client's ``spec`` too (``False``: leave it out).
 
         Returns:
             ``{"data": [client, ...], "meta": ..., "links": ...}``.
@@ -98,7 +98,7 @@ class ClientEndpoints(HubEndpoints):
         hub_id: str | None = None,
         limit: int = 100,
         owner_id: str | None = None,
-        include_spec: bool | None = None,
+        include_spec: bool = True,
     ) -> AsyncIterator[dict[str, Any]]:
         """Every client (optionally of one hub), page by page.
 
@@ -108,7 +108,7 @@ class ClientEndpoints(HubEndpoints):
             hub_id: Only the clients of this hub.
             limit: Clients per request.
             owner_id: Only the clients of this owner.
-            include_spec: Ask for each client's ``spec`` too.
+            include_spec: Ask for each client's ``spec`` too (``False``: leave it out).
 
         Returns:
             An async iterator of clients (it raises what :meth:`list_clients` raises).

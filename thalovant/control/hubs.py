@@ -36,19 +36,20 @@ class HubEndpoints(ControlHTTP):
         params = query_params(limit=limit, cursor=cursor)
         return await self._call("GET", "/v1/public/hubs", auth=False, params=params, retry=True)
 
-    async def get_public_hub(self, ref: str | Mapping[str, Any]) -> dict[str, Any]:
-        """``GET /v1/public/hubs/{ref}``, without a token: one public hub card.
+    async def get_public_hub(self, hub_ref: str | Mapping[str, Any]) -> dict[str, Any]:
+        """``GET /v1/public/hubs/{hub_ref}``, without a token: one public hub card.
 
         Args:
-            ref: A slug, an id, a hub URL (its last path segment is used) or a hub card (its
+            hub_ref: A slug, an id, a hub URL (its last path segment is used) or a hub card (its
                 ``public_ref``, ``slug`` or ``id``).
 
         Returns:
             The hub card.
 
         Raises:
-            ThalovantAPIError: ``ref`` is empty, or the request failed (404: no such hub).
+            ThalovantAPIError: ``hub_ref`` is empty, or the request failed (404: no such hub).
         """
+        ref: Any = hub_ref
         if isinstance(ref, Mapping):
             ref = (
                 text_or_none(ref.get("public_ref"))

@@ -163,8 +163,8 @@ class OperationEndpoints(ControlHTTP):
         self,
         operation: str | OperationResource | Mapping[str, Any],
         timeout: float = 120.0,
-        interval: float = 2.0,
         *,
+        poll_interval: float = 2.0,
         progress: ProgressCallback | None = None,
     ) -> OperationResource:
         """Poll an operation until it is ``ready``, ``failed`` or ``timed_out``.
@@ -176,7 +176,7 @@ class OperationEndpoints(ControlHTTP):
         Args:
             operation: The operation, its id, or an operation or client resource.
             timeout: Seconds to keep polling.
-            interval: Seconds between polls.
+            poll_interval: Seconds between polls.
             progress: Called with the operation whenever its status changes (first with the
                 operation as given, when it is one).
 
@@ -190,17 +190,21 @@ class OperationEndpoints(ControlHTTP):
             TypeError: ``operation`` is none of the accepted types.
         """
         result = await self._poll(
-            operation, timeout=timeout, interval=interval, admission=False, progress=progress
+            operation,
+            timeout=timeout,
+            interval=poll_interval,
+            admission=False,
+            progress=progress,
         )
         assert result is not None
         return result
 
     async def wait_for_admission(
         self,
-        result: BootstrapIdentityResult | OperationResource | Mapping[str, Any] | str | None,
+        connection: BootstrapIdentityResult | OperationResource | Mapping[str, Any] | str | None,
         timeout: float = 180.0,
         *,
-        interval: float = 2.0,
+        poll_interval: float = 2.0,
     ) -> OperationResource | None:
         """Wait until a new client is admitted by its hub (about 90 s after creation).
 
@@ -209,11 +213,12 @@ class OperationEndpoints(ControlHTTP):
         operation means admitted now; 5xx and 429 (after its ``Retry-After``) keep polling.
 
         Args:
-            result: What :meth:`~thalovant.control.clients.ClientEndpoints.create_client_identity`
+            connection: What
+                :meth:`~thalovant.control.clients.ClientEndpoints.create_client_identity`
                 returned, its operation, a client or operation resource, an operation id, or
                 ``None``.
             timeout: Seconds to keep polling.
-            interval: Seconds between polls.
+            poll_interval: Seconds between polls.
 
         Returns:
             The final (``ready``) operation, or the last one known (possibly ``None``) when
@@ -223,6 +228,6 @@ class OperationEndpoints(ControlHTTP):
             ThalovantAdmissionFailedError: The operation ended ``failed`` or ``timed_out``.
             ThalovantAdmissionTimeoutError: Not admitted within ``timeout`` seconds.
             ThalovantAPIError: A poll failed with an error other than 404, 429 or 5xx.
-            TypeError: ``result`` is none of the accepted types.
+            TypeError: ``connection`` is none of the accepted types.
         """
-        return await self._poll(result, timeout=timeout, interval=interval, admission=True)
+        return await self._poll(connection, timeout=timeout, interval=poll_interval, admission=True)

@@ -225,29 +225,45 @@ class Link:
 
     async def _watch(self, idle: float, down: float) -> None:
         """Probe an idle link; abort it when a probe goes unanswered (a silent peer)."""
-        probe: Callable[[], Any] = self._carrier.probe  # type: ignore[attr-defined]
         while not self.dead:
             quiet = time.monotonic() - self.last_heard
             if quiet < idle:
                 await anyio.sleep(idle - quiet)
                 continue
-            sent = time.monotonic()
-            answered = False
-            with anyio.move_on_after(down):
-                try:
-                    await probe()
-                    answered = True
-                except ThalovantConnectionError:
-                    return  # the carrier is gone: the reader reports it
-            if answered or self.last_heard >= sent:
-                self.last_heard = max(self.last_heard, time.monotonic())
-                continue
-            self._silenced = ThalovantConnectionError(
-                f"the hub went silent: no answer to a probe within {down:g} s"
-            )
-            logger.warning("%s; dropping the link", self._silenced)
-            self.abort()
-            return
+            if not await self.check(down):
+                return
+
+    async def check(self, down: float) -> bool:
+        """Probe the link now with one round trip (as the idle probe does); abort it as a
+        silent peer when neither the answer nor any frame comes within ``down`` seconds.
+
+        Args:
+            down: Seconds to wait for the answer.
+
+        Returns:
+            True when the hub answered (or the carrier has no probe and the link is alive);
+            False when the link is gone or was dropped for silence (the reader reports it).
+        """
+        probe: Callable[[], Any] | None = getattr(self._carrier, "probe", None)
+        if self.dead or not callable(probe):
+            return not self.dead
+        sent = time.monotonic()
+        answered = False
+        with anyio.move_on_after(down):
+            try:
+                await probe()
+                answered = True
+            except ThalovantConnectionError:
+                return False  # the carrier is gone: the reader reports it
+        if answered or self.last_heard >= sent:
+            self.last_heard = max(self.last_heard, time.monotonic())
+            return True
+        self._silenced = ThalovantConnectionError(
+            f"the hub went silent: no answer to a probe within {down:g} s"
+        )
+        logger.warning("%s; dropping the link", self._silenced)
+        self.abort()
+        return False
 
     def _mark_ready(self, on_ready: Callable[[], None]) -> None:
         if not self.ready and not self.dead:

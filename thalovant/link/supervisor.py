@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
@@ -112,6 +113,7 @@ class Supervisor:
         self._redialing = False
         self._failures = 0
         self._redial_at: float | None = None
+        self._retry_due: float | None = None  # the same, in time.monotonic() terms
         self._wake = anyio.Event()
         self._changed = anyio.Event()
         self._closed = False
@@ -134,6 +136,18 @@ class Supervisor:
     def _is_closed(self) -> bool:
         # a call, not an attribute: mypy must not narrow it across awaits
         return self._closed
+
+    @property
+    def failures(self) -> int:
+        """Consecutive failed attempts (0 after a ready link or a drop)."""
+        return self._failures
+
+    @property
+    def retry_in(self) -> float | None:
+        """Seconds until the scheduled redial (None: none is scheduled). Readable from any
+        thread."""
+        due = self._retry_due
+        return None if due is None else max(0.0, due - time.monotonic())
 
     @property
     def attempt_deadline(self) -> float | None:
@@ -241,6 +255,7 @@ class Supervisor:
             The live link, if any (the caller closes it).
         """
         self._closed = True
+        self._retry_due = None
         if self._pending is not None:
             if self._pending.scope is not None:
                 self._pending.scope.cancel()
@@ -284,7 +299,7 @@ class Supervisor:
                 return self._pending
             now = anyio.current_time()
             if self._redial_at is not None and now >= self._redial_at:
-                self._redial_at = None
+                self._redial_at = self._retry_due = None
                 self._pending = _Attempt(redial=True)
                 otel.note_redial(self.telemetry.protocol)
                 return self._pending
@@ -295,7 +310,7 @@ class Supervisor:
         return None
 
     async def _try_dial(self, attempt: _Attempt) -> Link | None:
-        self._redial_at = None
+        self._redial_at = self._retry_due = None
         self._set_state("connecting")
         link: Link | None = None
         with anyio.CancelScope() as scope:
@@ -399,6 +414,7 @@ class Supervisor:
     def _schedule_redial(self, state: State = "backoff") -> None:
         delay = self.backoff.delay(self._failures)
         self._redial_at = anyio.current_time() + delay
+        self._retry_due = time.monotonic() + delay
         self.telemetry.phase = "connecting"
         self._set_state(state)
 

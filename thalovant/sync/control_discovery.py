@@ -42,11 +42,11 @@ class DiscoveryMethods:
         """
         return self._loop.call(self._async.list_public_hubs, limit, cursor)
 
-    def get_public_hub(self, ref: str | Mapping[str, Any]) -> dict[str, Any]:
-        """``GET /v1/public/hubs/{ref}``.
+    def get_public_hub(self, hub_ref: str | Mapping[str, Any]) -> dict[str, Any]:
+        """``GET /v1/public/hubs/{hub_ref}``.
 
         Args:
-            ref: A slug, an id, a hub URL (its last path segment) or a hub card.
+            hub_ref: A slug, an id, a hub URL (its last path segment) or a hub card.
 
         Returns:
             The hub card.
@@ -55,7 +55,7 @@ class DiscoveryMethods:
             ThalovantAPIError: The API answered with an error (e.g. not found).
             ThalovantAPIUnreachableError: The API could not be reached.
         """
-        return self._loop.call(self._async.get_public_hub, ref)
+        return self._loop.call(self._async.get_public_hub, hub_ref)
 
     def list_hubs(
         self, limit: int = 100, cursor: str | None = None, owner_id: str | None = None
@@ -97,7 +97,7 @@ class DiscoveryMethods:
         limit: int = 100,
         cursor: str | None = None,
         owner_id: str | None = None,
-        include_spec: bool | None = None,
+        include_spec: bool = True,
     ) -> Page:
         """``GET /v1/clients``, optionally filtered by hub or owner.
 
@@ -162,7 +162,7 @@ class DiscoveryMethods:
         hub_id: str | None = None,
         limit: int = 100,
         owner_id: str | None = None,
-        include_spec: bool | None = None,
+        include_spec: bool = True,
     ) -> Iterator[dict[str, Any]]:
         """Every client (optionally of one hub), page by page.
 

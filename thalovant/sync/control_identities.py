@@ -124,8 +124,8 @@ class IdentityMethods:
         self,
         operation: str | OperationResource | Mapping[str, Any],
         timeout: float = 120.0,
-        interval: float = 2.0,
         *,
+        poll_interval: float = 2.0,
         progress: ProgressCallback | None = None,
     ) -> OperationResource:
         """Poll an operation until it ends (rides out 429 and 5xx).
@@ -133,7 +133,7 @@ class IdentityMethods:
         Args:
             operation: The operation, or its id.
             timeout: Seconds in total.
-            interval: Seconds between polls.
+            poll_interval: Seconds between polls.
             progress: Called with the operation on each new status (on the control plane's
                 loop thread; it must not call this object).
 
@@ -144,22 +144,26 @@ class IdentityMethods:
             ThalovantTimeoutError: Not ended within ``timeout``.
         """
         return self._loop.call(
-            self._async.wait_for_operation, operation, timeout, interval, progress=progress
+            self._async.wait_for_operation,
+            operation,
+            timeout,
+            poll_interval=poll_interval,
+            progress=progress,
         )
 
     def wait_for_admission(
         self,
-        result: BootstrapIdentityResult | OperationResource | Mapping[str, Any] | str | None,
+        connection: BootstrapIdentityResult | OperationResource | Mapping[str, Any] | str | None,
         timeout: float = 180.0,
         *,
-        interval: float = 2.0,
+        poll_interval: float = 2.0,
     ) -> OperationResource | None:
         """Wait until a new client is admitted by its hub (about 90 s after creation).
 
         Args:
-            result: What ``create_client_identity`` returned, its operation, or its id.
+            connection: What ``create_client_identity`` returned, its operation, or its id.
             timeout: Seconds in total.
-            interval: Seconds between polls.
+            poll_interval: Seconds between polls.
 
         Returns:
             The final operation, or None when there was none to wait for.
@@ -168,4 +172,6 @@ class IdentityMethods:
             ThalovantAdmissionFailedError: The admission failed or timed out on the API.
             ThalovantAdmissionTimeoutError: Not admitted within ``timeout``.
         """
-        return self._loop.call(self._async.wait_for_admission, result, timeout, interval=interval)
+        return self._loop.call(
+            self._async.wait_for_admission, connection, timeout, poll_interval=poll_interval
+        )

@@ -72,12 +72,12 @@ class SignInMethods:
         return self._loop.call(self._async.begin_device_login, scopes, client_name, client_id)
 
     def poll_device_login(
-        self, device_code: str | DeviceAuthorization, *, interval: float | None = None
+        self, authorization: DeviceAuthorization | str, *, interval: float | None = None
     ) -> DeviceLoginToken:
         """``POST /v1/auth/device/token`` once; stores the token when approved.
 
         Args:
-            device_code: The device code, or the authorization that holds it.
+            authorization: What ``begin_device_login`` returned, or the bare device code.
             interval: The polling interval in use (``slow_down`` adds 5 s to it).
 
         Returns:
@@ -88,7 +88,7 @@ class SignInMethods:
             ThalovantDeviceLoginExpired: The code expired.
             ThalovantDeviceLoginDenied: The user denied it.
         """
-        return self._loop.call(self._async.poll_device_login, device_code, interval=interval)
+        return self._loop.call(self._async.poll_device_login, authorization, interval=interval)
 
     def login_with_browser(
         self,

@@ -72,6 +72,11 @@ class StatusMethods:
         """How many times the link came back after a drop."""
         return self._async.redials
 
+    @property
+    def last_error(self) -> str | None:
+        """The last connection error (scrubbed); None if none yet."""
+        return self._async.last_error
+
     def connection_info(self) -> ThalovantConnectionInfo:
         """The connection's telemetry.
 
