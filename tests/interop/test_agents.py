@@ -69,7 +69,7 @@ async def test_agents_resume_after_the_hub_is_killed(
             for carrier, agent in agents.items():
                 text, attempts = await ask_until_answered(agent, f"after {carrier}")
                 assert "after" in text
-                info = agent.client.connection_info()
+                info = await agent.client.connection_info()
                 print(
                     f"\n{carrier}: answered {time.monotonic() - killed:.1f} s after the kill, "
                     f"{info.redials} redial(s), {attempts} ask(s)"
