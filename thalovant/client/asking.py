@@ -18,8 +18,7 @@ import anyio
 from thalovant.bus import CollectorSink, RequestRegistration
 from thalovant.client.carry import ConversationCarry
 from thalovant.client.collector import AskCollector, QueryCollector
-from thalovant.client.correlation import new_request_id
-from thalovant.client.outgoing import RequestStamp, build_query, build_utterance
+from thalovant.client.outgoing import RequestStamp, build_query, build_utterance, settle_request_id
 from thalovant.client.runtime import ClientRuntime
 from thalovant.errors import ThalovantConnectionError, ThalovantRuntimeError, ThalovantTimeoutError
 from thalovant.events import EVENT_UTTERANCE_HANDLED
@@ -101,7 +100,7 @@ class Asker:
         self.carry = ConversationCarry()
         self.hub_sends_handled = False
 
-    @otel.traced_ask(lambda asker: asker._runtime.telemetry, new_request_id)
+    @otel.traced_ask(lambda asker: asker._runtime.telemetry, settle_request_id)
     async def ask(
         self,
         utterance: str,

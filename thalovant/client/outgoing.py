@@ -141,7 +141,8 @@ def _correlate(
     context["session"] = session
 
 
-def _request_id(request_id: str | None, context: Mapping[str, Any] | None) -> str:
+def settle_request_id(request_id: str | None, context: Mapping[str, Any] | None) -> str:
+    """The id a request is sent with: the caller's, else the context's, else a new one."""
     if request_id is not None:
         return require_text(request_id, "request_id")
     given = context.get("request_id") if context else None
@@ -191,7 +192,7 @@ def build_utterance(
     Raises:
         ThalovantRuntimeError: A blank request id, an invalid or secret-bearing mapping.
     """
-    rid = _request_id(request_id, context)
+    rid = settle_request_id(request_id, context)
     sid = caller_session_id(context, session_id)
     ctx = request_context(context, stt_lang=stt_lang, pipeline=pipeline, location=location)
     _merge_metadata(ctx, stamp.metadata)

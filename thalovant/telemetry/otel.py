@@ -247,7 +247,8 @@ def _with_trace_id(context: Mapping[str, Any] | None, span: Any) -> Mapping[str,
 
 
 def traced_ask(
-    connection: Callable[[Any], ConnectionLike], new_request_id: Callable[[], str]
+    connection: Callable[[Any], ConnectionLike],
+    settle_request_id: Callable[[str | None, Mapping[str, Any] | None], str],
 ) -> Callable[[_F], _F]:
     """Decorate ``Asker.ask``: log scope, span, metrics and the trace id in the context.
 
@@ -256,7 +257,8 @@ def traced_ask(
 
     Args:
         connection: Returns the asker's connection record.
-        new_request_id: Makes a request id.
+        settle_request_id: The client's rule for the id a request is sent with, given the
+            caller's ``request_id`` and ``context``.
 
     Returns:
         The decorator.
@@ -268,10 +270,7 @@ def traced_ask(
             conn = connection(asker)
             rid = kwargs["request_id"]
             if rid is None:
-                context = kwargs["context"]
-                given = context.get("request_id") if context else None
-                rid = given if isinstance(given, str) and given.strip() else new_request_id()
-                kwargs["request_id"] = rid
+                rid = kwargs["request_id"] = settle_request_id(None, kwargs["context"])
             token = _SCOPE.set((rid, kwargs["session_id"], conn.protocol))
             try:
                 found = _active()
